@@ -1,0 +1,2 @@
+// Placeholder: the SWIM state machine lands here.
+public enum MembershipPlaceholder {}

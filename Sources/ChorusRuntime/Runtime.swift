@@ -1,0 +1,2 @@
+// Placeholder: the socket runtime lands here.
+public enum RuntimePlaceholder {}

@@ -1,0 +1,2 @@
+// Placeholder: the discrete-event simulator lands here.
+public enum SimPlaceholder {}
