@@ -56,7 +56,8 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         withUnsafeMutableBytes(of: &a6) { raw in for i in 0..<16 { raw[i] = b[i] } }
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         guard inet_ntop(AF_INET6, &a6, &buf, socklen_t(buf.count)) != nil else { return "?" }
-        return String(cString: buf)
+        let text = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: text, as: UTF8.self)
     }
 
     public static func < (a: IPAddress, b: IPAddress) -> Bool { (a.high, a.low) < (b.high, b.low) }

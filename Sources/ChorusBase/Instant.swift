@@ -34,12 +34,12 @@ public struct Interval: Hashable, Comparable, Sendable, CustomStringConvertible 
     @inlinable public static func microseconds(_ n: Int64) -> Interval { Interval(nanoseconds: n * 1_000) }
     @inlinable public static func milliseconds(_ n: Int64) -> Interval { Interval(nanoseconds: n * 1_000_000) }
     @inlinable public static func seconds(_ n: Int64) -> Interval { Interval(nanoseconds: n * 1_000_000_000) }
-    @inlinable public static func seconds(_ s: Double) -> Interval { Interval(nanoseconds: Int64((s * 1e9).rounded())) }
+    @inlinable public init(seconds s: Double) { self.init(nanoseconds: Int64((s * 1e9).rounded())) }
 
     @inlinable public static func < (a: Interval, b: Interval) -> Bool { a.nanoseconds < b.nanoseconds }
     @inlinable public static func + (a: Interval, b: Interval) -> Interval { Interval(nanoseconds: a.nanoseconds &+ b.nanoseconds) }
     @inlinable public static func - (a: Interval, b: Interval) -> Interval { Interval(nanoseconds: a.nanoseconds &- b.nanoseconds) }
-    @inlinable public static func * (a: Interval, k: Double) -> Interval { Interval(nanoseconds: Int64((Double(a.nanoseconds) * k).rounded())) }
+    @inlinable public func scaled(_ k: Double) -> Interval { Interval(nanoseconds: Int64((Double(nanoseconds) * k).rounded())) }
     @inlinable public static func * (a: Interval, k: Int64) -> Interval { Interval(nanoseconds: a.nanoseconds &* k) }
 
     public var seconds: Double { Double(nanoseconds) / 1e9 }

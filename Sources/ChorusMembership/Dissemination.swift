@@ -1,0 +1,94 @@
+/// SWIM's infection-style dissemination queue: which member updates to piggyback next.
+///
+/// At most one update per member is queued (a newer fact about a member replaces the older
+/// one; the update sent is always the member's current state). Updates are picked least-sent
+/// first, newest first among equals, and dropped after `limit` transmissions
+/// (memberlist's retransmit limit, λ·⌈log10(N+1)⌉).
+/// Invariant: a member is queued ⇔ its record has `isQueued` and an entry with its current
+/// `queueToken` sits in bucket `transmits`; other entries are stale and skipped lazily.
+struct Dissemination {
+    /// `buckets[t]` holds (slot, token) of updates sent `t` times, newest last.
+    private var buckets: [[UInt64]] = [[]]
+    private var entryCount = 0
+    private(set) var queued = 0
+
+    static func pack(_ slot: Int32, _ token: UInt32) -> UInt64 { UInt64(UInt32(bitPattern: slot)) << 32 | UInt64(token) }
+    static func unpack(_ e: UInt64) -> (Int32, UInt32) { (Int32(bitPattern: UInt32(e >> 32)), UInt32(truncatingIfNeeded: e)) }
+
+    /// Queues (or re-queues with a zero count) the current state of the member in `slot`.
+    mutating func enqueue(_ slot: Int32, in table: inout MemberTable) {
+        if !table[slot].isQueued { queued += 1 }
+        table[slot].queueToken &+= 1
+        table[slot].transmits = 0
+        table[slot].isQueued = true
+        buckets[0].append(Dissemination.pack(slot, table[slot].queueToken))
+        entryCount += 1
+        if entryCount > 2 * queued + 1024 { compact(table) }
+    }
+
+    /// Forgets the member in `slot` (its slot is being reaped).
+    mutating func drop(_ slot: Int32, in table: inout MemberTable) {
+        if table[slot].isQueued { queued -= 1 }
+        table[slot].isQueued = false
+    }
+
+    func isQueued(_ slot: Int32, in table: MemberTable) -> Bool { table[slot].isQueued }
+
+    /// Picks updates whose sizes (from `size`) fit in `budget` bytes, least-sent first, and
+    /// counts one transmission for each. Returns the chosen slots.
+    mutating func select(budget: Int, limit: Int, table: inout MemberTable, size: (MemberRecord, Int32) -> Int) -> [Int32] {
+        guard queued > 0, budget > 0 else { return [] }
+        var chosen: [Int32] = []
+        var promoted: [(Int, UInt64)] = []
+        var room = budget
+        var misses = 0
+        var level = 0
+        while level < buckets.count && room > 0 && misses < 4 {
+            while let entry = buckets[level].last {
+                let (slot, token) = Dissemination.unpack(entry)
+                let r = table[slot]
+                guard r.isQueued && r.queueToken == token && Int(r.transmits) == level else {
+                    buckets[level].removeLast(); entryCount -= 1
+                    continue
+                }
+                if Int(r.transmits) >= limit {
+                    buckets[level].removeLast(); entryCount -= 1
+                    table[slot].isQueued = false; queued -= 1
+                    continue
+                }
+                let n = size(r, slot)
+                if n > room { misses += 1; break }
+                room -= n
+                buckets[level].removeLast(); entryCount -= 1
+                chosen.append(slot)
+                let sent = Int(r.transmits) + 1
+                table[slot].transmits = UInt8(min(sent, 255))
+                if sent >= limit {
+                    table[slot].isQueued = false; queued -= 1
+                } else {
+                    promoted.append((sent, entry))
+                }
+            }
+            level += 1
+        }
+        for (lvl, entry) in promoted {
+            while buckets.count <= lvl { buckets.append([]) }
+            buckets[lvl].append(entry)
+            entryCount += 1
+        }
+        return chosen
+    }
+
+    /// Drops stale entries so memory stays proportional to what is queued.
+    private mutating func compact(_ table: MemberTable) {
+        entryCount = 0
+        for i in buckets.indices {
+            buckets[i].removeAll { e in
+                let (slot, token) = Dissemination.unpack(e)
+                let r = table[slot]
+                return !(r.isQueued && r.queueToken == token && Int(r.transmits) == i)
+            }
+            entryCount += buckets[i].count
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import ChorusBase
+
+// What a node believes, and how gossip changes it: SWIM's precedence rules (SWIM §4.2),
+// refutation of suspicions about oneself, tombstones, and the gossip rounds that spread
+// queued updates (SWIM §4.1, infection-style dissemination).
+extension Membership {
+
+    /// Where an update came from; push-pull softens remote death verdicts (see below).
+    enum Source { case gossip, pushPull }
+
+    mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", now: Instant, into out: inout [MembershipEffect]) {
+        if u.name == name {
+            aboutSelf(u, now: now)
+            return
+        }
+        guard let slot = table.slot(of: u.name) else {
+            learn(u, sender: sender, now: now, into: &out)
+            return
+        }
+        let r = table[slot]
+        var incoming = u
+        if source == .pushPull && u.status == .dead && r.status.isLive {
+            // A death verdict in another node's full state may be a partition's artefact:
+            // hold it as a suspicion the member can refute (memberlist does the same).
+            incoming.status = .suspect
+            incoming.accusers = [sender.isEmpty ? u.name : sender]
+        }
+        guard supersedes((incoming.incarnation, incoming.status), (r.incarnation, r.status)) else {
+            if incoming.status == .suspect && r.status == .suspect && incoming.incarnation == r.incarnation {
+                // Lifeguard: another member suspects it too — an independent confirmation.
+                let accusers = incoming.accusers.isEmpty ? [sender] : incoming.accusers
+                if confirm(slot, accusers: accusers.filter { !$0.isEmpty }, now: now) {
+                    dissemination.enqueue(slot, in: &table)
+                }
+            }
+            return
+        }
+        transition(slot, to: incoming, now: now, into: &out)
+    }
+
+    /// The member is unknown: alive and suspect members are added, death verdicts kept as
+    /// tombstones (no event: we never saw the member live).
+    mutating func learn(_ u: MemberUpdate, sender: String, now: Instant, into out: inout [MembershipEffect]) {
+        let slot = table.insert(MemberRecord(name: u.name, address: u.address, incarnation: u.incarnation,
+                                             status: u.status, tags: u.tags, changedAt: now))
+        switch u.status {
+        case .alive:
+            schedule.insert(slot, rng: &rng)
+            dissemination.enqueue(slot, in: &table)
+            out.append(.event(event(.joined, slot, now)))
+        case .suspect:
+            schedule.insert(slot, rng: &rng)
+            let accusers = u.accusers.isEmpty ? [sender] : u.accusers
+            startSuspicion(slot, incarnation: u.incarnation, accusers: accusers.filter { !$0.isEmpty }, now: now)
+            dissemination.enqueue(slot, in: &table)
+            out.append(.event(event(.joined, slot, now)))
+            out.append(.event(event(.suspect, slot, now)))
+        case .dead, .left:
+            scheduleTombstone(slot, now: now)
+        }
+    }
+
+    /// Moves a known member to the state `u` describes, which supersedes what we hold.
+    mutating func transition(_ slot: Int32, to u: MemberUpdate, now: Instant, into out: inout [MembershipEffect]) {
+        let before = table[slot]
+        table[slot].incarnation = u.incarnation
+        table[slot].changedAt = now
+        if before.status != .suspect || u.status != .suspect { suspicions[slot] = nil }
+        switch u.status {
+        case .alive:
+            let moved = before.address != u.address || before.tags != u.tags
+            table[slot].address = u.address
+            table[slot].tags = u.tags
+            table.setStatus(slot, .alive)
+            switch before.status {
+            case .alive:
+                if moved { out.append(.event(event(.updated, slot, now))) }
+            case .suspect:
+                counters.suspicionsRefuted += 1
+                out.append(.event(event(.alive, slot, now)))
+                if moved { out.append(.event(event(.updated, slot, now))) }
+            case .dead, .left:
+                schedule.insert(slot, rng: &rng)
+                out.append(.event(event(.joined, slot, now)))
+            }
+            noteEvidence(from: u.name, now: now)
+        case .suspect:
+            if !u.tags.isEmpty { table[slot].tags = u.tags }
+            table.setStatus(slot, .suspect)
+            startSuspicion(slot, incarnation: u.incarnation, accusers: u.accusers.isEmpty ? [u.name] : u.accusers, now: now)
+            switch before.status {
+            case .alive:
+                counters.suspicionsRaised += 0
+                out.append(.event(event(.suspect, slot, now)))
+            case .suspect:
+                break
+            case .dead, .left:
+                schedule.insert(slot, rng: &rng)
+                out.append(.event(event(.joined, slot, now)))
+                out.append(.event(event(.suspect, slot, now)))
+            }
+        case .dead:
+            table.setStatus(slot, .dead)
+            if before.status.isLive {
+                scheduleTombstone(slot, now: now)
+                out.append(.event(event(.dead, slot, now)))
+            }
+        case .left:
+            table.setStatus(slot, .left)
+            scheduleTombstone(slot, now: now)
+            out.append(.event(event(.left, slot, now)))
+        }
+        dissemination.enqueue(slot, in: &table)
+    }
+
+    /// Gossip about ourselves: refute anything that would mark us less than alive, and rise
+    /// above incarnations of a previous life (SWIM §4.2; a restarted node wins this way).
+    mutating func aboutSelf(_ u: MemberUpdate, now: Instant) {
+        let me = table[localSlot]
+        guard case .active = leaveState else { return }
+        guard u.incarnation >= me.incarnation else { return }
+        switch u.status {
+        case .alive:
+            // Same incarnation and same facts: our own update echoed back.
+            if u.incarnation == me.incarnation && u.address == me.address && u.tags == me.tags { return }
+        case .suspect, .dead:
+            counters.refutations += 1
+            health.apply(.refutedSuspicion)
+        case .left:
+            break
+        }
+        table[localSlot].incarnation = u.incarnation &+ 1
+        table[localSlot].changedAt = now
+        dissemination.enqueue(localSlot, in: &table)
+    }
+
+    // MARK: gossip rounds
+
+    /// Sends queued updates to a few random members: live ones, and recently dead ones so
+    /// that a member declared dead by mistake learns it and refutes.
+    mutating func gossipRound(now: Instant, into out: inout [MembershipEffect]) {
+        guard dissemination.queued > 0 else { return }
+        let window = settings.gossipToTheDead
+        let targets = randomMembers(settings.gossipFanout) { r in
+            r.status.isLive || (r.status == .dead && now - r.changedAt < window)
+        }
+        for t in targets {
+            let p = packet(.gossip, transport: .datagram)
+            guard !p.updates.isEmpty else { break }
+            counters.sent[.gossip, default: 0] += 1
+            out.append(.send(p, to: table[t].address, via: .datagram))
+        }
+    }
+
+    // MARK: tombstones
+
+    mutating func scheduleTombstone(_ slot: Int32, now: Instant) {
+        tombstones.append((now + settings.tombstoneTimeout, slot))
+    }
+
+    /// Forgets dead and left members whose tombstone time has passed.
+    mutating func reapTombstones(now: Instant) {
+        while tombstoneHead < tombstones.count && tombstones[tombstoneHead].deadline <= now {
+            let slot = tombstones[tombstoneHead].slot
+            tombstoneHead += 1
+            guard slot != localSlot, Int(slot) < table.slotCount else { continue }
+            let r = table[slot]
+            guard !r.isFree, !r.status.isLive, r.changedAt + settings.tombstoneTimeout <= now else { continue }
+            dissemination.drop(slot, in: &table)
+            suspicions[slot] = nil
+            table.remove(slot)
+        }
+        if tombstoneHead > 1024 && tombstoneHead * 2 > tombstones.count {
+            tombstones.removeFirst(tombstoneHead)
+            tombstoneHead = 0
+        }
+    }
+}
