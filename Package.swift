@@ -3,7 +3,7 @@ import PackageDescription
 
 // Chorus uses the Swift toolchain alone: no package dependencies.
 // Modules import only modules below them (see docs/architecture.md):
-//   ChorusBase → ChorusWire → ChorusMembership → ChorusSim / ChorusRuntime → chorus
+//   ChorusBase → ChorusWire → ChorusMembership → ChorusSim / ChorusRuntime → ChorusCLI → chorus
 let package = Package(
     name: "Chorus",
     products: [
@@ -15,11 +15,13 @@ let package = Package(
         .target(name: "ChorusMembership", dependencies: ["ChorusBase", "ChorusWire"]),
         .target(name: "ChorusSim", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
         .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
-        .executableTarget(name: "chorus", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim", "ChorusRuntime"]),
+        .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusSim", "ChorusRuntime"]),
+        .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim"]),
         .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRuntime"]),
+        .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusCLI"]),
         .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusRuntime"]),
     ],
     swiftLanguageModes: [.v6]
