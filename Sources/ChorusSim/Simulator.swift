@@ -1,2 +1,0 @@
-// Placeholder: the discrete-event simulator lands here.
-public enum SimPlaceholder {}
