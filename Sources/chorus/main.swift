@@ -1,1 +1,4 @@
-print("chorus: under construction")
+import Foundation
+import ChorusCLI
+
+exit(Chorus.main(CommandLine.arguments))

@@ -1,0 +1,42 @@
+import Foundation
+
+/// The `chorus` program: dispatches to a subcommand and turns errors into one-line messages
+/// and exit codes (2 for usage errors, 1 for failures).
+public enum Chorus {
+    static let commands: [(String, String)] = [
+        ("agent", "Run a node."),
+        ("members", "List the members an agent sees."),
+        ("join", "Ask an agent to join other nodes."),
+        ("leave", "Ask an agent to leave the cluster gracefully and exit."),
+        ("info", "Show an agent's settings and state."),
+        ("tags", "Set or delete an agent's tags."),
+        ("sim", "Simulate a cluster (virtual time, simulated network)."),
+    ]
+
+    static var usage: String {
+        var s = "chorus — peer-to-peer coordination overlay\n\nUsage: chorus COMMAND [options]\n\nCommands:\n"
+        for (name, help) in commands { s += "  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + help + "\n" }
+        s += "\nRun 'chorus COMMAND --help' for a command's options."
+        return s
+    }
+
+    public static func main(_ argv: [String]) -> Int32 {
+        let args = Array(argv.dropFirst())
+        guard let command = args.first else { print(usage); return 2 }
+        let rest = Array(args.dropFirst())
+        do {
+            switch command {
+            case "--help", "-h", "help": print(usage); return 0
+            case "sim": return try SimCommand.run(rest)
+            default:
+                throw UsageError("unknown command \"\(command)\" (see 'chorus --help')")
+            }
+        } catch let e as UsageError {
+            FileHandle.standardError.write(Data("chorus: \(e.message)\n".utf8))
+            return 2
+        } catch {
+            FileHandle.standardError.write(Data("chorus: \(error)\n".utf8))
+            return 1
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import ChorusBase
+import ChorusMembership
+import ChorusSim
+
+/// `chorus sim`: runs the membership protocol for a whole simulated cluster.
+enum SimCommand {
+    static let spec = CommandSpec(
+        name: "sim",
+        summary: "Run the membership protocol on a simulated cluster (virtual time, simulated network).",
+        usage: "chorus sim [SCENARIO.json] [options]",
+        options: [
+            .init("--nodes", value: "N", help: "Cluster size.", default: "100"),
+            .init("--duration", value: "SECONDS", help: "Simulated seconds to run.", default: "60"),
+            .init("--seed", value: "S", help: "Random seed; the same seed replays the same run.", default: "1"),
+            .init("--loss", value: "P", help: "Datagram loss probability, 0..1.", default: "0"),
+            .init("--duplication", value: "P", help: "Datagram duplication probability, 0..1.", default: "0"),
+            .init("--reorder", value: "P", help: "Probability that a datagram is delayed past later ones.", default: "0"),
+            .init("--latency-ms", value: "MEAN", help: "Mean one-way latency in milliseconds.", default: "1"),
+            .init("--jitter", value: "KIND", help: "Latency distribution: constant, uniform, normal, lognormal or pareto.", default: "constant"),
+            .init("--crash-fraction", value: "F", help: "Share of nodes crashed (memory lost) at --crash-at.", default: "0"),
+            .init("--crash-at", value: "T", help: "Simulated second of the crash.", default: "half the duration"),
+            .init("--partition-at", value: "T", help: "Split the cluster in two (a minority of --partition-fraction) at T."),
+            .init("--partition-fraction", value: "F", help: "Share of nodes on the minority side.", default: "0.3"),
+            .init("--heal-at", value: "T", help: "Heal the partition at T."),
+            .init("--join-spread", value: "SECONDS", help: "Nodes start over this span, joining through node 0.", default: "2"),
+            .init("--detector", value: "KIND", help: "Failure detector: phi or fixed (memberlist's 500 ms timeout).", default: "phi"),
+            .init("--wire-check", help: "Round-trip every datagram through the wire codec."),
+            .init("--json", help: "Print exactly one JSON object."),
+            .init("--svg", value: "FILE", help: "Write a timeline (members alive per view, suspicions, detections) as SVG."),
+        ],
+        details: "A scenario file (JSON, see sim/README.md) sets the same things and timed actions; flags given\nafter it override its values.")
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let p = try spec.parse(args)
+        if p.wantsHelp { print(spec.helpText); return 0 }
+        var config = ClusterConfig()
+        if let path = p.positionals.first {
+            config = try ScenarioFile.load(path: path)
+        } else if p.positionals.count > 1 {
+            throw UsageError("chorus sim takes at most one scenario file")
+        }
+        if let n = try p.int("--nodes") {
+            guard n >= 1 && n <= 1_000_000 else { throw UsageError("--nodes must be in 1...1000000, got \(n)") }
+            config.nodes = n
+        }
+        if let d = try p.double("--duration") {
+            guard d > 0 && d <= 86_400 else { throw UsageError("--duration must be in (0, 86400] seconds, got \(d)") }
+            config.duration = Interval(seconds: d)
+        }
+        if let s = try p.uint64("--seed") { config.seed = s }
+        if let l = try p.probability("--loss") { config.network.loss = l }
+        if let l = try p.probability("--duplication") { config.network.duplication = l }
+        if let l = try p.probability("--reorder") { config.network.reorder = l }
+        if p.string("--latency-ms") != nil || p.string("--jitter") != nil {
+            let mean = try p.double("--latency-ms") ?? 1
+            guard mean >= 0 && mean <= 60_000 else { throw UsageError("--latency-ms must be in 0...60000, got \(mean)") }
+            config.network.latency = try latencyModel(kind: p.string("--jitter") ?? "constant", meanMilliseconds: mean)
+        }
+        if let s = try p.double("--join-spread") {
+            guard s >= 0 else { throw UsageError("--join-spread must not be negative") }
+            config.joinSpread = Interval(seconds: s)
+        }
+        if let d = p.string("--detector") {
+            switch d {
+            case "phi": config.settings.detector = .phiAccrual
+            case "fixed": config.settings.detector = .fixedTimeout
+            default: throw UsageError("--detector must be phi or fixed, got \"\(d)\"")
+            }
+        }
+        if let f = try p.probability("--crash-fraction"), f > 0 {
+            let at = try p.double("--crash-at") ?? config.duration.seconds / 2
+            config.actions.append(TimedAction(at: .zero + Interval(seconds: at), .crash(nodes: [], fraction: f)))
+        }
+        if let t = try p.double("--partition-at") {
+            let f = try p.probability("--partition-fraction") ?? 0.3
+            let minority = Array(0..<max(1, Int(Double(config.nodes) * f)))
+            // Node 0 is the seed; keep it on the majority side.
+            let side = minority.map { config.nodes - 1 - $0 }
+            config.actions.append(TimedAction(at: .zero + Interval(seconds: t), .partition(groups: [side])))
+        }
+        if let t = try p.double("--heal-at") {
+            config.actions.append(TimedAction(at: .zero + Interval(seconds: t), .heal))
+        }
+        config.actions.sort { $0.at < $1.at }
+        config.wireCheck = config.wireCheck || p.flag("--wire-check")
+        let svgPath = p.string("--svg")
+        config.sampleTimeline = svgPath != nil
+        do { try config.settings.validate() } catch { throw UsageError(error.message) }
+
+        var sim = ClusterSimulation(config)
+        let report = sim.run()
+        if let svgPath, let t = report.timeline {
+            do { try t.render().write(toFile: svgPath, atomically: true, encoding: .utf8) } catch {
+                throw UsageError("cannot write \(svgPath): \(error.localizedDescription)")
+            }
+        }
+        print(p.flag("--json") ? report.json : report.text)
+        return 0
+    }
+
+    /// A latency distribution with the given mean (heavy-tailed kinds keep the mean).
+    static func latencyModel(kind: String, meanMilliseconds mean: Double) throws -> LatencyModel {
+        let m = Interval(seconds: mean / 1000)
+        switch kind {
+        case "constant": return .constant(m)
+        case "uniform": return .uniform(low: .zero, high: m * 2)
+        case "normal": return .normal(mean: m, stddev: m.scaled(0.25))
+        case "lognormal":
+            // sigma 1: mean = median · e^{1/2}.
+            return .lognormal(median: m.scaled(1 / 1.6487), sigma: 1)
+        case "pareto":
+            // shape 2: mean = 2 · minimum.
+            return .pareto(minimum: m.scaled(0.5), shape: 2)
+        default: throw UsageError("--jitter must be constant, uniform, normal, lognormal or pareto, got \"\(kind)\"")
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import Testing
+@Test func simPlaceholder() { #expect(Bool(true)) }
