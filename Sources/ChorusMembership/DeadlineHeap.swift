@@ -82,8 +82,6 @@ struct Suspicion {
 enum JoinState {
     case idle
     case joining(seeds: [Endpoint], attempt: Int, retryAt: Instant)
-    /// Joined; one more state sync with a random member is due at the given time.
-    case catchingUp(at: Instant)
     case joined
 }
 

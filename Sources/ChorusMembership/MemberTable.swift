@@ -23,19 +23,23 @@ struct MemberRecord {
 /// The members this node knows, itself included, in slots addressed by `Int32`.
 ///
 /// Slots are stable while a member is known and reused after its tombstone is reaped.
-/// Invariant: `index[name] == slot` ⇔ `records[slot].name == name` and the slot is in use;
+/// Invariant: `index` maps `name` to `slot` ⇔ `records[slot].name == name` and the slot is in use;
 /// `counts[s]` is the number of used slots with status `s`.
 struct MemberTable {
     private(set) var records: [MemberRecord] = []
-    private var index: [String: Int32] = [:]
+    private var index: NameIndex
     private var free: [Int32] = []
     private(set) var counts: [Int] = [0, 0, 0, 0]
+
+    init(seed: UInt64) { index = NameIndex(seed: seed) }
 
     var slotCount: Int { records.count }
     var memberCount: Int { index.count }
     var liveCount: Int { counts[0] + counts[1] }
 
-    func slot(of name: String) -> Int32? { index[name] }
+    func slot(of name: String) -> Int32? {
+        records.withUnsafeBufferPointer { r in index.find(name) { r[Int($0)].name } }
+    }
 
     subscript(slot: Int32) -> MemberRecord {
         get { records[Int(slot)] }
@@ -43,7 +47,7 @@ struct MemberTable {
     }
 
     mutating func insert(_ record: MemberRecord) -> Int32 {
-        precondition(!record.name.isEmpty && index[record.name] == nil, "member table insert of a known or empty name")
+        precondition(!record.name.isEmpty && slot(of: record.name) == nil, "member table insert of a known or empty name")
         counts[Int(record.status.rawValue)] += 1
         let slot: Int32
         if let reused = free.popLast() {
@@ -60,7 +64,7 @@ struct MemberTable {
             if records.count == records.capacity { records.reserveCapacity(records.count + max(16, records.count / 4)) }
             records.append(record)
         }
-        index[record.name] = slot
+        index.insert(record.name, slot: slot)
         return slot
     }
 
@@ -76,7 +80,7 @@ struct MemberTable {
         let r = records[Int(slot)]
         guard !r.isFree else { return }
         counts[Int(r.status.rawValue)] -= 1
-        index[r.name] = nil
+        index.remove(r.name, slot: slot)
         var empty = MemberRecord(name: "", address: r.address, incarnation: 0, status: .dead, tags: Tags(), changedAt: r.changedAt)
         empty.queueToken = r.queueToken
         records[Int(slot)] = empty
@@ -87,6 +91,6 @@ struct MemberTable {
     mutating func reserve(_ extra: Int) {
         let need = index.count + extra
         if need > records.capacity { records.reserveCapacity(need) }
-        index.reserveCapacity(need)
+        index.reserve(need)
     }
 }

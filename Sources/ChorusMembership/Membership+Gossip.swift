@@ -5,8 +5,15 @@ import ChorusBase
 // queued updates (SWIM §4.1, infection-style dissemination).
 extension Membership {
 
-    /// Where an update came from; push-pull softens remote death verdicts (see below).
-    enum Source { case gossip, pushPull }
+    /// Where an update came from. Push-pull softens remote death verdicts (see `apply`), and
+    /// members first learned from a state sync are not re-gossiped unless the sync brings
+    /// news to the cluster (`spreadNewMembers`).
+    enum Source: Equatable {
+        case gossip
+        /// A full-state sync; `spreadNewMembers` when members new to us are news to the
+        /// cluster too (a join request from outside, or the reply to a merge).
+        case pushPull(spreadNewMembers: Bool)
+    }
 
     mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", now: Instant, into out: inout [MembershipEffect]) {
         if u.name == name {
@@ -14,12 +21,14 @@ extension Membership {
             return
         }
         guard let slot = table.slot(of: u.name) else {
-            learn(u, sender: sender, now: now, into: &out)
+            var spread = true
+            if case let .pushPull(s) = source { spread = s }
+            learn(u, sender: sender, spread: spread, now: now, into: &out)
             return
         }
         let r = table[slot]
         var incoming = u
-        if source == .pushPull && u.status == .dead && r.status.isLive {
+        if source != .gossip && u.status == .dead && r.status.isLive {
             // A death verdict in another node's full state may be a partition's artefact:
             // hold it as a suspicion the member can refute (memberlist does the same).
             incoming.status = .suspect
@@ -39,20 +48,23 @@ extension Membership {
     }
 
     /// The member is unknown: alive and suspect members are added, death verdicts kept as
-    /// tombstones (no event: we never saw the member live).
-    mutating func learn(_ u: MemberUpdate, sender: String, now: Instant, into out: inout [MembershipEffect]) {
+    /// tombstones (no event: we never saw the member live). `spread` says whether to gossip
+    /// the new member on: a member learned in bulk from a sync is usually old news to the
+    /// rest of the cluster, and re-gossiping every one of them makes the bootstrap of N
+    /// nodes cost N²·λ·log N transmissions instead of far fewer.
+    mutating func learn(_ u: MemberUpdate, sender: String, spread: Bool, now: Instant, into out: inout [MembershipEffect]) {
         let slot = table.insert(MemberRecord(name: u.name, address: u.address, incarnation: u.incarnation,
                                              status: u.status, tags: u.tags, changedAt: now))
         switch u.status {
         case .alive:
             schedule.insert(slot, rng: &rng)
-            dissemination.enqueue(slot, in: &table)
+            if spread { dissemination.enqueue(slot, in: &table) }
             out.append(.event(event(.joined, slot, now)))
         case .suspect:
             schedule.insert(slot, rng: &rng)
             let accusers = u.accusers.isEmpty ? [sender] : u.accusers
             startSuspicion(slot, incarnation: u.incarnation, accusers: accusers.filter { !$0.isEmpty }, now: now)
-            dissemination.enqueue(slot, in: &table)
+            if spread { dissemination.enqueue(slot, in: &table) }
             out.append(.event(event(.joined, slot, now)))
             out.append(.event(event(.suspect, slot, now)))
         case .dead, .left:

@@ -14,10 +14,25 @@ extension Membership {
 
     mutating func onPushPull(_ state: PushPull, sender: String, from source: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
         if state.members.count > table.memberCount { table.reserve(state.members.count - table.memberCount) }
+        // New members are news worth gossiping when a join request brings them (a newcomer,
+        // or a whole other cluster merging in), or when the reply to our join shows a cluster
+        // we were not part of although we already knew others (a merge). A fresh node's join
+        // reply and routine anti-entropy bring what the cluster already knows.
+        let alone = table.liveCount <= 1
+        let spread = state.isJoin && (!state.isResponse || !alone)
         var replyTo = source
+        let known = table.memberCount
         for u in state.members {
             if u.name == sender { replyTo = u.address }
-            apply(u, via: .pushPull, sender: sender, now: now, into: &out)
+            apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && !state.isResponse), sender: sender, now: now, into: &out)
+        }
+        // Learning members from a sync means the cluster is in flux: sync again soon, with
+        // someone else, until a sync brings nothing new. A lone join request (the sender
+        // itself is all that is new) does not count.
+        let learned = table.memberCount - known
+        if state.isResponse && learned > 0 || !state.isResponse && learned > 1, catchUpAt == nil {
+            let jitter = Interval(nanoseconds: Int64(rng.below(Int(max(1, settings.joinCatchUp.nanoseconds)))))
+            catchUpAt = now + settings.joinCatchUp + jitter
         }
         if !state.isResponse {
             let reply = PushPull(isJoin: state.isJoin, isResponse: true, members: exportState())
@@ -25,8 +40,7 @@ extension Membership {
             return
         }
         if state.isJoin, case .joining = joinState {
-            let jitter = Interval(nanoseconds: Int64(rng.below(Int(max(1, settings.joinCatchUp.nanoseconds)))))
-            joinState = .catchingUp(at: now + settings.joinCatchUp + jitter)
+            joinState = .joined
         }
     }
 
@@ -74,9 +88,6 @@ extension Membership {
             for _ in 0..<min(next, 20) where backoff < settings.joinBackoffCap { backoff = backoff * 2 }
             joinState = .joining(seeds: seeds, attempt: next, retryAt: now + min(backoff, settings.joinBackoffCap))
             sendJoin(to: seeds, into: &out)
-        case let .catchingUp(at) where now >= at:
-            joinState = .joined
-            startPushPull(now: now, into: &out)
         default:
             break
         }

@@ -24,7 +24,7 @@ public struct Membership {
     public var incarnation: Incarnation { table[localSlot].incarnation }
     public var tags: Tags { table[localSlot].tags }
 
-    var table = MemberTable()
+    var table: MemberTable
     var localSlot: Int32 = 0
     var rng: SeededRandom
     var dissemination = Dissemination()
@@ -45,6 +45,9 @@ public struct Membership {
     var nextPushPullAt: Instant
     var nextReconnectAt: Instant
     var joinState: JoinState = .idle
+    /// A state sync due soon because the last one taught us members we did not know
+    /// (adaptive anti-entropy: the cluster is in flux, e.g. bootstrapping or merging).
+    var catchUpAt: Instant?
     var leaveState: LeaveState = .active
 
     public internal(set) var counters = MembershipCounters()
@@ -60,6 +63,7 @@ public struct Membership {
         self.settings = settings
         self.name = name
         self.rng = SeededRandom(seed: seed)
+        self.table = MemberTable(seed: rng.next())
         self.health = LocalHealth(maximum: settings.maxLocalHealth)
         self.localSlot = table.insert(MemberRecord(name: name, address: address, incarnation: incarnation,
                                                    status: .alive, tags: tags, changedAt: now))
@@ -80,7 +84,7 @@ public struct Membership {
     public var localHealthScore: Int { health.score }
     public var hasJoined: Bool {
         switch joinState {
-        case .joined, .catchingUp: return true
+        case .joined: return true
         case .idle, .joining: return false
         }
     }
@@ -140,9 +144,9 @@ public struct Membership {
         if tombstoneHead < tombstones.count { d = min(d, tombstones[tombstoneHead].deadline) }
         switch joinState {
         case let .joining(_, _, retryAt): d = min(d, retryAt)
-        case let .catchingUp(at): d = min(d, at)
         case .idle, .joined: break
         }
+        if let c = catchUpAt { d = min(d, c) }
         if case let .leaving(deadline) = leaveState { d = min(d, deadline) }
         return d
     }
@@ -168,6 +172,10 @@ public struct Membership {
             nextReconnectAt = now + settings.reconnectInterval
         }
         advanceJoin(now: now, into: &out)
+        if let c = catchUpAt, now >= c {
+            catchUpAt = nil
+            if case .active = leaveState { startPushPull(now: now, into: &out) }
+        }
         if case let .leaving(deadline) = leaveState, now >= deadline || !table[localSlot].isQueued {
             leaveState = .left
         }

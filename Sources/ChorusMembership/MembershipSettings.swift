@@ -49,10 +49,11 @@ public struct MembershipSettings: Sendable, Hashable {
     /// Full-state anti-entropy interval for clusters of up to 32 members; larger clusters
     /// stretch it by log2(N/32) as memberlist does, to bound state-sync traffic.
     public var pushPullInterval: Interval = .seconds(30)
-    /// After joining, a node syncs once more this soon with a random member: nodes that
-    /// joined before it learn it through gossip, but it learns of nodes joining after it
-    /// only through this catch-up (bootstrap of large clusters).
-    public var joinCatchUp: Interval = .seconds(3)
+    /// A sync that teaches a node members it did not know is followed by another one this
+    /// soon (plus jitter), until a sync brings nothing new: a joining node learns of the
+    /// nodes that joined after it this way, and a bootstrap or merge converges in a few
+    /// sync rounds without gossiping every member to everyone again.
+    public var joinCatchUp: Interval = .seconds(2)
     /// How often a node tries to reach one member it holds dead (not left), so that the two
     /// sides of a healed partition find each other again (serf's reconnect).
     public var reconnectInterval: Interval = .seconds(10)

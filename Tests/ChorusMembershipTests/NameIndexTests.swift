@@ -1,0 +1,37 @@
+import Testing
+import ChorusBase
+@testable import ChorusMembership
+
+@Suite struct NameIndexTests {
+    /// Random inserts and removals agree with a Dictionary reference at every step.
+    @Test func agreesWithDictionaryUnderChurn() {
+        var rng = SeededRandom(seed: 11)
+        var names: [Int32: String] = [:]
+        var index = NameIndex(seed: 5)
+        var reference: [String: Int32] = [:]
+        var nextSlot: Int32 = 0
+        for step in 0..<20_000 {
+            if rng.below(3) > 0 || reference.isEmpty {
+                let name = "m\(rng.below(3000))"
+                if reference[name] == nil {
+                    index.insert(name, slot: nextSlot)
+                    names[nextSlot] = name
+                    reference[name] = nextSlot
+                    nextSlot += 1
+                }
+            } else {
+                let keys = reference.keys.sorted()
+                let name = keys[rng.below(keys.count)]
+                index.remove(name, slot: reference[name]!)
+                reference[name] = nil
+            }
+            if step % 500 == 0 {
+                for i in 0..<3000 {
+                    let name = "m\(i)"
+                    #expect(index.find(name) { names[$0]! } == reference[name])
+                }
+            }
+        }
+        #expect(index.count == reference.count)
+    }
+}
