@@ -3,6 +3,7 @@
 /// Invariant (checked by `Scenario.validate()`): `spreadSeconds` lies within the run, and in
 /// `.seed` mode `seeds` is non-empty and names nodes of the run.
 public struct ScenarioJoin: Sendable, Equatable, Codable {
+    /// How much a node knows when it starts. Invariant: `rawValue` is the scenario-file spelling.
     public enum Mode: String, Sendable, Equatable, Codable, CaseIterable {
         /// Each node starts knowing only the seed nodes and joins through them.
         case seed

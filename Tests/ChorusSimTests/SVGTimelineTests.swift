@@ -62,6 +62,15 @@ private final class ElementCollector: NSObject, XMLParserDelegate {
         #expect(parse(chart.render()).ok)
     }
 
+    @Test func fittedYAxis_startsNearTheData() {
+        var chart = SVGTimeline(title: "dip", yLabel: "members")
+        chart.series = [TimelineSeries(name: "mean", color: "blue", points: [(0, 10_000), (60, 9_000), (120, 9_050)])]
+        chart.yIncludesZero = false
+        let (ok, collector) = parse(chart.render())
+        #expect(ok)
+        #expect(collector.texts.contains("9000") && collector.texts.contains("10000") && !collector.texts.contains("2000"))
+    }
+
     @Test func axisTicks_areNiceNumbers() {
         let axis = AxisScale(low: 0, high: 117)
         #expect(axis.step == 10 && axis.high == 120 && axis.ticks.first == 0 && axis.ticks.last == 120)
