@@ -1,6 +1,9 @@
 import ChorusBase
 
 /// An event taken from an `EventQueue`: what happens, when, and its insertion number.
+///
+/// Invariant: `(time, sequence)` is unique within one queue and events leave the queue in
+/// increasing `(time, sequence)` order.
 public struct ScheduledEvent<Event> {
     public var time: Instant
     /// Position in the queue's insertion order; breaks ties between equal times.

@@ -1,4 +1,7 @@
 /// Why the simulated network did not deliver a packet.
+///
+/// Invariant: every undelivered packet is counted under exactly one reason; `rawValue`s are
+/// dense from 0 so counters index an array by reason.
 public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// Random datagram loss (`NetworkModel.loss`).
     case loss

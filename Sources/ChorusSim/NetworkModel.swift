@@ -1,18 +1,5 @@
 import ChorusBase
 
-/// A directed link between two simulated nodes, the key for per-link settings.
-public struct SimLink: Hashable, Sendable, CustomStringConvertible {
-    public var from: SimNodeID
-    public var to: SimNodeID
-
-    @inlinable public init(from: SimNodeID, to: SimNodeID) {
-        self.from = from
-        self.to = to
-    }
-
-    public var description: String { "\(from)→\(to)" }
-}
-
 /// What the simulated network does to datagrams: delay, loss, duplication and reordering.
 ///
 /// Invariant (checked by `validate()`): probabilities lie in `[0, 1]`, `reorderSpan ≥ 0`, and

@@ -39,6 +39,17 @@ extension Packet: Sendable where Message: Sendable {}
 ///
 /// Invariant: `delivery(_:)` wraps the packet unchanged; the driver hands the same packet to
 /// `Network.arrive(_:at:)` when the event pops.
+///
+/// ```swift
+/// enum ClusterEvent: PacketEvent {
+///     case timer(SimNodeID, TimerKind)
+///     case delivery(Packet<WireMessage>)   // an enum case satisfies the requirement
+/// }
+/// // in the loop:
+/// case .delivery(let packet):
+///     guard network.arrive(packet, at: now) else { break }   // dropped: counted already
+///     nodes[packet.to.index].step(.received(packet.message, from: packet.from), at: now)
+/// ```
 public protocol PacketEvent {
     associatedtype Message
     static func delivery(_ packet: Packet<Message>) -> Self

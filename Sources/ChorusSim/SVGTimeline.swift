@@ -15,6 +15,9 @@ public struct SVGTimeline: Sendable {
     public var height: Int = 520
     public var series: [TimelineSeries] = []
     public var markers: [TimelineMarker] = []
+    /// Whether the y axis starts at zero (honest proportions) or fits the data (detail, e.g. a
+    /// dip from 10,000 to 9,000 members).
+    public var yIncludesZero: Bool = true
     /// Above this many markers, labels are left to tooltips so the chart stays readable.
     public var maximumLabelledMarkers: Int = 30
 
@@ -39,7 +42,8 @@ public struct SVGTimeline: Sendable {
         let xs = series.flatMap { $0.points.map(\.seconds) } + markers.map(\.seconds)
         let ys = series.flatMap { $0.points.map(\.value) }
         let xAxis = AxisScale(low: 0, high: xs.filter(\.isFinite).max() ?? 1)
-        let yAxis = AxisScale(low: Swift.min(0, ys.filter(\.isFinite).min() ?? 0), high: ys.filter(\.isFinite).max() ?? 1)
+        let yLow = ys.filter(\.isFinite).min() ?? 0
+        let yAxis = AxisScale(low: yIncludesZero ? Swift.min(0, yLow) : yLow, high: ys.filter(\.isFinite).max() ?? 1)
         func px(_ x: Double) -> Double { left + (x - xAxis.low) / (xAxis.high - xAxis.low) * plotWidth }
         func py(_ y: Double) -> Double { plotBottom - (y - yAxis.low) / (yAxis.high - yAxis.low) * plotHeight }
 

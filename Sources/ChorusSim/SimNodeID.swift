@@ -20,7 +20,16 @@ public struct SimNodeID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Encoded as a bare JSON integer, as scenario files write node ids.
     public init(from decoder: any Decoder) throws {
-        self.rawValue = try decoder.singleValueContainer().decode(Int32.self)
+        let container = try decoder.singleValueContainer()
+        do {
+            rawValue = try container.decode(Int32.self)
+        } catch {
+            // Foundation reports an unrepresentable number (1.5, 1e12) as invalid JSON with no
+            // path; say what is wrong, and where.
+            guard let number = try? container.decode(Double.self) else { throw error }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "node id must be a whole number in 0...\(Int32.max) (got \(number))"))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
