@@ -12,6 +12,12 @@ enum Descriptor {
         return fd
     }
 
+    /// Sets O_NONBLOCK and FD_CLOEXEC on a descriptor the kernel made without them.
+    static func makeNonblockingAndCloseOnExec(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+
     /// Sets an integer socket option.
     static func setOption(_ fd: Int32, level: Int32, name: Int32, value: Int32, call: String) throws(SocketError) {
         var v = value
