@@ -96,9 +96,10 @@ struct HTTPResponseReader {
 
     /// Parses status line and headers; returns a problem description or nil.
     private mutating func parseHead(_ bytes: ArraySlice<UInt8>) -> String? {
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
+        // Split bytes, not Characters: Swift treats "\r\n" as one Character.
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line -> Substring in
+            let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+            return Substring(String(decoding: trimmed, as: UTF8.self))
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let statusLine = lines.first else { return "empty response" }
