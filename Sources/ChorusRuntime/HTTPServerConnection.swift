@@ -33,6 +33,11 @@ final class HTTPServerConnection {
 
     private var loop: EventLoop { channel.loop }
 
+    /// How long input is drained after an error response before closing (see
+    /// `StreamChannel.closeAfterFlush(linger:)`). 2 s covers a LAN round trip many times over
+    /// and bounds what a client can make us read.
+    static let errorLinger = Interval.milliseconds(2_000)
+
     init(fd: Int32, peer: Endpoint, loop: EventLoop, settings: HTTPServerSettings, handler: @escaping HTTPServer.Handler) {
         channel = StreamChannel(accepted: fd, peer: peer, loop: loop,
                                 maxIncomingBytes: settings.maxHeadBytes + settings.maxBodyBytes,
@@ -165,7 +170,8 @@ final class HTTPServerConnection {
         phase = .closing(since: loop.now())
         armTimer()
         channel.write(HTTPResponseEncoder.encode(error.response, omitBody: false, close: true))
-        channel.closeAfterFlush()
+        // Linger: the client may still be sending the request we refused.
+        channel.closeAfterFlush(linger: HTTPServerConnection.errorLinger)
     }
 
     // MARK: Deadlines

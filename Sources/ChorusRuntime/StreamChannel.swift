@@ -38,6 +38,12 @@ final class StreamChannel {
     var incoming = ByteQueue()
     private var outgoing = ByteQueue()
     private var closeWhenFlushed = false
+    /// After the last byte is written: how long to keep reading and discarding input before
+    /// closing (nil: close at once).
+    private var lingerAfterFlush: Interval?
+    /// True once output is shut down and input is being drained before the close.
+    private var lingering = false
+    private var lingerTimer: TimerID?
     /// Set by the owner to stop reading (for example, while a request is being answered).
     var readingPaused = false
 
@@ -125,10 +131,16 @@ final class StreamChannel {
     }
 
     /// Closes once everything queued has been written (at once if nothing is queued).
-    func closeAfterFlush() {
-        guard state != .closed else { return }
+    ///
+    /// With `linger`, the channel then sends FIN and reads and discards input for up to that
+    /// long before closing. Closing with unread input makes the kernel send RST, which can
+    /// destroy a final error response the client has not read yet (Apache's "lingering
+    /// close" problem); draining first lets it arrive.
+    func closeAfterFlush(linger: Interval? = nil) {
+        guard state != .closed, !closeWhenFlushed else { return }
         closeWhenFlushed = true
-        if state == .open && outgoing.isEmpty { close(.local) }
+        lingerAfterFlush = linger
+        if state == .open && outgoing.isEmpty { flushCompleted() }
     }
 
     /// Recomputes the poll interest from the queues and the paused flag.
@@ -139,7 +151,7 @@ final class StreamChannel {
         case .connecting:
             events = .writable
         case .open:
-            if !readingPaused && !closeWhenFlushed && incoming.count < maxIncomingBytes { events.insert(.readable) }
+            if lingering || (!readingPaused && !closeWhenFlushed && incoming.count < maxIncomingBytes) { events.insert(.readable) }
             if !outgoing.isEmpty { events.insert(.writable) }
         case .closed:
             return
@@ -157,6 +169,7 @@ final class StreamChannel {
             fd = -1
         }
         outgoing.removeAll()
+        if let t = lingerTimer { loop.cancel(t); lingerTimer = nil }
         let report = onClosed
         onBytes = {}
         onConnected = {}
@@ -196,6 +209,10 @@ final class StreamChannel {
     private func handleOpen(_ events: PollEvents) {
         if events.contains(.invalid) {
             close(.failed(.system(call: "poll", errno: EBADF, endpoint: peer)))
+            return
+        }
+        if lingering {
+            discardInput()
             return
         }
         if events.contains(.writable) || events.contains(.error) {
@@ -271,6 +288,34 @@ final class StreamChannel {
             close(.failed(SocketError.from(errno: code, call: "send", endpoint: peer)))
             return
         }
-        if closeWhenFlushed { close(.local) }
+        if closeWhenFlushed { flushCompleted() }
+    }
+
+    /// Everything queued is written and a close was requested.
+    private func flushCompleted() {
+        guard let linger = lingerAfterFlush else {
+            close(.local)
+            return
+        }
+        lingering = true
+        _ = shutdown(fd, Int32(SHUT_WR))
+        lingerTimer = loop.schedule(after: linger) { [self] in
+            self.lingerTimer = nil
+            self.close(.local)
+        }
+        updateInterest()
+    }
+
+    /// While lingering: read and drop input until EOF, an error, or nothing is left for now.
+    private func discardInput() {
+        var scratch = [UInt8](repeating: 0, count: 16 * 1024)
+        for _ in 0..<64 {
+            let n = recv(fd, &scratch, scratch.count, 0)
+            if n > 0 { continue }
+            if n < 0 && (errno == EINTR) { continue }
+            if n < 0 && Descriptor.isWouldBlock(errno) { return }
+            close(.local)  // EOF or error: the peer has seen our FIN
+            return
+        }
     }
 }

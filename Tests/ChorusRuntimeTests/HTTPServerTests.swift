@@ -136,6 +136,18 @@ import Testing
         #expect(answers.first?.body.contains("body_too_large") == true)
     }
 
+    @Test func oversizedBodySentAtOnce_stillLetsTheClientRead413() throws {
+        var settings = HTTPServerSettings()
+        settings.maxBodyBytes = 1_000
+        let f = try Fixture(settings: settings, handler: Self.echoRouter().handler)
+        let raw = try #require(RawTCPClient(connectTo: f.endpoint))
+        // No Expect: the whole body follows the head, and most of it is never read. Closing
+        // with unread input would reset the connection and could destroy the 413 in flight.
+        raw.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n")
+        raw.write([UInt8](repeating: 0x61, count: 5_000_000))
+        #expect(Self.responses(in: raw.readToEnd()).map(\.status) == [413])
+    }
+
     @Test func chunkedUpload_gets411() throws {
         let f = try Fixture(handler: Self.echoRouter().handler)
         let raw = try #require(RawTCPClient(connectTo: f.endpoint))
