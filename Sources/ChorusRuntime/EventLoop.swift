@@ -158,7 +158,7 @@ public final class EventLoop: @unchecked Sendable {
         if registrations.removeValue(forKey: fd) != nil { pollSetDirty = true }
     }
 
-    /// The number of registered descriptors (the wake-up pipe not counted).
+    /// The number of registered descriptors (the wake-up pipe not counted). Loop thread only.
     public var registeredCount: Int { registrations.count }
 
     // MARK: Timers
@@ -195,7 +195,7 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// The number of timers scheduled and not yet fired or cancelled.
+    /// The number of timers scheduled and not yet fired or cancelled. Loop thread only.
     public var pendingTimerCount: Int { timerBodies.count }
 
     // MARK: The loop

@@ -5,6 +5,9 @@ import Glibc
 /// time, Content-Length bodies only (chunked uploads get 411), bounded heads and bodies,
 /// and per-phase timeouts.
 ///
+/// A client that half-closes its side (shutdown for writing) is treated as gone: the
+/// connection closes and a later response to it is dropped.
+///
 /// Invariants: never more than `settings.maxConnections` open connections (extra ones get a
 /// 503 and are closed at once); every request reaches `handler` at most once and gets exactly
 /// one response. Only the loop thread may call it once the loop runs (create it on the loop,

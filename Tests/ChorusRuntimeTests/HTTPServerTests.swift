@@ -222,6 +222,17 @@ import Testing
         #expect(response.apiError?.code == "response_timeout")
     }
 
+    @Test func metricsRegistry_servedOverHTTP_keepsItsContentType() throws {
+        let registry = MetricsRegistry()
+        try registry.counter("chorus_requests_total", help: "Requests.").increment()
+        let f = try Fixture { _, r in
+            r.respond(.text(200, registry.render(), contentType: MetricsRegistry.contentType))
+        }
+        let response = try HTTPClient().request(f.address, path: "/metrics")
+        #expect(response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(response.bodyText?.contains("chorus_requests_total 1\n") == true)
+    }
+
     @Test func headRequest_getsHeadersWithoutBody() throws {
         let f = try Fixture(handler: Self.echoRouter().handler)
         let response = try HTTPClient().request(method: .head, f.address, path: "/hello")
