@@ -1,0 +1,47 @@
+/// A FIFO of bytes for stream I/O: appended at the back, consumed from the front without
+/// moving the rest on every read. Invariant: `storage[head...]` holds exactly the queued
+/// bytes, in order; consumed space is reclaimed once it is both large and over half the
+/// storage, so the amortised cost per byte stays constant.
+struct ByteQueue {
+    private(set) var storage: [UInt8] = []
+    private(set) var head = 0
+
+    var count: Int { storage.count - head }
+    var isEmpty: Bool { head == storage.count }
+
+    /// The queued bytes as a slice (indices are positions in `storage`).
+    var bytes: ArraySlice<UInt8> { storage[head...] }
+
+    mutating func append(_ bytes: some Collection<UInt8>) {
+        storage.append(contentsOf: bytes)
+    }
+
+    /// Appends up to `maxCount` bytes produced by `fill`, which writes into the buffer it is
+    /// given and returns how many bytes it wrote (or a negative value for none).
+    mutating func appendUsing(maxCount: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        let oldCount = storage.count
+        storage.append(contentsOf: repeatElement(0, count: maxCount))
+        let written = storage.withUnsafeMutableBytes { raw in
+            fill(UnsafeMutableRawBufferPointer(rebasing: raw[oldCount..<oldCount + maxCount]))
+        }
+        storage.removeLast(maxCount - max(0, min(written, maxCount)))
+        return written
+    }
+
+    /// Drops `n` bytes from the front (`n` is clamped to `count`).
+    mutating func consume(_ n: Int) {
+        head += min(max(0, n), count)
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: storage.capacity <= 1 << 20)
+            head = 0
+        } else if head >= 4096 && head * 2 >= storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
+    }
+
+    mutating func removeAll() {
+        storage = []
+        head = 0
+    }
+}

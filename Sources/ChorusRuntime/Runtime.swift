@@ -1,2 +1,0 @@
-// Placeholder: the socket runtime lands here.
-public enum RuntimePlaceholder {}
