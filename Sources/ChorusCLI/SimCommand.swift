@@ -70,17 +70,17 @@ enum SimCommand {
         }
         if let f = try p.probability("--crash-fraction"), f > 0 {
             let at = try p.double("--crash-at") ?? config.duration.seconds / 2
-            config.actions.append(TimedAction(at: .zero + Interval(seconds: at), .crash(nodes: [], fraction: f)))
+            config.actions.append(ScheduledAction(at: .zero + Interval(seconds: at), .crash(nodes: [], fraction: f)))
         }
         if let t = try p.double("--partition-at") {
             let f = try p.probability("--partition-fraction") ?? 0.3
             let minority = Array(0..<max(1, Int(Double(config.nodes) * f)))
             // Node 0 is the seed; keep it on the majority side.
             let side = minority.map { config.nodes - 1 - $0 }
-            config.actions.append(TimedAction(at: .zero + Interval(seconds: t), .partition(groups: [side])))
+            config.actions.append(ScheduledAction(at: .zero + Interval(seconds: t), .partition(groups: [side])))
         }
         if let t = try p.double("--heal-at") {
-            config.actions.append(TimedAction(at: .zero + Interval(seconds: t), .heal))
+            config.actions.append(ScheduledAction(at: .zero + Interval(seconds: t), .heal))
         }
         config.actions.sort { $0.at < $1.at }
         config.wireCheck = config.wireCheck || p.flag("--wire-check")

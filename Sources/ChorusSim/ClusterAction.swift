@@ -21,7 +21,7 @@ public enum ClusterAction: Sendable {
 }
 
 /// A `ClusterAction` scheduled at a simulated instant.
-public struct TimedAction: Sendable {
+public struct ScheduledAction: Sendable {
     public var at: Instant
     public var action: ClusterAction
     public init(at: Instant, _ action: ClusterAction) { self.at = at; self.action = action }

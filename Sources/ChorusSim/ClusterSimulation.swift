@@ -12,7 +12,7 @@ public struct ClusterConfig: Sendable {
     /// Node 0 starts first; the others start spread evenly over this span and join through
     /// node 0 (a bootstrap through one seed).
     public var joinSpread: Interval = .seconds(2)
-    public var actions: [TimedAction] = []
+    public var actions: [ScheduledAction] = []
     /// Round-trip every datagram through the wire codec (slower; proves the bytes work).
     public var wireCheck = false
     /// Sample the per-view alive counts every second for the timeline.

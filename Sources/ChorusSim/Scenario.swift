@@ -58,7 +58,7 @@ public struct Scenario: Sendable, Equatable, Codable {
     }
 
     /// The run's length on the simulation clock.
-    public var duration: Interval { .seconds(durationSeconds) }
+    public var duration: Interval { Interval(seconds: durationSeconds) }
 
     /// The actions by time, ties in file order.
     public var actionsInTimeOrder: [TimedAction] {

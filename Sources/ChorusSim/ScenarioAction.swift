@@ -54,7 +54,7 @@ public struct TimedAction: Sendable, Equatable, Codable {
     }
 
     /// `at` on the simulation's clock (time zero is the start of the run).
-    public var time: Instant { Instant.zero + .seconds(at) }
+    public var time: Instant { Instant.zero + Interval(seconds: at) }
 
     public init(from decoder: any Decoder) throws {
         let all = ["at", "kind", "nodes", "fraction", "groups", "from", "to", "extra_latency_ms", "until", "value"]

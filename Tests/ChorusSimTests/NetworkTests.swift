@@ -16,13 +16,13 @@ private struct Bench {
 
     mutating func send(_ from: Int, _ to: Int, _ message: Int, bytes: Int = 100, reliable: Bool = false, at seconds: Double = 0) {
         network.transmit(from: SimNodeID(from), to: SimNodeID(to), message: message, bytes: bytes, reliable: reliable,
-                         at: Instant.zero + .seconds(seconds), rng: &rng, into: &queue)
+                         at: Instant.zero + Interval(seconds: seconds), rng: &rng, into: &queue)
     }
 
     /// Pops every event up to `seconds` (all if nil) and returns what arrived, with arrival times.
     mutating func deliver(until seconds: Double? = nil) -> [(message: Int, at: Instant)] {
         var arrived: [(Int, Instant)] = []
-        while let next = queue.nextTime, seconds.map({ next <= Instant.zero + .seconds($0) }) ?? true {
+        while let next = queue.nextTime, seconds.map({ next <= Instant.zero + Interval(seconds: $0) }) ?? true {
             let event = queue.pop()!
             switch event.event {
             case .delivery(let packet):

@@ -1,0 +1,2 @@
+// Placeholder: the segment log lands here.
+public enum StoragePlaceholder {}
