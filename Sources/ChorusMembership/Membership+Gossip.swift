@@ -15,16 +15,17 @@ extension Membership {
         case pushPull(spreadNewMembers: Bool)
     }
 
-    mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", now: Instant, into out: inout [MembershipEffect]) {
+    /// Applies one update; returns the slot of the member it was about.
+    @discardableResult
+    mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", now: Instant, into out: inout [MembershipEffect]) -> Int32 {
         if u.name == name {
             aboutSelf(u, now: now)
-            return
+            return localSlot
         }
         guard let slot = table.slot(of: u.name) else {
             var spread = true
             if case let .pushPull(s) = source { spread = s }
-            learn(u, sender: sender, spread: spread, now: now, into: &out)
-            return
+            return learn(u, sender: sender, spread: spread, now: now, into: &out)
         }
         let r = table[slot]
         var incoming = u
@@ -42,9 +43,10 @@ extension Membership {
                     dissemination.enqueue(slot, in: &table)
                 }
             }
-            return
+            return slot
         }
         transition(slot, to: incoming, now: now, into: &out)
+        return slot
     }
 
     /// The member is unknown: alive and suspect members are added, death verdicts kept as
@@ -52,7 +54,8 @@ extension Membership {
     /// the new member on: a member learned in bulk from a sync is usually old news to the
     /// rest of the cluster, and re-gossiping every one of them makes the bootstrap of N
     /// nodes cost N²·λ·log N transmissions instead of far fewer.
-    mutating func learn(_ u: MemberUpdate, sender: String, spread: Bool, now: Instant, into out: inout [MembershipEffect]) {
+    mutating func learn(_ u: MemberUpdate, sender: String, spread: Bool, now: Instant, into out: inout [MembershipEffect]) -> Int32 {
+        counters.updatesApplied += 1
         let slot = table.insert(MemberRecord(name: u.name, address: u.address, incarnation: u.incarnation,
                                              status: u.status, tags: u.tags, changedAt: now))
         switch u.status {
@@ -70,10 +73,12 @@ extension Membership {
         case .dead, .left:
             scheduleTombstone(slot, now: now)
         }
+        return slot
     }
 
     /// Moves a known member to the state `u` describes, which supersedes what we hold.
     mutating func transition(_ slot: Int32, to u: MemberUpdate, now: Instant, into out: inout [MembershipEffect]) {
+        counters.updatesApplied += 1
         let before = table[slot]
         table[slot].incarnation = u.incarnation
         table[slot].changedAt = now

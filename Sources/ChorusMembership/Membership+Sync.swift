@@ -4,11 +4,15 @@ import ChorusBase
 // dead (partition healing) and graceful leave.
 extension Membership {
 
-    /// The whole table as gossip records, tombstones and ourselves included.
-    func exportState() -> [MemberUpdate] {
+    /// The whole table as gossip records, tombstones and ourselves included, except the
+    /// slots set in `known` (a bitset).
+    func exportState(except known: [UInt64] = []) -> [MemberUpdate] {
         var out: [MemberUpdate] = []
         out.reserveCapacity(table.memberCount)
-        for s in 0..<table.slotCount where !table[Int32(s)].isFree { out.append(update(for: Int32(s))) }
+        for s in 0..<table.slotCount where !table[Int32(s)].isFree {
+            if s / 64 < known.count && known[s / 64] & (1 << UInt64(s % 64)) != 0 { continue }
+            out.append(update(for: Int32(s)))
+        }
         return out
     }
 
@@ -22,9 +26,18 @@ extension Membership {
         let spread = state.isJoin && (!state.isResponse || !alone)
         var replyTo = source
         let known = table.memberCount
+        // Which of our members the peer already knows exactly as we do: those are left out
+        // of our reply, which carries only what the peer lacks (a delta, not our whole state).
+        var peerKnows = [UInt64](repeating: 0, count: state.isResponse ? 0 : (table.slotCount + state.members.count + 63) / 64)
         for u in state.members {
             if u.name == sender { replyTo = u.address }
-            apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && !state.isResponse), sender: sender, now: now, into: &out)
+            let slot = apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && !state.isResponse), sender: sender, now: now, into: &out)
+            if !state.isResponse {
+                let r = table[slot]
+                if r.incarnation == u.incarnation && r.status == u.status && Int(slot) / 64 < peerKnows.count {
+                    peerKnows[Int(slot) / 64] |= 1 << UInt64(Int(slot) % 64)
+                }
+            }
         }
         // Learning members from a sync means the cluster is in flux: sync again soon, with
         // someone else, until a sync brings nothing new. A lone join request (the sender
@@ -35,7 +48,7 @@ extension Membership {
             catchUpAt = now + settings.joinCatchUp + jitter
         }
         if !state.isResponse {
-            let reply = PushPull(isJoin: state.isJoin, isResponse: true, members: exportState())
+            let reply = PushPull(isJoin: state.isJoin, isResponse: true, members: exportState(except: peerKnows))
             send(.pushPull(reply), to: replyTo, via: .stream, into: &out)
             return
         }

@@ -194,6 +194,7 @@ public struct Membership {
             return
         }
         if !packet.updates.isEmpty {
+            counters.updatesReceived += packet.updates.count
             for u in packet.updates { apply(u, via: .gossip, now: now, into: &out) }
         }
         switch packet.message {
@@ -353,6 +354,9 @@ public struct MembershipCounters: Sendable {
     /// Suspicions about others that ended with the member alive again.
     public var suspicionsRefuted = 0
     public var deathsDeclared = 0
+    /// Piggybacked updates received, and those that changed this node's view.
+    public var updatesReceived = 0
+    public var updatesApplied = 0
     public var droppedWrongCluster = 0
     public var droppedSelf = 0
     public var droppedNotForUs = 0

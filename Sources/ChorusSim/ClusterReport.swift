@@ -72,7 +72,17 @@ extension Observer {
         var first: [Double] = [], all: [Double] = []
         var undetected = 0
         var entries = 0
-        for m in nodes { if let m { entries += m.memberCount } }
+        var received = 0, applied = 0, sent: [MessageKind: Int] = [:]
+        for m in nodes {
+            if let m {
+                entries += m.memberCount
+                received += m.counters.updatesReceived; applied += m.counters.updatesApplied
+                for (k, v) in m.counters.sent { sent[k, default: 0] += v }
+            }
+        }
+        if ProcessInfo.processInfo.environment["CHORUS_SIM_DEBUG"] != nil {
+            print("updates received \(received) applied \(applied); sent by kind \(sent.sorted { $0.key.rawValue < $1.key.rawValue })")
+        }
         for c in crashes where !c.restarted {
             var last: Instant?
             var missed = false
