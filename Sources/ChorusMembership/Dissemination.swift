@@ -11,9 +11,10 @@ struct Dissemination {
     private var buckets: [[UInt64]] = [[]]
     private var entryCount = 0
     private(set) var queued = 0
+    var capacityBytes: Int { buckets.reduce(0) { $0 + $1.capacity * 8 } + buckets.capacity * 8 }
 
-    static func pack(_ slot: Int32, _ token: UInt32) -> UInt64 { UInt64(UInt32(bitPattern: slot)) << 32 | UInt64(token) }
-    static func unpack(_ e: UInt64) -> (Int32, UInt32) { (Int32(bitPattern: UInt32(e >> 32)), UInt32(truncatingIfNeeded: e)) }
+    static func pack(_ slot: Int32, _ token: UInt16) -> UInt64 { UInt64(UInt32(bitPattern: slot)) << 32 | UInt64(token) }
+    static func unpack(_ e: UInt64) -> (Int32, UInt16) { (Int32(bitPattern: UInt32(e >> 32)), UInt16(truncatingIfNeeded: e)) }
 
     /// Queues (or re-queues with a zero count) the current state of the member in `slot`.
     mutating func enqueue(_ slot: Int32, in table: inout MemberTable) {
@@ -23,7 +24,7 @@ struct Dissemination {
         table[slot].isQueued = true
         buckets[0].append(Dissemination.pack(slot, table[slot].queueToken))
         entryCount += 1
-        if entryCount > 2 * queued + 1024 { compact(table) }
+        if entryCount > queued + queued / 2 + 256 { compact(table) }
     }
 
     /// Forgets the member in `slot` (its slot is being reaped).
@@ -62,13 +63,16 @@ struct Dissemination {
                 buckets[level].removeLast(); entryCount -= 1
                 chosen.append(slot)
                 let sent = Int(r.transmits) + 1
-                table[slot].transmits = UInt8(min(sent, 255))
+                table[slot].transmits = UInt8(min(sent, 127))
                 if sent >= limit {
                     table[slot].isQueued = false; queued -= 1
                 } else {
                     promoted.append((sent, entry))
                 }
             }
+            // An emptied bucket gives its storage back: at bootstrap every bucket briefly
+            // holds an entry per member, and kept capacity would cost ~L·8 bytes per member.
+            if buckets[level].isEmpty && buckets[level].capacity > 64 { buckets[level] = [] }
             level += 1
         }
         for (lvl, entry) in promoted {
@@ -83,10 +87,10 @@ struct Dissemination {
     private mutating func compact(_ table: MemberTable) {
         entryCount = 0
         for i in buckets.indices {
-            buckets[i].removeAll { e in
+            buckets[i] = buckets[i].filter { e in
                 let (slot, token) = Dissemination.unpack(e)
                 let r = table[slot]
-                return !(r.isQueued && r.queueToken == token && Int(r.transmits) == i)
+                return r.isQueued && r.queueToken == token && Int(r.transmits) == i
             }
             entryCount += buckets[i].count
         }

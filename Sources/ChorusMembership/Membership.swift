@@ -132,6 +132,16 @@ public struct Membership {
                           changedAt: r.changedAt, isLocal: slot == localSlot)
     }
 
+    /// Bytes held by the main per-member structures (capacity, not count), for reports.
+    public var footprint: [(String, Int)] {
+        [("records", table.recordCapacity * MemoryLayout<MemberRecord>.stride),
+         ("name index", table.indexBytes),
+         ("probe order", schedule.capacity * 4),
+         ("dissemination", dissemination.capacityBytes),
+         ("suspicions", suspicions.capacity * 48 + suspicionDeadlines.count * 32),
+         ("tombstones", tombstones.capacity * 16)]
+    }
+
     /// The earliest instant at which `tick` has work to do.
     public var nextDeadline: Instant {
         var d = nextGossipAt

@@ -11,6 +11,7 @@ struct NameIndex {
     private var buckets: [UInt64]
     private var mask: Int
     private(set) var count = 0
+    var capacity: Int { buckets.count }
     private let seed: UInt64
 
     init(seed: UInt64) {

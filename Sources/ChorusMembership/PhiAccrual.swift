@@ -14,19 +14,30 @@ import ChorusBase
 /// reaches the threshold (`timeout(threshold:)`).
 /// Invariant: `count == 0` ⇔ no samples; `variance >= 0`.
 public struct PhiAccrual: Sendable, Hashable {
+    // Stored as half-precision floats (5 bytes in all): ln(seconds) lies within ±12 where
+    // Float16 resolves 0.4%, far finer than the jitter being modelled; arithmetic is in Float.
+    private var storedMean: Float16
+    private var storedVariance: Float16
+    /// Samples seen, saturating at 255 (the window is 32).
+    public private(set) var count: UInt8
+
     /// Mean of ln(seconds).
-    public private(set) var mean: Float
+    public var mean: Float {
+        get { Float(storedMean) }
+        set { storedMean = Float16(newValue) }
+    }
     /// Variance of ln(seconds).
-    public private(set) var variance: Float
-    /// Samples seen, saturating.
-    public private(set) var count: UInt16
+    public var variance: Float {
+        get { Float(storedVariance) }
+        set { storedVariance = Float16(max(0, newValue)) }
+    }
 
     /// Weight of a new sample once the window is full: 1/32, about the last 32 probes.
     static let window: Float = 32
     /// Response times below this are clamped (ln(0) is undefined); 10 µs is below any real RTT.
     static let floorSeconds: Float = 10e-6
 
-    public init() { mean = 0; variance = 0; count = 0 }
+    public init() { storedMean = 0; storedVariance = 0; count = 0 }
 
     /// Feeds one observed response time.
     public mutating func record(_ sample: Interval) {
@@ -37,7 +48,7 @@ public struct PhiAccrual: Sendable, Hashable {
             count = 1
             return
         }
-        if count < UInt16.max { count += 1 }
+        if count < UInt8.max { count += 1 }
         // Welford while warming up, then an exponentially weighted window.
         let w = 1 / min(Float(count), PhiAccrual.window)
         let delta = x - mean

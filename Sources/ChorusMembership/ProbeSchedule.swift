@@ -7,6 +7,7 @@ import ChorusBase
 struct ProbeSchedule {
     private var order: [Int32] = []
     private var position = 0
+    var capacity: Int { order.capacity }
 
     /// The next member to probe, or nil when there is no one to probe.
     mutating func next(table: MemberTable, local: Int32, rng: inout SeededRandom) -> Int32? {

@@ -81,6 +81,10 @@ extension Observer {
             }
         }
         if ProcessInfo.processInfo.environment["CHORUS_SIM_DEBUG"] != nil {
+            print("current RSS \(ProcessMemory.currentResidentBytes() ?? 0)")
+            var sums: [String: Int] = [:]
+            for m in nodes { if let m { for (k, v) in m.footprint { sums[k, default: 0] += v } } }
+            print("footprint per member entry: " + sums.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", Double($0.value) / Double(max(1, entries))))" }.joined(separator: ", "))
             print("updates received \(received) applied \(applied); sent by kind \(sent.sorted { $0.key.rawValue < $1.key.rawValue })")
         }
         for c in crashes where !c.restarted {
