@@ -35,10 +35,13 @@ enum SimCommand {
         let p = try spec.parse(args)
         if p.wantsHelp { print(spec.helpText); return 0 }
         var config = ClusterConfig()
+        if p.positionals.count > 1 { throw UsageError("chorus sim takes at most one scenario file") }
         if let path = p.positionals.first {
-            config = try ScenarioFile.load(path: path)
-        } else if p.positionals.count > 1 {
-            throw UsageError("chorus sim takes at most one scenario file")
+            do {
+                config = try ClusterConfig(scenario: Scenario.load(path: path))
+            } catch {
+                throw UsageError("\(path): \(error)")
+            }
         }
         if let n = try p.int("--nodes") {
             guard n >= 1 && n <= 1_000_000 else { throw UsageError("--nodes must be in 1...1000000, got \(n)") }
@@ -70,19 +73,19 @@ enum SimCommand {
         }
         if let f = try p.probability("--crash-fraction"), f > 0 {
             let at = try p.double("--crash-at") ?? config.duration.seconds / 2
-            config.actions.append(ScheduledAction(at: .zero + Interval(seconds: at), .crash(nodes: [], fraction: f)))
+            config.actions.append(TimedAction(at: at, .crash(.fraction(f))))
         }
         if let t = try p.double("--partition-at") {
             let f = try p.probability("--partition-fraction") ?? 0.3
             let minority = Array(0..<max(1, Int(Double(config.nodes) * f)))
             // Node 0 is the seed; keep it on the majority side.
             let side = minority.map { config.nodes - 1 - $0 }
-            config.actions.append(ScheduledAction(at: .zero + Interval(seconds: t), .partition(groups: [side])))
+            config.actions.append(TimedAction(at: t, .partition(groups: [side.map { SimNodeID($0) }])))
         }
         if let t = try p.double("--heal-at") {
-            config.actions.append(ScheduledAction(at: .zero + Interval(seconds: t), .heal))
+            config.actions.append(TimedAction(at: t, .heal))
         }
-        config.actions.sort { $0.at < $1.at }
+        config.actions = config.actions.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         config.wireCheck = config.wireCheck || p.flag("--wire-check")
         let svgPath = p.string("--svg")
         config.sampleTimeline = svgPath != nil

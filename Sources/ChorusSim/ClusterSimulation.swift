@@ -9,10 +9,12 @@ public struct ClusterConfig: Sendable {
     public var seed: UInt64 = 1
     public var network = NetworkModel()
     public var settings = MembershipSettings()
-    /// Node 0 starts first; the others start spread evenly over this span and join through
-    /// node 0 (a bootstrap through one seed).
+    /// The seeds start first; the others start spread evenly over this span and join
+    /// through the first seed (a bootstrap through one seed).
     public var joinSpread: Interval = .seconds(2)
-    public var actions: [ScheduledAction] = []
+    public var seeds: [Int] = [0]
+    /// What happens during the run, in time order.
+    public var actions: [TimedAction] = []
     /// Round-trip every datagram through the wire codec (slower; proves the bytes work).
     public var wireCheck = false
     /// Sample the per-view alive counts every second for the timeline.
@@ -50,8 +52,9 @@ public struct ClusterSimulation {
     var eventCount = 0
     var started: [Bool]
     var restartCount: [UInt64]
+    var wallStart: Date?
     /// The config's actions, then actions added while running (the end of a slowdown).
-    var actions: [ClusterAction]
+    var actions: [ScenarioAction]
 
     public init(_ config: ClusterConfig) {
         self.config = config
@@ -80,17 +83,27 @@ public struct ClusterSimulation {
 
     // MARK: running
 
+    /// Runs to the end of the configured duration and reports.
     public mutating func run() -> ClusterReport {
-        let wallStart = Date()
-        for i in 0..<config.nodes {
-            let at = i == 0 ? Instant.zero
-                : Instant(nanoseconds: config.joinSpread.nanoseconds * Int64(i) / Int64(max(1, config.nodes - 1)))
-            _ = queue.push(.start(node: Int32(i)), at: at)
+        advance(until: Instant.zero + config.duration)
+        return report()
+    }
+
+    /// Processes every event up to `end` (at most the configured duration), so a test can
+    /// look at the cluster part-way through a run.
+    public mutating func advance(until end: Instant) {
+        if wallStart == nil {
+            wallStart = Date()
+            for i in 0..<config.nodes {
+                let at = config.seeds.contains(i) ? Instant.zero
+                    : Instant(nanoseconds: config.joinSpread.nanoseconds * Int64(i) / Int64(max(1, config.nodes - 1)))
+                _ = queue.push(.start(node: Int32(i)), at: at)
+            }
+            for (k, a) in config.actions.enumerated() { _ = queue.push(.action(index: Int32(k)), at: a.time) }
+            _ = queue.push(.check, at: .zero)
         }
-        for (k, a) in config.actions.enumerated() { _ = queue.push(.action(index: Int32(k)), at: a.at) }
-        _ = queue.push(.check, at: .zero)
-        let end = Instant.zero + config.duration
-        while let next = queue.peek(), next.time <= end {
+        let limit = min(end, Instant.zero + config.duration)
+        while let next = queue.peek(), next.time <= limit {
             guard let item = queue.pop() else { break }
             now = item.time
             eventCount += 1
@@ -112,20 +125,40 @@ public struct ClusterSimulation {
                 }
             }
         }
-        now = end
-        observer.check(now: now, nodes: nodes, sample: config.sampleTimeline)
-        let wall = Date().timeIntervalSince(wallStart)
+        now = max(now, limit)
+    }
+
+    /// The figures of the run so far.
+    public mutating func report() -> ClusterReport {
+        observer.check(now: now, nodes: nodes, sample: false)
+        let wall = Date().timeIntervalSince(wallStart ?? Date())
         return observer.report(config: config, now: now, nodes: nodes, network: network.counters,
                                events: eventCount, digest: digest.hex, wallSeconds: wall)
     }
 
+    /// The current simulated time.
+    public var time: Instant { now }
+
+    /// How node `observer` sees node `subject` (nil: unknown, or the observer is down).
+    public func status(of subject: Int, seenBy observer: Int) -> MemberStatus? {
+        nodes[observer]?.status(of: Self.name(subject))
+    }
+
+    /// Whether node `i` is running.
+    public func isRunning(_ i: Int) -> Bool { nodes[i] != nil }
+
+    /// The protocol counters of node `i`, if it runs.
+    public func counters(of i: Int) -> MembershipCounters? { nodes[i]?.counters }
+
     mutating func start(_ i: Int, rejoin: Bool) {
         let seedNode: Int
         if !rejoin {
-            seedNode = 0
+            seedNode = config.seeds.first ?? 0
         } else {
-            // A restarted node is configured with a few seeds; it uses the first that runs.
-            seedNode = (0..<min(3, config.nodes)).first { nodes[$0] != nil && $0 != i } ?? 0
+            // A restarted node is configured with the seeds and a few more; it uses the first
+            // that runs.
+            let candidates = config.seeds + Array(0..<min(3, config.nodes))
+            seedNode = candidates.first { nodes[$0] != nil && $0 != i } ?? 0
         }
         let seedValue = config.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 1_000_003 &+ restartCount[i]
         guard var m = try? Membership(name: Self.name(i), address: Self.address(i), settings: config.settings,
@@ -201,35 +234,27 @@ public struct ClusterSimulation {
         }
     }
 
-    mutating func perform(_ action: ClusterAction) {
+    func running() -> [SimNodeID] { (0..<config.nodes).filter { nodes[$0] != nil }.map { SimNodeID($0) } }
+
+    mutating func perform(_ action: ScenarioAction) {
         digest.mix(0x4143_54 as UInt64); digest.mix(now)
         switch action {
-        case let .crash(list, fraction):
-            var victims = list.filter { $0 >= 0 && $0 < config.nodes }
-            if let f = fraction {
-                let running = (0..<config.nodes).filter { nodes[$0] != nil }
-                var pool = running
-                let k = Int((Double(running.count) * f).rounded())
-                for j in 0..<min(k, pool.count) {
-                    let pick = j + rng.below(pool.count - j)
-                    pool.swapAt(j, pick)
-                    victims.append(pool[j])
-                }
-            }
-            for v in victims where nodes[v] != nil {
+        case let .crash(selection):
+            for v in selection.resolve(among: running(), using: &rng).map(\.index) where v < config.nodes && nodes[v] != nil {
                 nodes[v] = nil
                 network.crash(SimNodeID(v))
                 tickGeneration[v] &+= 1
                 tickAt[v] = .distantFuture
                 observer.nodeDeparted(v, now: now, crashed: true)
             }
-        case let .restart(list):
-            for v in list where v >= 0 && v < config.nodes && nodes[v] == nil && started[v] {
+        case let .restart(selection):
+            let down = (0..<config.nodes).filter { nodes[$0] == nil && started[$0] }.map { SimNodeID($0) }
+            for v in selection.resolve(among: down, using: &rng).map(\.index) where v < config.nodes && nodes[v] == nil && started[v] {
                 restartCount[v] &+= 1
                 start(v, rejoin: true)
             }
-        case let .leave(list):
-            for v in list where v >= 0 && v < config.nodes && nodes[v] != nil {
+        case let .leave(selection):
+            for v in selection.resolve(among: running(), using: &rng).map(\.index) where v < config.nodes && nodes[v] != nil {
                 effects.removeAll(keepingCapacity: true)
                 nodes[v]!.leave(at: now, into: &effects)
                 observer.nodeLeaving(v, now: now)
@@ -237,29 +262,28 @@ public struct ClusterSimulation {
                 reschedule(v)
             }
         case let .partition(groups):
-            var listed = Set<Int>()
-            var ids = groups.map { g in g.filter { $0 >= 0 && $0 < config.nodes }.map { listed.insert($0); return SimNodeID($0) } }
-            let rest = (0..<config.nodes).filter { !listed.contains($0) }.map { SimNodeID($0) }
-            if !rest.isEmpty { ids.append(rest) }
-            network.partition.split(into: ids)
+            network.partition.split(into: groups)
             observer.markers.append(TimelineMarker(seconds: now.seconds, category: "partition", label: "partition", color: "#9467bd"))
         case let .cut(from, to):
-            network.partition.cut(from: from.map { SimNodeID($0) }, to: to.map { SimNodeID($0) })
+            network.partition.cut(from: from, to: to)
             observer.markers.append(TimelineMarker(seconds: now.seconds, category: "partition", label: "cut", color: "#9467bd"))
         case .heal:
             network.partition.heal()
             observer.markers.append(TimelineMarker(seconds: now.seconds, category: "partition", label: "heal", color: "#17becf"))
-        case let .slow(list, extra, until):
-            for v in list where v >= 0 && v < config.nodes { network.setExtraLatency(extra, for: SimNodeID(v)) }
-            if until > now && extra > .zero {
-                actions.append(.slow(nodes: list, extra: .zero, until: until))
-                _ = queue.push(.action(index: Int32(actions.count - 1)), at: until)
+        case let .slow(selection, extra, until):
+            let chosen = selection.resolve(among: running(), using: &rng)
+            for v in chosen where v.index < config.nodes { network.setExtraLatency(extra, for: v) }
+            if let until, extra > .zero {
+                let end = Instant.zero + Interval(seconds: until)
+                if end > now {
+                    actions.append(.slow(.nodes(chosen), extraLatency: .zero, until: nil))
+                    _ = queue.push(.action(index: Int32(actions.count - 1)), at: end)
+                }
             }
         case let .loss(p):
             network.model.loss = p
         }
     }
-
 }
 
 extension Message {
