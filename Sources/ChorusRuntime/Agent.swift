@@ -199,6 +199,8 @@ public final class Agent: @unchecked Sendable {
                                     "incarnation": membership.incarnation, "version": Agent.version])
         if settings.seeds.isEmpty {
             log.info("no seeds given; other nodes can join through this one", ["address": advertisedEndpoint])
+            // A join through no one makes this node the first member of its own cluster.
+            membership.join(seeds: [], at: loop.now(), into: &effects)
         } else {
             resolveSeeds(settings.seeds)
         }
