@@ -5,7 +5,8 @@ import Synchronization
 /// self-pipe trick), replacing the default handlers that would kill the process at once.
 ///
 /// Invariants: the C handler does nothing but one `write(2)` of the signal number, which is
-/// async-signal-safe; at most one pipe is installed per process (installing again reuses
+/// async-signal-safe; the signals are unblocked on the installing thread (call `install` on
+/// the thread that runs the loop, before starting others); at most one pipe is installed per process (installing again reuses
 /// it); a full pipe drops the byte, which loses nothing because a signal is already pending.
 public final class SignalPipe: @unchecked Sendable {
     /// The write end the handler uses; -1 until installed. Atomic because the handler may run
@@ -40,6 +41,12 @@ public final class SignalPipe: @unchecked Sendable {
     }
 
     private static func setHandler(_ signal: Int32) {
+        // A parent may have started us with the signal blocked (the mask survives exec, and
+        // threads of some runtimes block signals); unblock it on the installing thread.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, signal)
+        _ = pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signo in
             let fd = SignalPipe.writeEnd.load(ordering: .acquiring)
