@@ -1,4 +1,4 @@
-/// Rows of text printed in aligned columns (two spaces apart, the last column unpadded).
+/// Rows of text printed in aligned columns (two spaces apart, no trailing blanks).
 /// Invariant: every row has as many cells as the header.
 struct TextTable {
     let header: [String]
@@ -18,7 +18,15 @@ struct TextTable {
         return all.map { row in
             row.enumerated().map { i, cell in
                 i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
+            }.joined(separator: "  ").trimmingTrailingSpaces()
         }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
     }
 }

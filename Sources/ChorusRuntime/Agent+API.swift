@@ -1,6 +1,7 @@
 import ChorusBase
 import ChorusMembership
 import Dispatch
+import Foundation
 
 // The HTTP API (see docs/api.md). Handlers run on the loop thread and read the membership
 // directly; only name resolution for joins leaves the loop.
@@ -165,7 +166,7 @@ extension Agent {
             "leaving": membership.isLeaving,
             "members": counts,
             "local_health": ["score": membership.localHealthScore, "multiplier": membership.localHealthScore + 1],
-            "data_dir": settings.dataDirectory ?? "",
+            "data_dir": settings.dataDirectory.map { $0 as Any } ?? NSNull(),
             "settings": protocolSettings,
         ]
         return .json(200, body)
