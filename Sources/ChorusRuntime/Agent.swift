@@ -155,14 +155,15 @@ public final class Agent: @unchecked Sendable {
         return exitStatus
     }
 
-    /// Runs the agent on a thread of its own and returns at once (tests, embedding).
+    /// Runs the agent on a thread of its own and returns at once (tests, embedding). Call
+    /// `stop()` at the end, also after a leave ended the loop, to close the sockets.
     public func start() throws(EventLoopError) {
         loop.execute { [self] in self.begin() }
         try loop.start()
     }
 
     /// Stops at once, without leaving (as if the process died), and closes every socket.
-    /// Call from outside the loop thread.
+    /// Call from outside the loop thread; calling it again does nothing more.
     public func stop() {
         loop.stop()
         shutdown()

@@ -34,7 +34,9 @@ public struct AgentSettings: Sendable {
     /// beyond it. Default 64: push-pull talks to one random member per interval.
     public var maxOutboundStreams: Int = 64
     /// Most inbound peer streams open at once; more are closed on accept and counted.
-    public var maxInboundStreams: Int = 256
+    /// Default 64: each may buffer up to one maximum frame (16 MiB), so this bounds what
+    /// hostile peers can make the agent hold.
+    public var maxInboundStreams: Int = 64
     /// An outbound peer stream idle this long is closed (it is reopened on demand).
     public var outboundIdleTimeout: Interval = .seconds(15)
 

@@ -22,7 +22,8 @@ final class TestAgent: @unchecked Sendable {
     var gossip: Endpoint { agent.gossipEndpoint }
     var api: String { agent.apiEndpoint.description }
 
-    func stop() { if !agent.isStopped { agent.stop() } }
+    /// Stops the loop if it still runs and closes every socket (also after a leave).
+    func stop() { agent.stop() }
 
     func request(_ method: HTTPMethod, _ path: String, body: String? = nil) throws -> HTTPClientResponse {
         try HTTPClient().request(method: method, api, path: path, body: body.map { Array($0.utf8) })
