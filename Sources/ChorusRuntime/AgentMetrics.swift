@@ -2,6 +2,7 @@ import ChorusBase
 import ChorusMembership
 
 /// Why the agent dropped a packet; the `reason` label of `chorus_packets_dropped_total`.
+/// Invariant: raw values are stable metric label values (renaming one breaks dashboards).
 public enum DropReason: String, CaseIterable, Sendable {
     /// The bytes are not a packet (bad magic, version, truncated, trailing bytes...).
     case decodeError = "decode_error"

@@ -10,7 +10,8 @@ import Glibc
 /// Invariant: the file on disk is always a complete document: it is replaced by writing a
 /// temporary file, fsyncing it, renaming it over the old one and fsyncing the directory.
 public struct NodeStateFile: Sendable {
-    /// What the file holds.
+    /// What the file holds: the name the incarnation belongs to, and the highest incarnation
+    /// used under it. Invariant: a stored incarnation is never lowered by this node.
     public struct Contents: Codable, Sendable, Equatable {
         public var name: String
         public var incarnation: Incarnation
