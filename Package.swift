@@ -23,7 +23,7 @@ let package = Package(
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim"]),
         .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRuntime"]),
-        .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusCLI"]),
+        .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRuntime", "ChorusCLI"]),
         .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRuntime"]),
     ],
     swiftLanguageModes: [.v6]

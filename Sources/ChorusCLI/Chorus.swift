@@ -16,6 +16,7 @@ public enum Chorus {
     static var usage: String {
         var s = "chorus — peer-to-peer coordination overlay\n\nUsage: chorus COMMAND [options]\n\nCommands:\n"
         for (name, help) in commands { s += "  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + help + "\n" }
+        s += "\nClient commands reach an agent with --api HOST:PORT (default 127.0.0.1:7947, or CHORUS_API)."
         s += "\nRun 'chorus COMMAND --help' for a command's options."
         return s
     }
@@ -27,6 +28,12 @@ public enum Chorus {
         do {
             switch command {
             case "--help", "-h", "help": print(usage); return 0
+            case "agent": return try AgentCommand.run(rest)
+            case "members": return try MembersCommand.run(rest)
+            case "join": return try JoinCommand.run(rest)
+            case "leave": return try LeaveCommand.run(rest)
+            case "info": return try InfoCommand.run(rest)
+            case "tags": return try TagsCommand.run(rest)
             case "sim": return try SimCommand.run(rest)
             default:
                 throw UsageError("unknown command \"\(command)\" (see 'chorus --help')")

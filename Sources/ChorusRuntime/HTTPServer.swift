@@ -23,6 +23,11 @@ public final class HTTPServer {
     private let handler: Handler
     private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
 
+    /// Told, on the loop thread, about every request refused before it reached the handler
+    /// (malformed, too large, too slow, too many connections): status, error code and peer.
+    /// For logs and counters; the client has already been answered.
+    public var onRefused: (_ status: Int, _ code: String, _ peer: Endpoint) -> Void = { _, _, _ in }
+
     /// Binds `endpoint` and starts accepting on `loop`. `settings` must pass `validate()`.
     public init(bind endpoint: Endpoint, on loop: EventLoop, settings: HTTPServerSettings = HTTPServerSettings(),
                 handler: @escaping Handler) throws(SocketError) {
@@ -56,9 +61,11 @@ public final class HTTPServer {
                 omitBody: false, close: true)
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             Descriptor.close(fd)
+            onRefused(503, "too_many_connections", peer)
             return
         }
         let connection = HTTPServerConnection(fd: fd, peer: peer, loop: loop, settings: settings, handler: handler)
+        connection.onRefused = { [weak self] error in self?.onRefused(error.status, error.code, peer) }
         let id = ObjectIdentifier(connection)
         connections[id] = connection
         connection.onClosed = { [weak self] in self?.connections[id] = nil }

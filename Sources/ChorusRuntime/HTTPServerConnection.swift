@@ -30,6 +30,8 @@ final class HTTPServerConnection {
     private var processAgain = false
     /// Told once when the connection has closed (the server forgets it).
     var onClosed: () -> Void = {}
+    /// Told about each request refused with an error response before reaching the handler.
+    var onRefused: (HTTPParseError) -> Void = { _ in }
 
     private var loop: EventLoop { channel.loop }
 
@@ -167,6 +169,7 @@ final class HTTPServerConnection {
 
     /// Answers with an error and closes once it is written.
     private func fail(_ error: HTTPParseError) {
+        onRefused(error)
         phase = .closing(since: loop.now())
         armTimer()
         channel.write(HTTPResponseEncoder.encode(error.response, omitBody: false, close: true))

@@ -1,0 +1,58 @@
+import Foundation
+import ChorusBase
+import ChorusRuntime
+
+/// How the client commands talk to an agent's HTTP API: the address comes from `--api`, else
+/// the `CHORUS_API` environment variable, else `127.0.0.1:7947`.
+///
+/// Invariant: every failure (unreachable agent, timeout, error status, unreadable answer)
+/// becomes a `CommandFailure` whose message is one line naming the agent's address.
+struct AgentClient {
+    static let defaultAddress = "127.0.0.1:7947"
+    static let apiOption = CommandSpec.Option("--api", value: "HOST:PORT",
+                                              help: "Address of the agent's HTTP API (or set CHORUS_API).", default: defaultAddress)
+
+    let address: String
+    let http = HTTPClient(peerName: "agent")
+
+    init(_ p: ParsedArguments, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let flag = p.string("--api") {
+            address = flag
+        } else if let env = environment["CHORUS_API"], !env.isEmpty {
+            address = env
+        } else {
+            address = AgentClient.defaultAddress
+        }
+    }
+
+    /// Sends a request and returns the response of a 2xx status.
+    func call(_ method: HTTPMethod, _ path: String, json: [String: Any]? = nil,
+              timeout: Interval = .seconds(5)) throws(CommandFailure) -> HTTPClientResponse {
+        var body: [UInt8]?
+        if let json {
+            guard let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) else {
+                throw CommandFailure("cannot encode the request body")
+            }
+            body = Array(data)
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try http.request(method: method, address, path: path, body: body, timeout: timeout)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        guard (200..<300).contains(response.status) else {
+            if let e = response.apiError { throw CommandFailure("agent at \(address): \(e.message) (\(e.code))") }
+            throw CommandFailure("agent at \(address) answered HTTP \(response.status)")
+        }
+        return response
+    }
+
+    /// The response body as a JSON object.
+    func object(_ response: HTTPClientResponse) throws(CommandFailure) -> [String: JSONValue] {
+        guard let value = try? JSONValue.parse(response.body), let object = value.objectValue else {
+            throw CommandFailure("agent at \(address) sent an answer that is not a JSON object")
+        }
+        return object
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Glibc
+import ChorusBase
+import ChorusMembership
+import ChorusRuntime
+
+/// `chorus agent`: runs a node until SIGTERM/SIGINT or `POST /v1/leave`, then leaves the
+/// cluster gracefully and exits 0. Settings come from flags, then the config file, then
+/// defaults (a flag beats the file; `--tag` flags are merged over the file's tags by key;
+/// `--seed` flags replace the file's seeds).
+enum AgentCommand {
+    static let spec = CommandSpec(
+        name: "agent",
+        summary: "Run a Chorus node: SWIM membership over UDP (gossip) and TCP (state sync), with an HTTP API.",
+        usage: "chorus agent [options]",
+        options: [
+            .init("--name", value: "NAME", help: "Member name, unique in the cluster.", default: "the host name"),
+            .init("--bind", value: "HOST:PORT", help: "Address for gossip (UDP) and peer streams (TCP); both use this port.", default: "127.0.0.1:7946"),
+            .init("--advertise", value: "HOST:PORT", help: "Address other members use to reach this node.", default: "the bind address"),
+            .init("--api", value: "HOST:PORT", help: "Address of the HTTP API.", default: "127.0.0.1:7947"),
+            .init("--seed", value: "HOST:PORT", help: "A member to join through; host names resolve with getaddrinfo. Retried with backoff while none answers.", repeatable: true),
+            .init("--cluster", value: "NAME", help: "Cluster name; packets of other clusters are dropped and counted.", default: "chorus"),
+            .init("--data-dir", value: "DIR", help: "Directory for the node's state (its incarnation); created if missing.", default: "none: nothing kept across restarts"),
+            .init("--config", value: "FILE", help: "JSON config file (see config/); flags override it."),
+            .init("--tag", value: "KEY=VALUE", help: "A tag announced with this member.", repeatable: true),
+            .init("--log-level", value: "LEVEL", help: "debug, info, warn or error.", default: "info"),
+            .init("--log-format", value: "FORMAT", help: "text or json.", default: "text"),
+        ],
+        details: """
+        The config file holds one JSON object with any of the keys name, bind, advertise, api, seeds,
+        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes and the protocol settings
+        (probe_interval_ms, suspicion_multiplier, gossip_interval_ms, push_pull_interval_ms, ...; see
+        docs/api.md). Lines starting with // and keys starting with _ are comments. Unknown keys are errors.
+
+        SIGTERM or SIGINT leaves the cluster gracefully (at most leave_timeout_ms, 2 s by default) and
+        exits 0; a second signal exits at once with status 1.
+        """)
+
+    static func run(_ args: [String]) throws -> Int32 {
+        let p = try spec.parse(args)
+        if p.wantsHelp { print(spec.helpText); return 0 }
+        guard p.positionals.isEmpty else { throw UsageError("chorus agent takes no arguments, got \"\(p.positionals[0])\"") }
+        let file = try configFile(p)
+        let logging = try logSettings(from: p, file: file)
+        let settings = try settings(from: p, file: file)
+        let log = Log(level: logging.level, format: logging.format)
+        let agent: Agent
+        do { agent = try Agent(settings: settings, log: log) } catch {
+            throw CommandFailure(error.description)
+        }
+        do { agent.watchSignals(try SignalPipe.install()) } catch {
+            throw CommandFailure("cannot install signal handlers: \(error)")
+        }
+        return agent.run()
+    }
+
+    /// The file named by --config, or an empty one.
+    static func configFile(_ p: ParsedArguments) throws(CommandFailure) -> AgentConfigFile {
+        guard let path = p.string("--config") else { return AgentConfigFile() }
+        return try AgentConfigFile.load(path: path)
+    }
+
+    static func logSettings(from p: ParsedArguments, file: AgentConfigFile) throws -> (level: Log.Level, format: Log.Format) {
+        let levelText = p.string("--log-level") ?? file.logLevel ?? "info"
+        guard let level = Log.Level(parsing: levelText) else {
+            throw UsageError("--log-level must be debug, info, warn or error, got \"\(levelText)\"")
+        }
+        let formatText = p.string("--log-format") ?? file.logFormat ?? "text"
+        guard let format = Log.Format(rawValue: formatText) else {
+            throw UsageError("--log-format must be text or json, got \"\(formatText)\"")
+        }
+        return (level, format)
+    }
+
+    /// Flags over the config file over defaults, checked.
+    static func settings(from p: ParsedArguments, file: AgentConfigFile) throws -> AgentSettings {
+        let name = p.string("--name") ?? file.name ?? hostName()
+        let bind = try endpoint(p.string("--bind") ?? file.bind ?? "127.0.0.1:7946", option: "--bind")
+        let api = try endpoint(p.string("--api") ?? file.api ?? "127.0.0.1:7947", option: "--api")
+        let advertise = try (p.string("--advertise") ?? file.advertise).map { text throws in try endpoint(text, option: "--advertise") }
+        let seedFlags = p.all("--seed")
+        let seeds = seedFlags.isEmpty ? (file.seeds ?? []) : seedFlags
+        for seed in seeds where Endpoint.split(seed) == nil {
+            throw UsageError("--seed expects HOST:PORT (or [IPv6]:PORT), got \"\(seed)\"")
+        }
+        var tagMap = file.tags ?? [:]
+        for pair in p.all("--tag") {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw UsageError("--tag expects KEY=VALUE, got \"\(pair)\"")
+            }
+            tagMap[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        }
+        let tags: Tags
+        do { tags = try Tags(tagMap) } catch { throw UsageError("--tag: \(error.message)") }
+        let cluster = p.string("--cluster") ?? file.cluster ?? "chorus"
+        var settings = AgentSettings(name: name, bind: bind, advertise: advertise, api: api, seeds: seeds,
+                                     clusterName: cluster, dataDirectory: p.string("--data-dir") ?? file.dataDir,
+                                     tags: tags, membership: file.membership)
+        settings.membership.cluster = ClusterID.from(name: cluster)
+        if let n = file.maxDatagramBytes { settings.maxDatagramBytes = n }
+        do { try settings.validate() } catch { throw CommandFailure(error.description) }
+        return settings
+    }
+
+    /// Resolves a bind/advertise/API address (numeric, or a host name through getaddrinfo).
+    static func endpoint(_ text: String, option: String) throws -> Endpoint {
+        do {
+            guard let first = try Resolver.resolve(text).first else { throw CommandFailure("\(option): no address for \(text)") }
+            return first
+        } catch let error as ResolveError {
+            throw UsageError("\(option): \(error.description)")
+        }
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "chorus" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "chorus" : name
+    }
+}

@@ -1,0 +1,305 @@
+import ChorusBase
+import ChorusMembership
+import Synchronization
+
+/// A running Chorus node: the membership state machine driven by real sockets, a monotonic
+/// clock and an HTTP API.
+///
+/// Invariants:
+/// - One event loop thread owns the `Membership`, the sockets, the API server and every
+///   mutable field below; other threads reach the agent only through `loop.execute`
+///   (`requestLeave`) or after the loop stopped (`stop`).
+/// - After every input (datagram, frame, API call, timer) the core's effects are carried out
+///   in order, the incarnation is persisted if it moved, and a loop timer is armed at or
+///   before `membership.nextDeadline`; so the core's timers are never late by more than a
+///   loop turn.
+/// - With a data directory, the incarnation on disk is never below the one in use, so a
+///   restart always starts above every incarnation of its previous life.
+/// - Bad input (undecodable, oversized or foreign packets, broken streams, malformed HTTP)
+///   is dropped, counted and logged; it never stops the loop.
+public final class Agent: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    public let settings: AgentSettings
+    public let log: Log
+    public let loop: EventLoop
+    /// The bound gossip/stream address (with the real port when the settings said 0).
+    public let gossipEndpoint: Endpoint
+    /// The address other members reach this node at.
+    public let advertisedEndpoint: Endpoint
+    /// The bound API address (with the real port when the settings said 0).
+    public private(set) var apiEndpoint: Endpoint
+
+    var membership: Membership
+    let udp: UDPSocket
+    let listener: TCPListener
+    let streams: PeerStreams
+    var api: HTTPServer?
+    let metrics = AgentMetrics()
+    let stateFile: NodeStateFile?
+    var persistedIncarnation: Incarnation
+    var persistFailing = false
+    let startedAt: Instant
+
+    /// Effects the core appended and the agent has not carried out yet.
+    var effects: [MembershipEffect] = []
+    var tickTimer: TimerID?
+    var tickAt: Instant?
+
+    /// `membership.joinAttempts` after the last input, to notice retries and completion.
+    var lastJoinAttempts: Int?
+    var seedRetryDelay: Interval = .seconds(1)
+    var joinWaiters: [JoinWaiter] = []
+    var leaveWaiters: [HTTPResponder] = []
+    var signalsSeen = 0
+    /// Set once the agent decided to exit; the loop stops shortly after.
+    var exiting = false
+    private let exitCode = Atomic<Int32>(0)
+
+    /// An API join waiting for a seed's answer.
+    struct JoinWaiter {
+        let responder: HTTPResponder
+        let addresses: [String]
+        let unresolved: [String]
+        let timer: TimerID
+    }
+
+    /// Binds every socket, loads and bumps the persisted incarnation and builds the
+    /// membership core; nothing is sent until `run` or `start`.
+    public init(settings: AgentSettings, log: Log) throws(AgentStartError) {
+        try settings.validate()
+        self.settings = settings
+        self.log = log
+        do { loop = try EventLoop() } catch { throw .eventLoop(error) }
+        (udp, listener) = try Agent.bindGossip(settings.bind, maxDatagramBytes: settings.maxDatagramBytes)
+        gossipEndpoint = udp.localEndpoint
+        advertisedEndpoint = try Agent.advertiseAddress(settings, bound: udp.localEndpoint)
+
+        var incarnation: Incarnation = 0
+        if let directory = settings.dataDirectory {
+            let file = try NodeStateFile(directory: directory)
+            var previous: NodeStateFile.Contents?
+            do { previous = try file.load() } catch {
+                log.warn("ignoring unreadable node state; starting from incarnation 0", ["error": error.description])
+            }
+            if let previous {
+                if previous.name == settings.name {
+                    incarnation = previous.incarnation &+ 1
+                } else {
+                    log.warn("node state belongs to another name; starting from incarnation 0",
+                             ["file": file.path, "stored_name": previous.name])
+                }
+            }
+            try file.save(.init(name: settings.name, incarnation: incarnation))
+            stateFile = file
+        } else {
+            stateFile = nil
+        }
+        persistedIncarnation = incarnation
+
+        let now = loop.now()
+        startedAt = now
+        do {
+            membership = try Membership(name: settings.name, address: advertisedEndpoint, tags: settings.tags,
+                                        incarnation: incarnation, settings: settings.membership,
+                                        seed: UInt64.random(in: .min ... .max), now: now)
+        } catch {
+            throw .invalidSetting(error.message)
+        }
+
+        var streamSettings = TCPSettings()
+        streamSettings.idleTimeout = settings.outboundIdleTimeout
+        streams = PeerStreams(loop: loop, outboundSettings: streamSettings,
+                              maxOutbound: settings.maxOutboundStreams, maxInbound: settings.maxInboundStreams)
+        apiEndpoint = settings.api
+
+        var apiSettings = HTTPServerSettings()
+        apiSettings.maxBodyBytes = 64 * 1024
+        apiSettings.maxConnections = 64
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(bind: settings.api, on: loop, settings: apiSettings, handler: makeRouter().handler)
+        } catch {
+            throw .cannotBind(role: "the HTTP API", error)
+        }
+        api = server
+        apiEndpoint = server.localEndpoint
+        wire(server)
+    }
+
+    /// Connects the sockets' callbacks to the agent (before the loop runs).
+    private func wire(_ server: HTTPServer) {
+        loop.register(fd: udp.fd, events: .readable) { [unowned self] _ in self.readDatagrams() }
+        var inbound = TCPSettings()
+        inbound.idleTimeout = .seconds(60)
+        listener.start(on: loop, settings: inbound) { [unowned self] connection in self.streams.accept(connection) }
+        streams.onFrame = { [unowned self] payload, peer in
+            self.handlePacket(payload, from: peer, transport: "tcp")
+            self.afterInput()
+        }
+        streams.onProblem = { [unowned self] problem in self.report(problem) }
+        server.onRefused = { [unowned self] status, code, peer in
+            self.metrics.httpRefused(code: code)
+            self.log.debug("refused HTTP request", ["peer": peer, "status": status, "code": code])
+        }
+    }
+
+    // MARK: life cycle
+
+    /// Runs the agent on the calling thread until it exits (after a graceful leave, or
+    /// `stop`); returns the process exit status (0 after a graceful leave).
+    public func run() -> Int32 {
+        loop.execute { [self] in self.begin() }
+        loop.run()
+        shutdown()
+        return exitStatus
+    }
+
+    /// Runs the agent on a thread of its own and returns at once (tests, embedding). Call
+    /// `stop()` at the end, also after a leave ended the loop, to close the sockets.
+    public func start() throws(EventLoopError) {
+        loop.execute { [self] in self.begin() }
+        try loop.start()
+    }
+
+    /// Stops at once, without leaving (as if the process died), and closes every socket.
+    /// Call from outside the loop thread; calling it again does nothing more.
+    public func stop() {
+        loop.stop()
+        shutdown()
+    }
+
+    /// True once the agent finished (left, or stopped).
+    public var isStopped: Bool { loop.isStopped }
+
+    /// The exit status decided so far: 0 unless the leave was cut short.
+    public var exitStatus: Int32 { exitCode.load(ordering: .acquiring) }
+
+    /// Starts a graceful leave from any thread; the agent exits once the leave is spread.
+    public func requestLeave() {
+        loop.execute { [self] in self.beginLeave(reason: "requested") }
+    }
+
+    /// Handles SIGTERM/SIGINT delivered through `pipe`: the first starts a graceful leave, a
+    /// second one exits at once. Call before `run`.
+    public func watchSignals(_ pipe: SignalPipe) {
+        pipe.watch(on: loop) { [unowned self] signal in
+            self.signalsSeen += 1
+            if self.signalsSeen == 1 {
+                self.beginLeave(reason: signal == 15 ? "SIGTERM" : signal == 2 ? "SIGINT" : "signal \(signal)")
+            } else {
+                self.log.warn("second signal; exiting without finishing the leave")
+                self.finish(status: 1)
+            }
+        }
+    }
+
+    private func begin() {
+        log.info("agent started", ["name": settings.name, "gossip": gossipEndpoint, "advertise": advertisedEndpoint,
+                                    "api": apiEndpoint, "cluster": settings.clusterName,
+                                    "incarnation": membership.incarnation, "version": Agent.version])
+        if settings.seeds.isEmpty {
+            log.info("no seeds given; other nodes can join through this one", ["address": advertisedEndpoint])
+            // A join through no one makes this node the first member of its own cluster.
+            membership.join(seeds: [], at: loop.now(), into: &effects)
+        } else {
+            resolveSeeds(settings.seeds)
+        }
+        afterInput()
+    }
+
+    private func shutdown() {
+        api?.close()
+        streams.closeAll()
+        listener.close()
+        udp.close()
+    }
+
+    /// Decides to exit with `status`: persists, then stops the loop after a short grace so
+    /// that responses just queued reach their clients.
+    func finish(status: Int32) {
+        guard !exiting else { return }
+        exiting = true
+        exitCode.store(status, ordering: .releasing)
+        persistIncarnation()
+        if let t = tickTimer { loop.cancel(t) }
+        tickTimer = nil
+        loop.schedule(after: .milliseconds(100)) { [self] in self.loop.stop() }
+    }
+
+    // MARK: driving the core
+
+    /// After every input: carry out effects, persist, follow join and leave, re-arm the timer.
+    func afterInput() {
+        perform()
+        persistIncarnation()
+        followJoin()
+        if membership.isLeaving { followLeave() }
+        if !exiting { rearm() }
+    }
+
+    /// Arms the loop timer at the core's next deadline unless an earlier one is pending (an
+    /// early tick is harmless: it finds nothing due and re-arms).
+    private func rearm() {
+        let deadline = membership.nextDeadline
+        if tickTimer != nil, let at = tickAt, at <= deadline { return }
+        if let t = tickTimer { loop.cancel(t) }
+        tickAt = deadline
+        tickTimer = loop.schedule(at: deadline) { [unowned self] in
+            self.tickTimer = nil
+            self.tickAt = nil
+            self.membership.tick(at: self.loop.now(), into: &self.effects)
+            self.afterInput()
+        }
+    }
+
+    func persistIncarnation() {
+        guard let file = stateFile, membership.incarnation != persistedIncarnation else { return }
+        do {
+            try file.save(.init(name: settings.name, incarnation: membership.incarnation))
+            persistedIncarnation = membership.incarnation
+            persistFailing = false
+        } catch {
+            if !persistFailing { log.error("cannot persist incarnation", ["error": error.description]) }
+            persistFailing = true
+        }
+    }
+
+    // MARK: binding
+
+    /// Binds UDP and TCP on one port; with port 0, retries until both get the same free port.
+    static func bindGossip(_ endpoint: Endpoint, maxDatagramBytes: Int) throws(AgentStartError) -> (UDPSocket, TCPListener) {
+        var lastError = SocketError.closed
+        for _ in 0..<(endpoint.port == 0 ? 32 : 1) {
+            let udp: UDPSocket
+            do { udp = try UDPSocket(bind: endpoint, maxDatagramBytes: maxDatagramBytes) } catch {
+                throw .cannotBind(role: "gossip (UDP)", error)
+            }
+            var tcpEndpoint = endpoint
+            tcpEndpoint.port = udp.localEndpoint.port
+            do {
+                return (udp, try TCPListener(bind: tcpEndpoint))
+            } catch {
+                udp.close()
+                lastError = error
+                guard endpoint.port == 0, case .addressInUse = error else { break }
+            }
+        }
+        throw .cannotBind(role: "peer streams (TCP)", lastError)
+    }
+
+    static func advertiseAddress(_ settings: AgentSettings, bound: Endpoint) throws(AgentStartError) -> Endpoint {
+        if var advertise = settings.advertise {
+            if advertise.port == 0 { advertise.port = bound.port }
+            guard !InterfaceAddresses.isUnspecified(advertise.ip) else {
+                throw .noAdvertiseAddress("--advertise must be a reachable address, not \(advertise.ip)")
+            }
+            return advertise
+        }
+        guard InterfaceAddresses.isUnspecified(bound.ip) else { return bound }
+        guard let ip = InterfaceAddresses.advertisable(like: bound.ip) else {
+            throw .noAdvertiseAddress("bound to \(bound) but found no interface address to advertise; pass --advertise HOST:PORT")
+        }
+        return Endpoint(ip: ip, port: bound.port)
+    }
+}

@@ -1,0 +1,72 @@
+import ChorusBase
+import ChorusMembership
+
+/// Everything an `Agent` needs to start, already parsed and typed (the command line and the
+/// config file are turned into this by `chorus agent`).
+///
+/// Invariant once `validate()` passes: the membership settings are valid, the name is a legal
+/// member name, the datagram receive limit holds any datagram a peer with the same settings
+/// sends, and every bound is positive.
+public struct AgentSettings: Sendable {
+    /// The member name, unique in the cluster.
+    public var name: String
+    /// Where gossip (UDP) and peer streams (TCP) listen; both use this one port. Port 0 picks
+    /// a free port (the same number for both).
+    public var bind: Endpoint
+    /// The address other members use to reach this node; nil means the bind address (or, when
+    /// binding a wildcard address, the first non-loopback interface address).
+    public var advertise: Endpoint?
+    /// Where the HTTP API listens.
+    public var api: Endpoint
+    /// Seed addresses as given ("HOST:PORT"); resolved with getaddrinfo at join time.
+    public var seeds: [String]
+    /// The cluster's name; its hash is the cluster id in every packet.
+    public var clusterName: String
+    /// Where the node keeps its state (its incarnation); nil keeps nothing across restarts.
+    public var dataDirectory: String?
+    public var tags: Tags
+    public var membership: MembershipSettings
+    /// Largest datagram accepted; larger ones are dropped and counted as `oversized`. Default
+    /// 16 KiB: room above the 1,400-byte gossip budget for peers tuned differently, far below
+    /// what would let one datagram cost much memory.
+    public var maxDatagramBytes: Int = 16 * 1024
+    /// Most outbound peer streams kept open at once; the least recently used one is closed
+    /// beyond it. Default 64: push-pull talks to one random member per interval.
+    public var maxOutboundStreams: Int = 64
+    /// Most inbound peer streams open at once; more are closed on accept and counted.
+    /// Default 64: each may buffer up to one maximum frame (16 MiB), so this bounds what
+    /// hostile peers can make the agent hold.
+    public var maxInboundStreams: Int = 64
+    /// An outbound peer stream idle this long is closed (it is reopened on demand).
+    public var outboundIdleTimeout: Interval = .seconds(15)
+
+    public init(name: String, bind: Endpoint, advertise: Endpoint? = nil, api: Endpoint, seeds: [String] = [],
+                clusterName: String = "chorus", dataDirectory: String? = nil, tags: Tags = Tags(),
+                membership: MembershipSettings = MembershipSettings()) {
+        self.name = name
+        self.bind = bind
+        self.advertise = advertise
+        self.api = api
+        self.seeds = seeds
+        self.clusterName = clusterName
+        self.dataDirectory = dataDirectory
+        self.tags = tags
+        self.membership = membership
+        self.membership.cluster = ClusterID.from(name: clusterName)
+    }
+
+    /// Refuses settings the agent cannot run with, naming the setting and the rule.
+    public func validate() throws(AgentStartError) {
+        if name.isEmpty || name.utf8.count > PacketCodec.maxNameBytes {
+            throw .invalidSetting("name must be 1...\(PacketCodec.maxNameBytes) bytes, got \"\(name)\"")
+        }
+        if clusterName.isEmpty { throw .invalidSetting("cluster name must not be empty") }
+        do { try membership.validate() } catch { throw .invalidSetting(error.message) }
+        if maxDatagramBytes < membership.datagramBudget || maxDatagramBytes > UDPSocket.defaultMaxDatagramBytes {
+            throw .invalidSetting("max_datagram_bytes must be in \(membership.datagramBudget)...\(UDPSocket.defaultMaxDatagramBytes) (at least datagram_budget), got \(maxDatagramBytes)")
+        }
+        if maxOutboundStreams < 1 { throw .invalidSetting("max_outbound_streams must be positive, got \(maxOutboundStreams)") }
+        if maxInboundStreams < 1 { throw .invalidSetting("max_inbound_streams must be positive, got \(maxInboundStreams)") }
+        if outboundIdleTimeout <= .zero { throw .invalidSetting("outbound idle timeout must be positive") }
+    }
+}

@@ -1,0 +1,100 @@
+import ChorusBase
+import ChorusMembership
+import Foundation
+import Testing
+@testable import ChorusRuntime
+
+@Suite struct AgentAPITests {
+
+    @Test func badRequests_getJSONErrorsWithFittingStatus() throws {
+        let node = try TestAgent(name: "n1")
+        defer { node.stop() }
+        let cases: [(HTTPMethod, String, String?, Int)] = [
+            (.post, "/v1/join", "not json", 400),
+            (.post, "/v1/join", #"{"addresses": []}"#, 400),
+            (.post, "/v1/join", #"{"addresses": ["no-port"]}"#, 400),
+            (.post, "/v1/join", #"{"addresses": [7946]}"#, 400),
+            (.post, "/v1/join", #"{"seeds": ["127.0.0.1:1"]}"#, 400),
+            (.post, "/v1/join", #"{"addresses": ["no-such-host.invalid:7946"]}"#, 400),
+            (.put, "/v1/tags", #"{"set": {"a": 1}}"#, 400),
+            (.put, "/v1/tags", #"["a"]"#, 400),
+            (.put, "/v1/tags", #"{"set": {"": "x"}}"#, 400),
+            (.get, "/v1/members?status=zombie", nil, 400),
+            (.delete, "/v1/members", nil, 405),
+            (.get, "/v1/nothing", nil, 404),
+            (.post, "/v1/join", String(repeating: " ", count: 70_000), 413),
+        ]
+        for (method, path, body, status) in cases {
+            let response = try node.request(method, path, body: body)
+            #expect(response.status == status, "\(method) \(path) \(body?.prefix(40) ?? "")")
+            #expect(response.apiError != nil, "\(method) \(path)")
+        }
+    }
+
+    @Test func tags_patchAndReplace_areAnnounced() throws {
+        let node = try TestAgent(name: "n1") { $0.tags = try! Tags(["zone": "a"]) }
+        defer { node.stop() }
+        var r = try node.request(.put, "/v1/tags", body: #"{"set": {"role": "web", "v": "2"}}"#)
+        #expect(r.status == 200)
+        #expect(node.members().first?.tags == ["zone": "a", "role": "web", "v": "2"])
+        r = try node.request(.put, "/v1/tags", body: #"{"delete": ["zone", "v"]}"#)
+        #expect(node.members().first?.tags == ["role": "web"])
+        r = try node.request(.put, "/v1/tags", body: #"{"only": "this"}"#)
+        #expect(r.status == 200)
+        #expect(node.members().first?.tags == ["only": "this"])
+        #expect(node.members().first?.incarnation == 3)
+    }
+
+    @Test func info_health_andMetrics_describeTheNode() throws {
+        let node = try TestAgent(name: "n1", cluster: "blue")
+        defer { node.stop() }
+        let info = try #require(try node.request("/v1/info").decodeJSON(JSONValue.self).objectValue)
+        #expect(info["name"] == .string("n1"))
+        #expect(info["cluster"] == .string("blue"))
+        #expect(info["address"] == .string(node.gossip.description))
+        #expect(info["members"]?.objectValue?["alive"] == .integer(1))
+        #expect(info["settings"]?.objectValue?["probe_interval_ms"]?.doubleValue == 1000)
+        #expect(info["joined"] == .bool(true))
+        #expect(try node.request("/health").status == 200)
+
+        let metrics = try #require(try node.request("/metrics").bodyText)
+        for name in ["chorus_messages_total", "chorus_message_bytes_total", "chorus_probes_total", "chorus_acks_total",
+                     "chorus_nacks_total", "chorus_suspicions_raised_total", "chorus_suspicions_refuted_total",
+                     "chorus_members{status=\"alive\"} 1", "chorus_local_health_multiplier 1",
+                     "chorus_probe_rtt_seconds_bucket{le=\"+Inf\"}", "chorus_packets_dropped_total{reason=\"wrong_cluster\"}"] {
+            #expect(metrics.contains(name), "\(name)")
+        }
+    }
+
+    @Test func twoAgents_joinAndLeaveThroughTheAPI() throws {
+        let a = try TestAgent(name: "a")
+        let b = try TestAgent(name: "b")
+        defer { a.stop(); b.stop() }
+        let joined = try b.request(.post, "/v1/join", body: #"{"addresses": ["\#(a.gossip)"]}"#)
+        #expect(joined.status == 200)
+        #expect(eventually { a.status(of: "b") == "alive" && b.status(of: "a") == "alive" })
+
+        let left = try b.request(.post, "/v1/leave")
+        #expect(left.status == 200)
+        #expect(eventually { b.agent.isStopped })
+        #expect(b.agent.exitStatus == 0)
+        #expect(eventually { a.status(of: "b") == "left" })
+    }
+
+    @Test func join_withNoAnswer_says503AndKeepsRetrying() throws {
+        let node = try TestAgent(name: "n1") { $0.membership.joinTimeout = .milliseconds(200) }
+        defer { node.stop() }
+        let r = try node.request(.post, "/v1/join", body: #"{"addresses": ["127.0.0.1:1"]}"#)
+        #expect(r.status == 503)
+        #expect(r.apiError?.code == "join_pending")
+    }
+
+    @Test func ipv6_agentsJoinOverLoopback() throws {
+        guard (try? UDPSocket(bind: Endpoint(ip: .loopbackV6, port: 0))) != nil else { return }
+        let a = try TestAgent(name: "a6", ip: .loopbackV6)
+        let b = try TestAgent(name: "b6", seeds: [a.gossip.description], ip: .loopbackV6)
+        defer { a.stop(); b.stop() }
+        #expect(eventually { a.status(of: "b6") == "alive" && b.status(of: "a6") == "alive" })
+        #expect(b.members().first { $0.name == "a6" }?.address == a.gossip.description)
+    }
+}
