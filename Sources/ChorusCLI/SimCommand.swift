@@ -26,6 +26,7 @@ enum SimCommand {
             .init("--join-spread", value: "SECONDS", help: "Nodes start over this span, joining through node 0.", default: "2"),
             .init("--detector", value: "KIND", help: "Failure detector: phi or fixed (memberlist's 500 ms timeout).", default: "phi"),
             .init("--probe-timeout-ms", value: "MS", help: "Probe timeout of the fixed detector (and phi's prior).", default: "500"),
+            .init("--suspicion-multiplier", value: "A", help: "Suspicion timeout minimum = A · log10(N) · probe interval.", default: "2"),
             .init("--wire-check", help: "Round-trip every datagram through the wire codec."),
             .init("--json", help: "Print exactly one JSON object."),
             .init("--svg", value: "FILE", help: "Write a timeline (members alive per view, suspicions, detections) as SVG."),
@@ -76,6 +77,7 @@ enum SimCommand {
             guard t > 0 && t <= 60_000 else { throw UsageError("--probe-timeout-ms must be in (0, 60000], got \(t)") }
             config.settings.probeTimeout = Interval(seconds: t / 1000)
         }
+        if let a = try p.double("--suspicion-multiplier") { config.settings.suspicionMultiplier = a }
         if let f = try p.probability("--crash-fraction"), f > 0 {
             let at = try p.double("--crash-at") ?? config.duration.seconds / 2
             config.actions.append(TimedAction(at: at, .crash(.fraction(f))))

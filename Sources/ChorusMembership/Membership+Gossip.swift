@@ -107,8 +107,8 @@ extension Membership {
             startSuspicion(slot, incarnation: u.incarnation, accusers: u.accusers.isEmpty ? [u.name] : u.accusers, now: now)
             switch before.status {
             case .alive:
-                counters.suspicionsRaised += 0
                 out.append(.event(event(.suspect, slot, now)))
+                verifySuspicion(slot, now: now, into: &out)
             case .suspect:
                 break
             case .dead, .left:

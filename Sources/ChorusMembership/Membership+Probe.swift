@@ -68,7 +68,17 @@ extension Membership {
             probe = nil
             probeFailed(stale, now: now, into: &out)
         }
-        guard let slot = schedule.next(table: table, local: localSlot, rng: &rng) else { return }
+        var next: Int32?
+        if let v = verifyNext, Int(v) < table.slotCount, table[v].status == .suspect {
+            next = v
+        }
+        verifyNext = nil
+        guard let slot = next ?? schedule.next(table: table, local: localSlot, rng: &rng) else { return }
+        startProbe(slot, now: now, into: &out)
+    }
+
+    /// Sends the ping that opens a probe of the member in `slot`.
+    mutating func startProbe(_ slot: Int32, now: Instant, into out: inout [MembershipEffect]) {
         let seq = nextSequence()
         let direct = health.scale(directTimeout(slot))
         let period = health.scale(settings.probeInterval)
@@ -82,6 +92,23 @@ extension Membership {
                               directDeadline: now + direct, indirectDeadline: now + indirect)
         counters.probes += 1
         send(.ping(seq: seq, target: target.name), to: target.address, into: &out)
+    }
+
+    /// Someone else suspects the member in `slot`: check it ourselves now, so that an
+    /// independent confirmation (or none, if it answers) comes within one probe instead of
+    /// whenever our round-robin reaches it. Only about 2(K+1) members verify each suspicion,
+    /// whatever the cluster size, so a suspected member is not flooded with pings.
+    mutating func verifySuspicion(_ slot: Int32, now: Instant, into out: inout [MembershipEffect]) {
+        guard case .active = leaveState else { return }
+        let wanted = 2.0 * Double(settings.suspicionConfirmations + 1)
+        let p = min(1, wanted / Double(max(1, table.liveCount - 2)))
+        guard rng.unit() < p else { return }
+        if probe == nil {
+            nextProbeAt = now + health.scale(settings.probeInterval)
+            startProbe(slot, now: now, into: &out)
+        } else {
+            verifyNext = slot
+        }
     }
 
     mutating func probeFailed(_ p: ProbeInFlight, now: Instant, into out: inout [MembershipEffect]) {

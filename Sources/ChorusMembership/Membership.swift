@@ -33,6 +33,8 @@ public struct Membership {
     /// Response times of all members, the prior for members with few samples of their own.
     var clusterResponses = PhiAccrual()
     var probe: ProbeInFlight?
+    /// A suspected member to verify with the next probe instead of the round-robin's pick.
+    var verifyNext: Int32?
     var relays: [Relay] = []
     var suspicions: [Int32: Suspicion] = [:]
     var suspicionDeadlines = DeadlineHeap()
