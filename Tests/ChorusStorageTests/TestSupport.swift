@@ -23,17 +23,44 @@ func payload(_ group: UInt64, _ index: UInt64, _ length: Int) -> [UInt8] {
 func readFile(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 func writeFile(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
-/// Every file of a log directory, by name.
-func snapshotDirectory(_ dir: String) throws -> [String: [UInt8]] {
+/// Where a crash test keeps its log: in memory (every case, fast) or on disk (sampled cases,
+/// real fsyncs).
+enum Medium: String, CaseIterable, Sendable, CustomStringConvertible {
+    case memory, disk
+
+    var description: String { rawValue }
+    /// Disk cases step through offsets and bits this far apart; memory cases take them all.
+    var stride: Int { self == .memory ? 1 : 13 }
+
+    func run(_ body: (any FileSystem, String) throws -> Void) throws {
+        switch self {
+        case .memory: try body(MemoryFileSystem(), "/chorus/log")
+        case .disk: try withTemporaryDirectory { dir in try body(PosixFileSystem(), dir) }
+        }
+    }
+}
+
+func readFile(_ fs: any FileSystem, _ path: String) throws -> [UInt8] {
+    let file = try fs.openFile(at: path, mode: .existing)
+    defer { file.close() }
+    return try file.read(at: 0, count: try file.size())
+}
+
+/// Every file of a directory, by name.
+func image(_ fs: any FileSystem, _ dir: String) throws -> [String: [UInt8]] {
     var files: [String: [UInt8]] = [:]
-    for name in try FileManager.default.contentsOfDirectory(atPath: dir) { files[name] = try readFile(dir + "/" + name) }
+    for name in try fs.listDirectory(at: dir) { files[name] = try readFile(fs, dir + "/" + name) }
     return files
 }
 
 /// Replaces a directory's contents with `files`.
-func restoreDirectory(_ dir: String, _ files: [String: [UInt8]]) throws {
-    for name in try FileManager.default.contentsOfDirectory(atPath: dir) { try FileManager.default.removeItem(atPath: dir + "/" + name) }
-    for (name, bytes) in files { try writeFile(dir + "/" + name, bytes) }
+func restore(_ fs: any FileSystem, _ dir: String, _ files: [String: [UInt8]]) throws {
+    for name in try fs.listDirectory(at: dir) { try fs.removeFile(at: dir + "/" + name) }
+    for name in files.keys.sorted() {
+        let file = try fs.openFile(at: dir + "/" + name, mode: .createNew)
+        try file.write(files[name] ?? [], at: 0)
+        file.close()
+    }
 }
 
 /// Frame offsets of a segment file's records.
@@ -52,7 +79,8 @@ func contents(_ log: SegmentLog) throws -> [UInt64: [LogEntry]] {
 
 /// A `FileSystem` over the real one that counts fsyncs and can fail the n-th file fsync.
 final class CountingFileSystem: FileSystem {
-    let base = PosixFileSystem()
+    let base: any FileSystem
+    init(_ base: any FileSystem = PosixFileSystem()) { self.base = base }
     var fileSyncs = 0
     var directorySyncs = 0
     var writes = 0
