@@ -3,8 +3,10 @@
 /// file's data and size are durable, and `syncDirectory` only after the directory's entries
 /// (creations, renames, removals) are durable — the log's guarantees rest on exactly that.
 public protocol FileSystem {
-    /// Creates the directory if missing (one level); an existing directory is fine.
-    func createDirectory(at path: String) throws(StorageError)
+    /// Creates the directory if missing (one level); an existing directory is fine. Returns
+    /// whether it was created (the caller then fsyncs the parent so the new entry is durable).
+    @discardableResult
+    func createDirectory(at path: String) throws(StorageError) -> Bool
     /// Names (not paths) of the entries in a directory, excluding "." and "..".
     func listDirectory(at path: String) throws(StorageError) -> [String]
     func openFile(at path: String, mode: FileOpenMode) throws(StorageError) -> any StorageFile
@@ -13,6 +15,18 @@ public protocol FileSystem {
     func renameFile(at path: String, to newPath: String) throws(StorageError)
     /// fsync of the directory itself.
     func syncDirectory(at path: String) throws(StorageError)
+}
+
+/// The directory holding `path` ("." for a bare name).
+func parentDirectory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// Creates `path` if missing and, when it was created, fsyncs its parent so the new
+/// directory's own entry survives a crash.
+func createDurableDirectory(_ path: String, in fileSystem: any FileSystem) throws(StorageError) {
+    if try fileSystem.createDirectory(at: path) { try fileSystem.syncDirectory(at: parentDirectory(of: path)) }
 }
 
 /// How `FileSystem.openFile` opens a file. Invariant: every mode opens for reading and writing.

@@ -33,7 +33,7 @@ struct LogRecovery {
     func path(_ name: String) -> String { directory + "/" + name }
 
     mutating func run() throws(StorageError) {
-        try fileSystem.createDirectory(at: directory)
+        try createDurableDirectory(directory, in: fileSystem)
         let found = try fileSystem.listDirectory(at: directory)
             .compactMap { name in SegmentName.parse(name).map { (sequence: $0, name: name) } }
             .sorted { $0.sequence < $1.sequence }

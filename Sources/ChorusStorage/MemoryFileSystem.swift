@@ -25,12 +25,17 @@ public final class MemoryFileSystem: FileSystem {
 
     public init() {}
 
-    static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return String(path[..<slash])
-    }
+    static func parent(_ path: String) -> String { parentDirectory(of: path) }
 
-    public func createDirectory(at path: String) throws(StorageError) { directories.insert(path) }
+    /// Creates the directory and any missing ancestors (all durable at once).
+    @discardableResult
+    public func createDirectory(at path: String) throws(StorageError) -> Bool {
+        guard !directories.contains(path) else { return false }
+        var p = path
+        while !p.isEmpty, p != "/", p != ".", directories.insert(p).inserted { p = parentDirectory(of: p) }
+        directories.insert(p)
+        return true
+    }
 
     public func listDirectory(at path: String) throws(StorageError) -> [String] {
         guard directories.contains(path) else { throw .io(operation: "opendir", path: path, errno: ENOENT) }

@@ -6,8 +6,11 @@ import Glibc
 public struct PosixFileSystem: FileSystem, Sendable {
     public init() {}
 
-    public func createDirectory(at path: String) throws(StorageError) {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .io(operation: "mkdir", path: path, errno: errno) }
+    @discardableResult
+    public func createDirectory(at path: String) throws(StorageError) -> Bool {
+        if mkdir(path, 0o755) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw .io(operation: "mkdir", path: path, errno: errno)
     }
 
     public func listDirectory(at path: String) throws(StorageError) -> [String] {

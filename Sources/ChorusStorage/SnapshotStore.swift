@@ -19,7 +19,7 @@ public struct SnapshotStore {
         self.directory = directory
         self.fileSystem = fileSystem
         self.maxSnapshotBytes = maxSnapshotBytes
-        try fileSystem.createDirectory(at: directory)
+        try createDurableDirectory(directory, in: fileSystem)
         let leftovers = try fileSystem.listDirectory(at: directory).filter { $0.hasSuffix(SnapshotStore.temporarySuffix) }
         for name in leftovers.sorted() { try fileSystem.removeFile(at: path(name)) }
         if !leftovers.isEmpty { try fileSystem.syncDirectory(at: directory) }

@@ -37,6 +37,15 @@ import Testing
         }
     }
 
+    @Test func aNewLogDirectory_isMadeDurableInItsParent() throws {
+        try withTemporaryDirectory { dir in
+            let fs = CountingFileSystem()
+            _ = try SegmentLog(directory: dir + "/log", fileSystem: fs)
+            // The parent (for the new directory) and the directory (for the first segment).
+            #expect(fs.directorySyncs == 2)
+        }
+    }
+
     @Test func failedFsync_failsTheLogForGood() throws {
         try withTemporaryDirectory { dir in
             let fs = CountingFileSystem()

@@ -87,7 +87,7 @@ final class CountingFileSystem: FileSystem {
     /// When set, the file fsync with this 1-based number fails with EIO.
     var failFileSync: Int?
 
-    func createDirectory(at path: String) throws(StorageError) { try base.createDirectory(at: path) }
+    func createDirectory(at path: String) throws(StorageError) -> Bool { try base.createDirectory(at: path) }
     func listDirectory(at path: String) throws(StorageError) -> [String] { try base.listDirectory(at: path) }
     func openFile(at path: String, mode: FileOpenMode) throws(StorageError) -> any StorageFile {
         CountingFile(try base.openFile(at: path, mode: mode), owner: self)
