@@ -17,6 +17,13 @@ struct GroupTable {
     static let indexLimit: UInt64 = 1 << 62
 
     var count: Int { groups.count }
+
+    /// A group's snapshot index, first and last index — scalars only. Holding a `GroupLog` copy
+    /// across a mutation would make its `entries` array non-unique and copy it whole.
+    func bounds(of group: UInt64) -> (snapshot: UInt64, first: UInt64, last: UInt64, known: Bool) {
+        guard let g = groups[group] else { return (0, 1, 0, false) }
+        return (g.snapshot.index, g.firstIndex, g.lastIndex, true)
+    }
     var sortedGroups: [UInt64] { groups.keys.sorted() }
     subscript(group: UInt64) -> GroupLog? { groups[group] }
 
@@ -37,31 +44,32 @@ struct GroupTable {
             groups[group, default: GroupLog()].entries.append(loc)
 
         case let .truncation(group, from):
-            guard let g = groups[group] else { throw Violation(reason: "truncation of unknown group \(group)") }
-            guard from > g.snapshot.index else {
-                throw Violation(reason: "truncation from \(from) reaches the snapshot at \(g.snapshot.index)")
+            let g = bounds(of: group)
+            guard g.known else { throw Violation(reason: "truncation of unknown group \(group)") }
+            guard from > g.snapshot else {
+                throw Violation(reason: "truncation from \(from) reaches the snapshot at \(g.snapshot)")
             }
-            guard from <= g.lastIndex else { throw Violation(reason: "truncation from \(from) beyond last index \(g.lastIndex)") }
-            if from < g.firstIndex {
+            guard from <= g.last else { throw Violation(reason: "truncation from \(from) beyond last index \(g.last)") }
+            if from < g.first {
                 groups[group]?.entries.removeAll()
                 groups[group]?.firstIndex = from
             } else {
-                groups[group]?.entries.removeLast(Int(g.lastIndex - from + 1))
+                groups[group]?.entries.removeLast(Int(g.last - from + 1))
             }
 
         case let .hardState(group, hs):
             groups[group, default: GroupLog()].hardState = hs
 
         case let .snapshotMark(group, mark):
-            let g = groups[group] ?? GroupLog()
-            guard mark.index > g.snapshot.index else {
-                throw Violation(reason: "snapshot mark \(mark.index) of group \(group) not past \(g.snapshot.index)")
+            let g = bounds(of: group)
+            guard mark.index > g.snapshot else {
+                throw Violation(reason: "snapshot mark \(mark.index) of group \(group) not past \(g.snapshot)")
             }
-            if mark.index >= g.lastIndex {
+            if mark.index >= g.last {
                 groups[group, default: GroupLog()].entries.removeAll()
                 groups[group, default: GroupLog()].firstIndex = mark.index + 1
-            } else if mark.index >= g.firstIndex {
-                groups[group]?.entries.removeFirst(Int(mark.index - g.firstIndex + 1))
+            } else if mark.index >= g.first {
+                groups[group]?.entries.removeFirst(Int(mark.index - g.first + 1))
                 groups[group]?.firstIndex = mark.index + 1
             }
             groups[group, default: GroupLog()].snapshot = mark

@@ -67,8 +67,11 @@ public enum RecordFrame {
         }
         let bodyStart = start + headerBytes
         let bodyBytes = writer.count - bodyStart
+        // The checksum goes into a local first: a `bytes` temporary still alive during the
+        // patch would make the buffer non-unique and copy the whole batch on every record.
+        let crc = writer.bytes.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
         writer.patchU32(at: start, UInt32(bodyBytes))
-        writer.patchU32(at: start + 4, CRC32C.checksum(writer.bytes[bodyStart..<writer.count]))
+        writer.patchU32(at: start + 4, crc)
     }
 
     /// The framed record as a fresh array.

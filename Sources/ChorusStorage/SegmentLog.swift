@@ -75,14 +75,14 @@ public final class SegmentLog {
         try checkUsable()
         let record = Record.entry(group: group, index: index, term: term, payload: payload)
         try checkSize(record)
-        let g = table[group] ?? GroupLog()
-        guard index > g.snapshot.index else {
-            throw .invalidAppend(group: group, index: index, reason: "at or below the snapshot mark \(g.snapshot.index)")
+        let g = table.bounds(of: group)
+        guard index > g.snapshot else {
+            throw .invalidAppend(group: group, index: index, reason: "at or below the snapshot mark \(g.snapshot)")
         }
-        guard index <= g.lastIndex + 1 else {
-            throw .invalidAppend(group: group, index: index, reason: "gap after last index \(g.lastIndex)")
+        guard index <= g.last + 1 else {
+            throw .invalidAppend(group: group, index: index, reason: "gap after last index \(g.last)")
         }
-        if index <= g.lastIndex { try write(.truncation(group: group, fromIndex: index)) }
+        if index <= g.last { try write(.truncation(group: group, fromIndex: index)) }
         return try write(record)
     }
 
@@ -90,9 +90,10 @@ public final class SegmentLog {
     /// the last index; `from` at or below the snapshot mark is refused.
     public func truncate(group: UInt64, from: UInt64) throws(StorageError) {
         try checkUsable()
-        guard let g = table[group], from <= g.lastIndex else { return }
-        guard from > g.snapshot.index else {
-            throw .invalidAppend(group: group, index: from, reason: "truncation reaches the snapshot mark \(g.snapshot.index)")
+        let g = table.bounds(of: group)
+        guard g.known, from <= g.last else { return }
+        guard from > g.snapshot else {
+            throw .invalidAppend(group: group, index: from, reason: "truncation reaches the snapshot mark \(g.snapshot)")
         }
         try write(.truncation(group: group, fromIndex: from))
     }
