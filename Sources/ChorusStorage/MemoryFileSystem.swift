@@ -139,7 +139,8 @@ final class MemoryFile: StorageFile {
         try check("pread")
         guard offset >= 0, count >= 0 else { throw .io(operation: "pread", path: path, errno: EINVAL) }
         guard offset < node.bytes.count else { return [] }
-        return Array(node.bytes[offset..<min(node.bytes.count, offset + count)])
+        let end = count > node.bytes.count - offset ? node.bytes.count : offset + count
+        return Array(node.bytes[offset..<end])
     }
 
     func write(_ bytes: [UInt8], at offset: Int) throws(StorageError) {

@@ -67,6 +67,7 @@ public enum RecordFrame {
         }
         let bodyStart = start + headerBytes
         let bodyBytes = writer.count - bodyStart
+        precondition(bodyBytes <= Int(UInt32.max), "record body of \(bodyBytes) bytes cannot be framed")
         // The checksum goes into a local first: a `bytes` temporary still alive during the
         // patch would make the buffer non-unique and copy the whole batch on every record.
         let crc = writer.bytes.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
@@ -122,10 +123,11 @@ public enum RecordFrame {
 
     /// Decodes the body of a frame that `check` found valid (`bodyBytes` from `.valid`).
     public static func decodeBody(_ bytes: [UInt8], at offset: Int, bodyBytes: Int, includePayload: Bool) -> Result<(Record, UInt64), BodyError> {
-        let bodyStart = offset + headerBytes
-        guard offset >= 0, bodyBytes >= minimumBodyBytes, bodyStart <= bytes.count, bodyBytes <= bytes.count - bodyStart else {
+        guard offset >= 0, offset <= bytes.count - headerBytes, bodyBytes >= minimumBodyBytes,
+              bodyBytes <= bytes.count - offset - headerBytes else {
             return .failure(BodyError(reason: "body outside the bytes"))
         }
+        let bodyStart = offset + headerBytes
         let bodyEnd = bodyStart + bodyBytes
         guard let type = RecordType(rawValue: bytes[bodyStart]) else {
             return .failure(BodyError(reason: "unknown record type \(bytes[bodyStart])"))
@@ -180,7 +182,7 @@ public enum RecordFrame {
     public static func validFrameExists(in bytes: [UInt8], after offset: Int, sequences: ClosedRange<UInt64>,
                                         maxRecordBytes: Int, crcBudget: Int = 256 << 20) -> Bool {
         var budget = crcBudget
-        var p = max(offset + 1, 0)
+        var p = offset < 0 ? 0 : offset < bytes.count ? offset + 1 : bytes.count
         let minFrame = headerBytes + minimumBodyBytes
         while p <= bytes.count - minFrame {
             defer { p += 1 }

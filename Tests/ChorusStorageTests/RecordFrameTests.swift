@@ -102,3 +102,17 @@ import ChorusWire
         #expect(SegmentName.name(9) < SegmentName.name(10))
     }
 }
+
+@Suite struct RecordFrameEdgeTests {
+    @Test func extremeOffsets_areVerdictsNotTraps() {
+        let bytes = RecordFrame.encode(.groupRemoval(group: 1), sequence: 1)
+        for offset in [Int.min, -1, bytes.count, bytes.count + 1, Int.max] {
+            _ = RecordFrame.decode(bytes, at: offset, maxRecordBytes: 1024)
+            _ = RecordFrame.decodeBody(bytes, at: offset, bodyBytes: 17, includePayload: true)
+            _ = RecordFrame.validFrameExists(in: bytes, after: offset, sequences: 0...9, maxRecordBytes: 1024)
+        }
+        guard case .failure = RecordFrame.decodeBody(bytes, at: 0, bodyBytes: Int.max, includePayload: true) else {
+            Issue.record("an impossible body length decoded"); return
+        }
+    }
+}
