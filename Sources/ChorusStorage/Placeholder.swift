@@ -1,2 +1,0 @@
-// Placeholder: the segment log lands here.
-public enum StoragePlaceholder {}
