@@ -1,0 +1,2 @@
+// Placeholder: the Raft core lands here.
+public enum RaftPlaceholder {}
