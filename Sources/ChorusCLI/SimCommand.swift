@@ -29,6 +29,7 @@ enum SimCommand {
             .init("--suspicion-multiplier", value: "A", help: "Suspicion timeout minimum = A · log10(N) · probe interval.", default: "2"),
             .init("--wire-check", help: "Round-trip every datagram through the wire codec."),
             .init("--json", help: "Print exactly one JSON object."),
+            .init("--progress", help: "Print a progress line to standard error every 10 simulated seconds."),
             .init("--svg", value: "FILE", help: "Write a timeline (members alive per view, suspicions, detections) as SVG."),
         ],
         details: "A scenario file (JSON, see sim/README.md) sets the same things and timed actions; flags given\nafter it override its values.")
@@ -94,6 +95,7 @@ enum SimCommand {
         }
         config.actions = config.actions.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         config.wireCheck = config.wireCheck || p.flag("--wire-check")
+        config.progress = p.flag("--progress")
         let svgPath = p.string("--svg")
         config.sampleTimeline = svgPath != nil
         do { try config.settings.validate() } catch { throw UsageError(error.message) }

@@ -19,6 +19,8 @@ public struct ClusterConfig: Sendable {
     public var wireCheck = false
     /// Sample the per-view alive counts every second for the timeline.
     public var sampleTimeline = false
+    /// Print a progress line to standard error every 10 simulated seconds.
+    public var progress = false
     public init() {}
 }
 
@@ -53,6 +55,7 @@ public struct ClusterSimulation {
     var started: [Bool]
     var restartCount: [UInt64]
     var wallStart: Date?
+    var nextProgress = Instant.zero
     /// The config's actions, then actions added while running (the end of a slowdown).
     var actions: [ScenarioAction]
 
@@ -119,8 +122,14 @@ public struct ClusterSimulation {
             case let .action(index):
                 perform(actions[Int(index)])
             case .check:
+                if config.progress && now >= nextProgress {
+                    nextProgress = now + .seconds(10)
+                    let line = String(format: "sim: t=%.0fs events=%d rss=%.0fMiB wall=%.0fs\n", now.seconds, eventCount,
+                                      Double(ProcessMemory.currentResidentBytes() ?? 0) / 1_048_576, Date().timeIntervalSince(wallStart ?? Date()))
+                    FileHandle.standardError.write(Data(line.utf8))
+                }
                 observer.check(now: now, nodes: nodes, sample: config.sampleTimeline)
-                if config.sampleTimeline || observer.convergedAt == nil {
+                if config.sampleTimeline || config.progress || observer.convergedAt == nil {
                     _ = queue.push(.check, at: now + (observer.convergedAt == nil ? .milliseconds(100) : .seconds(1)))
                 }
             }
