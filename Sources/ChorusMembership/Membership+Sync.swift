@@ -40,15 +40,20 @@ extension Membership {
             }
         }
         // Learning members from a sync means the cluster is in flux: sync again soon, with
-        // someone else, until a sync brings nothing new. A lone join request (the sender
-        // itself is all that is new) does not count.
+        // someone else, until a sync brings nothing new to either side. A lone join request
+        // (the sender itself is all that is new) does not count. Right after joining a node
+        // catches up at least twice, so a node whose first partners knew little still learns
+        // the rest of a cluster that was itself still forming.
         let learned = table.memberCount - known
-        if state.isResponse && learned > 0 || !state.isResponse && learned > 1, catchUpAt == nil {
+        let inFlux = state.isResponse ? (learned > 0 || state.responderLearned) : learned > 1
+        if state.isResponse && state.isJoin, case .joining = joinState { catchUpsOwed = 2 }
+        if (inFlux || catchUpsOwed > 0) && catchUpAt == nil && (state.isResponse || inFlux) {
             let jitter = Interval(nanoseconds: Int64(rng.below(Int(max(1, settings.joinCatchUp.nanoseconds)))))
             catchUpAt = now + settings.joinCatchUp + jitter
         }
         if !state.isResponse {
-            let reply = PushPull(isJoin: state.isJoin, isResponse: true, members: exportState(except: peerKnows))
+            let reply = PushPull(isJoin: state.isJoin, isResponse: true, responderLearned: table.memberCount > known + 1,
+                                 members: exportState(except: peerKnows))
             send(.pushPull(reply), to: replyTo, via: .stream, into: &out)
             return
         }

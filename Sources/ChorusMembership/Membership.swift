@@ -50,6 +50,8 @@ public struct Membership {
     /// A state sync due soon because the last one taught us members we did not know
     /// (adaptive anti-entropy: the cluster is in flux, e.g. bootstrapping or merging).
     var catchUpAt: Instant?
+    /// Catch-up syncs still due after joining, whatever they bring.
+    var catchUpsOwed = 0
     var leaveState: LeaveState = .active
 
     public internal(set) var counters = MembershipCounters()
@@ -186,6 +188,7 @@ public struct Membership {
         advanceJoin(now: now, into: &out)
         if let c = catchUpAt, now >= c {
             catchUpAt = nil
+            catchUpsOwed = max(0, catchUpsOwed - 1)
             if case .active = leaveState { startPushPull(now: now, into: &out) }
         }
         if case let .leaving(deadline) = leaveState, now >= deadline || !table[localSlot].isQueued {

@@ -33,10 +33,14 @@ public enum Message: Hashable, Sendable {
 public struct PushPull: Hashable, Sendable {
     public var isJoin: Bool
     public var isResponse: Bool
+    /// In a response: the responder learned members from the request (the cluster is in
+    /// flux, so the requester keeps syncing too).
+    public var responderLearned: Bool
     public var members: [MemberUpdate]
-    public init(isJoin: Bool, isResponse: Bool, members: [MemberUpdate]) {
+    public init(isJoin: Bool, isResponse: Bool, responderLearned: Bool = false, members: [MemberUpdate]) {
         self.isJoin = isJoin
         self.isResponse = isResponse
+        self.responderLearned = responderLearned
         self.members = members
     }
 }

@@ -94,7 +94,7 @@ public enum PacketCodec {
         case .gossip:
             break
         case let .pushPull(pp):
-            w.u8((pp.isJoin ? 1 : 0) | (pp.isResponse ? 2 : 0))
+            w.u8((pp.isJoin ? 1 : 0) | (pp.isResponse ? 2 : 0) | (pp.responderLearned ? 4 : 0))
             w.varint(UInt64(pp.members.count))
             for u in pp.members { encodeUpdate(u, into: &w) }
         }
@@ -149,14 +149,14 @@ public enum PacketCodec {
         case .gossip: message = .gossip
         case .pushPull:
             let flags = try r.u8()
-            guard flags & ~3 == 0 else { throw WireError.invalid(field: "push-pull flags", reason: "\(flags)") }
+            guard flags & ~7 == 0 else { throw WireError.invalid(field: "push-pull flags", reason: "\(flags)") }
             // Each update takes at least 10 bytes, so a count beyond remaining/10 is a lie;
             // refusing it early keeps a hostile count from reserving memory.
             let n = try r.count("state members", limit: min(maxStateMembers, r.remaining / 10))
             var members: [MemberUpdate] = []
             members.reserveCapacity(n)
             for _ in 0..<n { members.append(try decodeUpdate(&r)) }
-            message = .pushPull(PushPull(isJoin: flags & 1 != 0, isResponse: flags & 2 != 0, members: members))
+            message = .pushPull(PushPull(isJoin: flags & 1 != 0, isResponse: flags & 2 != 0, responderLearned: flags & 4 != 0, members: members))
         }
         let n = try r.count("piggybacked updates", limit: min(maxPiggyback, r.remaining / 10))
         var updates: [MemberUpdate] = []
