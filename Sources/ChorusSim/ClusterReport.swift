@@ -24,6 +24,8 @@ public struct ClusterReport: Sendable {
     public var falsePositives: Int
     public var suspicions: Int
     public var falseSuspicions: Int
+    /// The running members that were suspected at some point, ascending.
+    public var suspectedWhileLive: [Int]
     public var peakRSSBytes: Int?
     public var memberEntries: Int
     public var timeline: SVGTimeline?
@@ -123,6 +125,7 @@ extension Observer {
             digest: digest, convergedAt: convergedAt?.seconds, convergedAtEnd: converged(), crashed: crashes.count,
             detection: .init(firstP50: fp?.p50, firstP99: fp?.p99, allP50: ap?.p50, allP99: ap?.p99, max: ap?.max, undetected: undetected),
             falsePositives: falsePositivePairs.count, suspicions: suspicions, falseSuspicions: falseSuspicions,
+            suspectedWhileLive: suspectedWhileLive.sorted(),
             peakRSSBytes: ProcessMemory.peakResidentBytes(), memberEntries: entries, timeline: timeline)
     }
 }

@@ -24,6 +24,8 @@ struct Observer {
     var falsePositivePairs = Set<Int64>()
     var suspicions = 0
     var falseSuspicions = 0
+    /// Members suspected while they were running (ascending when reported).
+    var suspectedWhileLive = Set<Int>()
     var leaves: [(node: Int, at: Instant, seenByAll: Instant?)] = []
 
     // Timeline
@@ -93,7 +95,7 @@ struct Observer {
             set(o, s, false)
             suspicions += 1
             suspicionsThisSecond += 1
-            if live[s] { falseSuspicions += 1 }
+            if live[s] { falseSuspicions += 1; suspectedWhileLive.insert(s) }
         case .dead, .left:
             set(o, s, false)
             if ev.kind == .dead && live[s] && live[o] { falsePositivePairs.insert(Int64(o) * Int64(n) + Int64(s)) }

@@ -98,9 +98,13 @@ import ChorusMembership
         var sim = ClusterSimulation(c)
         let r = sim.run()
         let raisedBySlowNode = sim.counters(of: 2)?.suspicionsRaised ?? 0
-        let raisedByOthers = (0..<30).filter { $0 != 2 }.reduce(0) { $0 + (sim.counters(of: $1)?.suspicionsRaised ?? 0) }
         #expect(raisedBySlowNode <= 3, "the slow node raised \(raisedBySlowNode) suspicions")
-        #expect(raisedByOthers <= 10, "healthy nodes raised \(raisedByOthers) suspicions")
+        // The slow node itself may fairly be suspected (its answers take 1.4 s). Before its
+        // local health multiplier has grown (each failed probe with missing nacks adds one),
+        // its first few probes fail and raise suspicions — refuted within a second. A storm
+        // would be many healthy members suspected; allow the few of that first phase.
+        let healthySuspected = r.suspectedWhileLive.filter { $0 != 2 }
+        #expect(healthySuspected.count <= 4, "healthy members suspected: \(healthySuspected)")
         #expect(r.falsePositives == 0)
     }
 
