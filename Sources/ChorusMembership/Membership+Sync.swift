@@ -4,35 +4,60 @@ import ChorusBase
 // dead (partition healing) and graceful leave.
 extension Membership {
 
-    /// The whole table as gossip records, tombstones and ourselves included, except the
-    /// slots set in `known` (a bitset).
-    func exportState(except known: [UInt64] = []) -> [MemberUpdate] {
+    /// The table as gossip records, tombstones and ourselves included, except the slots set
+    /// in `known` (a bitset), and only members in `buckets` (of `bucketCount`) when given.
+    func exportState(except known: [UInt64] = [], buckets: Set<Int>? = nil, bucketCount: Int = 1) -> [MemberUpdate] {
         var out: [MemberUpdate] = []
-        out.reserveCapacity(table.memberCount)
+        out.reserveCapacity(buckets == nil ? table.memberCount : 16)
         for s in 0..<table.slotCount where !table[Int32(s)].isFree {
             if s / 64 < known.count && known[s / 64] & (1 << UInt64(s % 64)) != 0 { continue }
+            if let buckets, !buckets.contains(StateDigest.bucket(of: table[Int32(s)].name, count: bucketCount)) { continue }
             out.append(update(for: Int32(s)))
         }
         return out
     }
 
+    /// Fingerprints of the table in `count` buckets (see `StateDigest`).
+    func digest(buckets count: Int) -> [UInt64] {
+        var d = [UInt64](repeating: 0, count: count)
+        for s in 0..<table.slotCount where !table[Int32(s)].isFree {
+            let r = table[Int32(s)]
+            let (b, f) = StateDigest.fingerprint(name: r.name, incarnation: r.incarnation, status: r.status, count: count)
+            d[b] ^= f
+        }
+        return d
+    }
+
+    /// Buckets for a digest sync: about four members per bucket.
+    var digestBuckets: Int {
+        var b = 8
+        while b < table.memberCount / 4 && b < PushPull.maxBuckets { b *= 2 }
+        return b
+    }
+
     mutating func onPushPull(_ state: PushPull, sender: String, from source: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
+        var replyTo = source
+        if let s = table.slot(of: sender), s != localSlot { replyTo = table[s].address }
+        if state.phase == .request, let digest = state.digest {
+            answerDigest(digest, state: state, sender: sender, replyTo: replyTo, now: now, into: &out)
+            return
+        }
         if state.members.count > table.memberCount { table.reserve(state.members.count - table.memberCount) }
         // New members are news worth gossiping when a join request brings them (a newcomer,
         // or a whole other cluster merging in), or when the reply to our join shows a cluster
         // we were not part of although we already knew others (a merge). A fresh node's join
         // reply and routine anti-entropy bring what the cluster already knows.
         let alone = table.liveCount <= 1
-        let spread = state.isJoin && (!state.isResponse || !alone)
-        var replyTo = source
+        let spread = state.isJoin && (state.phase == .request || !alone)
         let known = table.memberCount
         // Which of our members the peer already knows exactly as we do: those are left out
-        // of our reply, which carries only what the peer lacks (a delta, not our whole state).
-        var peerKnows = [UInt64](repeating: 0, count: state.isResponse ? 0 : (table.slotCount + state.members.count + 63) / 64)
+        // of what we send back, which carries only what the peer lacks.
+        let wantsDelta = state.phase == .request || state.buckets.map { !$0.isEmpty } == true
+        var peerKnows = [UInt64](repeating: 0, count: wantsDelta ? (table.slotCount + state.members.count + 63) / 64 : 0)
         for u in state.members {
             if u.name == sender { replyTo = u.address }
-            let slot = apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && !state.isResponse), sender: sender, now: now, into: &out)
-            if !state.isResponse {
+            let slot = apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && state.phase == .request), sender: sender, now: now, into: &out)
+            if wantsDelta {
                 let r = table[slot]
                 if r.incarnation == u.incarnation && r.status == u.status && Int(slot) / 64 < peerKnows.count {
                     peerKnows[Int(slot) / 64] |= 1 << UInt64(Int(slot) % 64)
@@ -45,27 +70,61 @@ extension Membership {
         // catches up at least twice, so a node whose first partners knew little still learns
         // the rest of a cluster that was itself still forming.
         let learned = table.memberCount - known
-        let inFlux = state.isResponse ? (learned > 0 || state.responderLearned) : learned > 1
-        if state.isResponse && state.isJoin, case .joining = joinState { catchUpsOwed = 2 }
-        if (inFlux || catchUpsOwed > 0) && catchUpAt == nil && (state.isResponse || inFlux) {
+        let inFlux: Bool
+        switch state.phase {
+        case .request: inFlux = learned > 1
+        case .response: inFlux = learned > 0 || state.responderLearned
+        case .push: inFlux = learned > 0
+        }
+        if state.phase == .response && state.isJoin, case .joining = joinState { catchUpsOwed = 2 }
+        if (inFlux || catchUpsOwed > 0 && state.phase == .response) && catchUpAt == nil {
             let jitter = Interval(nanoseconds: Int64(rng.below(Int(max(1, settings.joinCatchUp.nanoseconds)))))
             catchUpAt = now + settings.joinCatchUp + jitter
         }
-        if !state.isResponse {
-            let reply = PushPull(isJoin: state.isJoin, isResponse: true, responderLearned: table.memberCount > known + 1,
+        switch state.phase {
+        case .request:
+            let reply = PushPull(isJoin: state.isJoin, phase: .response, responderLearned: table.memberCount > known + 1,
                                  members: exportState(except: peerKnows))
             send(.pushPull(reply), to: replyTo, via: .stream, into: &out)
-            return
-        }
-        if state.isJoin, case .joining = joinState {
-            joinState = .joined
+        case .response:
+            if let buckets = state.buckets, !buckets.isEmpty, let count = state.bucketCount {
+                // Digest sync, last step: push back what the responder lacks in those buckets.
+                let push = exportState(except: peerKnows, buckets: Set(buckets.map { Int($0) }), bucketCount: count)
+                if !push.isEmpty {
+                    send(.pushPull(PushPull(isJoin: false, phase: .push, members: push)), to: replyTo, via: .stream, into: &out)
+                }
+            }
+            if state.isJoin, case .joining = joinState { joinState = .joined }
+        case .push:
+            break
         }
     }
 
-    /// Starts a full-state exchange with one random alive member.
+    /// Digest sync, responder's step: send our members in the buckets that differ.
+    mutating func answerDigest(_ theirs: [UInt64], state: PushPull, sender: String, replyTo: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
+        var replyTo = replyTo
+        for u in state.members {
+            if u.name == sender { replyTo = u.address }
+            apply(u, via: .pushPull(spreadNewMembers: false), sender: sender, now: now, into: &out)
+        }
+        let count = theirs.count
+        guard count > 0, count & (count - 1) == 0, count <= PushPull.maxBuckets else { return }
+        let mine = digest(buckets: count)
+        var differing: [UInt32] = []
+        for b in 0..<count where mine[b] != theirs[b] { differing.append(UInt32(b)) }
+        var reply = PushPull(isJoin: false, phase: .response, buckets: differing, members: [])
+        reply.bucketCount = count
+        if !differing.isEmpty {
+            reply.members = exportState(buckets: Set(differing.map { Int($0) }), bucketCount: count)
+        }
+        send(.pushPull(reply), to: replyTo, via: .stream, into: &out)
+    }
+
+    /// Starts a digest sync with one random alive member.
     mutating func startPushPull(now: Instant, into out: inout [MembershipEffect]) {
         guard let peer = randomMembers(1, where: { $0.status == .alive }).first else { return }
-        let state = PushPull(isJoin: false, isResponse: false, members: exportState())
+        // Our own entry rides along so the peer can answer even if it does not know us yet.
+        let state = PushPull(isJoin: false, phase: .request, digest: digest(buckets: digestBuckets), members: [update(for: localSlot)])
         send(.pushPull(state), to: table[peer].address, via: .stream, into: &out)
     }
 

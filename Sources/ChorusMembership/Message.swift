@@ -29,20 +29,47 @@ public enum Message: Hashable, Sendable {
     }
 }
 
-/// A full-state exchange: the sender's whole member table (tombstones included).
+/// Anti-entropy between two members (SWIM's push-pull, memberlist's state sync).
+///
+/// Two forms. A *full* sync (joins, reconnects) carries the requester's whole table and is
+/// answered with what the requester lacks. A *digest* sync (routine and catch-up syncs)
+/// carries only fingerprints of the requester's table in `digest.count` buckets; the
+/// responder answers with its members in the buckets that differ (`buckets`), and the
+/// requester pushes back what the responder lacks in them (`phase == .push`, no answer).
+/// Invariant: `digest` is set only on a request, `buckets` only on a response.
 public struct PushPull: Hashable, Sendable {
+    public enum Phase: UInt8, Sendable { case request = 0, response = 1, push = 2 }
     public var isJoin: Bool
-    public var isResponse: Bool
+    public var phase: Phase
     /// In a response: the responder learned members from the request (the cluster is in
     /// flux, so the requester keeps syncing too).
     public var responderLearned: Bool
+    /// In a digest request: per-bucket fingerprints of the sender's table (power-of-two count).
+    public var digest: [UInt64]?
+    /// In a response to a digest request: the buckets whose members follow, out of
+    /// `bucketCount` (the request's digest size).
+    public var buckets: [UInt32]?
+    public var bucketCount: Int?
     public var members: [MemberUpdate]
-    public init(isJoin: Bool, isResponse: Bool, responderLearned: Bool = false, members: [MemberUpdate]) {
+
+    public var isResponse: Bool { phase == .response }
+
+    public init(isJoin: Bool, phase: Phase, responderLearned: Bool = false, digest: [UInt64]? = nil,
+                buckets: [UInt32]? = nil, members: [MemberUpdate]) {
         self.isJoin = isJoin
-        self.isResponse = isResponse
+        self.phase = phase
         self.responderLearned = responderLearned
+        self.digest = digest
+        self.buckets = buckets
         self.members = members
     }
+
+    public init(isJoin: Bool, isResponse: Bool, responderLearned: Bool = false, members: [MemberUpdate]) {
+        self.init(isJoin: isJoin, phase: isResponse ? .response : .request, responderLearned: responderLearned, members: members)
+    }
+
+    /// Most digest buckets a sync may use.
+    public static let maxBuckets = 4096
 }
 
 /// Message types, for counting and labelling metrics.

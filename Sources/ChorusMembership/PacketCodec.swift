@@ -42,6 +42,11 @@ public enum PacketCodec {
         case .gossip: return 0
         case let .pushPull(p):
             var n = 1 + ByteWriter.varintSize(UInt64(p.members.count))
+            if let d = p.digest { n += ByteWriter.varintSize(UInt64(d.count)) + 8 * d.count }
+            if let b = p.buckets {
+                n += ByteWriter.varintSize(UInt64(p.bucketCount ?? 0)) + ByteWriter.varintSize(UInt64(b.count))
+                for x in b { n += ByteWriter.varintSize(UInt64(x)) }
+            }
             for u in p.members { n += updateSize(u) }
             return n
         }
@@ -94,7 +99,14 @@ public enum PacketCodec {
         case .gossip:
             break
         case let .pushPull(pp):
-            w.u8((pp.isJoin ? 1 : 0) | (pp.isResponse ? 2 : 0) | (pp.responderLearned ? 4 : 0))
+            var flags: UInt8 = (pp.isJoin ? 1 : 0) | pp.phase.rawValue << 1 | (pp.responderLearned ? 8 : 0)
+            if pp.digest != nil { flags |= 16 }
+            if pp.buckets != nil { flags |= 32 }
+            w.u8(flags)
+            if let d = pp.digest { w.varint(UInt64(d.count)); for x in d { w.u64(x) } }
+            if let b = pp.buckets {
+                w.varint(UInt64(pp.bucketCount ?? 0)); w.varint(UInt64(b.count)); for x in b { w.varint(UInt64(x)) }
+            }
             w.varint(UInt64(pp.members.count))
             for u in pp.members { encodeUpdate(u, into: &w) }
         }
@@ -149,14 +161,44 @@ public enum PacketCodec {
         case .gossip: message = .gossip
         case .pushPull:
             let flags = try r.u8()
-            guard flags & ~7 == 0 else { throw WireError.invalid(field: "push-pull flags", reason: "\(flags)") }
+            guard flags & ~63 == 0, let phase = PushPull.Phase(rawValue: (flags >> 1) & 3) else {
+                throw WireError.invalid(field: "push-pull flags", reason: "\(flags)")
+            }
+            var digest: [UInt64]?
+            if flags & 16 != 0 {
+                let n = try r.count("digest buckets", limit: PushPull.maxBuckets)
+                guard n > 0 && n & (n - 1) == 0 else { throw WireError.invalid(field: "digest buckets", reason: "\(n) is not a power of two") }
+                var d: [UInt64] = []
+                d.reserveCapacity(n)
+                for _ in 0..<n { d.append(try r.u64()) }
+                digest = d
+            }
+            var buckets: [UInt32]?
+            var bucketCount: Int?
+            if flags & 32 != 0 {
+                let total = try r.count("bucket count", limit: PushPull.maxBuckets)
+                guard total > 0 && total & (total - 1) == 0 else { throw WireError.invalid(field: "bucket count", reason: "\(total) is not a power of two") }
+                bucketCount = total
+                let n = try r.count("differing buckets", limit: total)
+                var b: [UInt32] = []
+                b.reserveCapacity(n)
+                for _ in 0..<n {
+                    let x = try r.varint()
+                    guard x < UInt64(total) else { throw WireError.tooLarge(field: "bucket", value: Int(clamping: x), limit: total - 1) }
+                    b.append(UInt32(x))
+                }
+                buckets = b
+            }
             // Each update takes at least 10 bytes, so a count beyond remaining/10 is a lie;
             // refusing it early keeps a hostile count from reserving memory.
             let n = try r.count("state members", limit: min(maxStateMembers, r.remaining / 10))
             var members: [MemberUpdate] = []
             members.reserveCapacity(n)
             for _ in 0..<n { members.append(try decodeUpdate(&r)) }
-            message = .pushPull(PushPull(isJoin: flags & 1 != 0, isResponse: flags & 2 != 0, responderLearned: flags & 4 != 0, members: members))
+            var pp = PushPull(isJoin: flags & 1 != 0, phase: phase, responderLearned: flags & 8 != 0,
+                              digest: digest, buckets: buckets, members: members)
+            pp.bucketCount = bucketCount
+            message = .pushPull(pp)
         }
         let n = try r.count("piggybacked updates", limit: min(maxPiggyback, r.remaining / 10))
         var updates: [MemberUpdate] = []

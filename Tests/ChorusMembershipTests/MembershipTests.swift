@@ -132,3 +132,46 @@ import ChorusBase
         #expect(net.converged(alive: 5))
     }
 }
+
+@Suite struct DigestSyncTests {
+    /// Two nodes that learned different members converge through digest syncs alone, and a
+    /// sync between agreeing nodes carries no members.
+    @Test func digestSyncExchangesOnlyDifferingBuckets() throws {
+        var s = MembershipSettings()
+        s.gossipInterval = .seconds(3600)   // no gossip: only syncs move state
+        s.pushPullInterval = .seconds(3600)
+        let a0 = TestNetwork.address(1), b0 = TestNetwork.address(2)
+        var a = try Membership(name: "a", address: a0, settings: s, seed: 1, now: .zero)
+        var b = try Membership(name: "b", address: b0, settings: s, seed: 2, now: .zero)
+        var out: [MembershipEffect] = []
+        func state(_ names: [String], peer: MemberUpdate) -> Packet {
+            Packet(cluster: s.cluster, sender: "x", message: .pushPull(PushPull(isJoin: false, isResponse: true,
+                   members: [peer] + names.enumerated().map { MemberUpdate(name: $0.element, address: TestNetwork.address(100 + $0.offset), incarnation: 1, status: .alive) })))
+        }
+        // Both know each other and 300 common members; a knows 5 more, b 7 more.
+        let common = (0..<300).map { "m\($0)" }
+        a.receive(state(common + (0..<5).map { "onlyA\($0)" }, peer: MemberUpdate(name: "b", address: b0, incarnation: 0, status: .alive)), from: b0, at: .zero, into: &out)
+        b.receive(state(common + (0..<7).map { "onlyB\($0)" }, peer: MemberUpdate(name: "a", address: a0, incarnation: 0, status: .alive)), from: a0, at: .zero, into: &out)
+        out.removeAll()
+        var request = Packet(cluster: s.cluster, sender: "a", message: .pushPull(PushPull(isJoin: false, phase: .request,
+                              digest: a.digest(buckets: a.digestBuckets), members: [a.update(for: a.localSlot)])))
+        b.receive(request, from: a0, at: .zero, into: &out)
+        guard case let .send(reply, _, _)? = out.first, case let .pushPull(r) = reply.message else { Issue.record("no reply"); return }
+        #expect(r.phase == .response && (r.buckets?.count ?? 0) > 0)
+        #expect(r.members.count < 100, "a digest reply carries only differing buckets, got \(r.members.count)")
+        out.removeAll()
+        a.receive(reply, from: b0, at: .zero, into: &out)
+        guard case let .send(push, _, _)? = out.first(where: { if case .send = $0 { return true }; return false }) else { Issue.record("no push"); return }
+        out.removeAll()
+        b.receive(push, from: a0, at: .zero, into: &out)
+        #expect(a.memberCount == b.memberCount && a.memberCount == 314)
+        #expect(a.digest(buckets: 64) == b.digest(buckets: 64))
+        // In sync now: the next digest reply carries nothing.
+        out.removeAll()
+        request = Packet(cluster: s.cluster, sender: "a", message: .pushPull(PushPull(isJoin: false, phase: .request,
+                         digest: a.digest(buckets: a.digestBuckets), members: [a.update(for: a.localSlot)])))
+        b.receive(request, from: a0, at: .zero, into: &out)
+        guard case let .send(second, _, _)? = out.first, case let .pushPull(r2) = second.message else { Issue.record("no reply"); return }
+        #expect(r2.members.isEmpty && r2.buckets == [])
+    }
+}

@@ -23,7 +23,16 @@ import ChorusWire
             Packet(cluster: 5, sender: "n1", message: .gossip, updates: updates),
             Packet(cluster: 6, sender: "n1", message: .pushPull(PushPull(isJoin: true, isResponse: false, members: updates))),
             Packet(cluster: 7, sender: "n1", message: .pushPull(PushPull(isJoin: false, isResponse: true, members: []))),
+            Packet(cluster: 8, sender: "n1", message: .pushPull(PushPull(isJoin: false, phase: .request, digest: [1, 2, UInt64.max, 0], members: Array(updates.prefix(1))))),
+            Packet(cluster: 9, sender: "n1", message: .pushPull(digestReply(buckets: [0, 3, 7], of: 8, updates))),
+            Packet(cluster: 10, sender: "n1", message: .pushPull(PushPull(isJoin: false, phase: .push, members: updates))),
         ]
+    }
+
+    static func digestReply(buckets: [UInt32], of count: Int, _ members: [MemberUpdate]) -> PushPull {
+        var p = PushPull(isJoin: false, phase: .response, buckets: buckets, members: members)
+        p.bucketCount = count
+        return p
     }
 
     @Test func everyMessageRoundTripsAndSizeMatches() throws {
