@@ -101,6 +101,10 @@ enum SimCommand {
         do { try config.settings.validate() } catch { throw UsageError(error.message) }
 
         var sim = ClusterSimulation(config)
+        if let probe = ProcessInfo.processInfo.environment["CHORUS_SIM_STRAGGLERS_AT"], let t = Double(probe) {
+            sim.advance(until: .zero + Interval(seconds: t))
+            for line in sim.stragglers() { FileHandle.standardError.write(Data("straggler: \(line)\n".utf8)) }
+        }
         let report = sim.run()
         if let svgPath, let t = report.timeline {
             do { try t.render().write(toFile: svgPath, atomically: true, encoding: .utf8) } catch {

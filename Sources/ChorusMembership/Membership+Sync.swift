@@ -149,6 +149,10 @@ extension Membership {
             return
         }
         joinState = .joining(seeds: others, attempt: 0, retryAt: now + settings.joinTimeout)
+        // Announce ourselves as SWIM does: once the join reply names members, our own alive
+        // update spreads among exactly those that have not heard of us yet (whoever learns
+        // of us by gossip passes it on; those who knew already do not).
+        dissemination.enqueue(localSlot, in: &table)
         sendJoin(to: others, into: &out)
     }
 

@@ -145,6 +145,21 @@ public struct ClusterSimulation {
                                events: eventCount, digest: digest.hex, wallSeconds: wall)
     }
 
+    /// For diagnosis: live observers that do not list every live node alive, with what they miss.
+    public func stragglers(limit: Int = 5) -> [String] {
+        var out: [String] = []
+        let want = Int32(observer.liveCount - 1)
+        for o in 0..<config.nodes where observer.live[o] && observer.aliveSeen[o] != want && out.count < limit {
+            var missing: [String] = []
+            for x in 0..<config.nodes where x != o && observer.live[x] && !observer.bit(o, x) && missing.count < 5 {
+                let st = nodes[o]?.status(of: Self.name(x)).map { "\($0)" } ?? "unknown"
+                missing.append("n\(x)=\(st)")
+            }
+            out.append("n\(o) sees \(observer.aliveSeen[o])/\(want) missing \(missing)")
+        }
+        return out
+    }
+
     /// The current simulated time.
     public var time: Instant { now }
 
