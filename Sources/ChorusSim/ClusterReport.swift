@@ -114,7 +114,8 @@ extension Observer {
                 TimelineSeries(name: "max over views", color: "#2ca02c", points: aliveMax.map { (seconds: $0.0, value: $0.1) }),
                 TimelineSeries(name: "mean over views", color: "#1f77b4", points: aliveMean.map { (seconds: $0.0, value: $0.1) }),
                 TimelineSeries(name: "min over views", color: "#ff7f0e", points: aliveMin.map { (seconds: $0.0, value: $0.1) }),
-                TimelineSeries(name: "suspicions per second", color: "#d62728", points: suspicionsPerSecond.map { (seconds: $0.0, value: $0.1) }, dashed: true),
+                TimelineSeries(name: "suspect events per second per node", color: "#d62728",
+                               points: suspicionsPerSecond.map { (seconds: $0.0, value: $0.1 / Double(max(1, n))) }, dashed: true),
             ]
             t.markers = markers
             timeline = t
