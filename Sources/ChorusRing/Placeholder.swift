@@ -1,0 +1,2 @@
+// Placeholder: the consistent-hash ring lands here.
+public enum RingPlaceholder {}
