@@ -1,0 +1,46 @@
+import ChorusMembership
+
+/// The three numbers that define placement. They are fixed when a cluster is created and
+/// every node must use the same values: two nodes with different settings compute different
+/// rings from the same view.
+///
+/// Invariant once `validate()` passes: every value is inside the range named beside it.
+public struct PlacementSettings: Sendable, Hashable {
+    /// Virtual nodes per member (V). 128 from `chorus bench ring` (docs/ring.md): at 100
+    /// members the busiest member holds 1.3× the mean of 1M keys and the 99th percentile
+    /// 1.25× (Chord reports 1.6× at V=20), joins and leaves move 1.0× the ideal share, and
+    /// a 1,000-member ring costs 1.5 MB and builds in tens of milliseconds. V=256 narrows
+    /// the spread only by √2 for twice the memory and build time.
+    public var virtualNodesPerMember: Int = PlacementSettings.defaultVirtualNodesPerMember
+    /// Shards (S), each a Raft group; lock names and queue partitions hash to one. 64 lets
+    /// each of up to ~20 nodes lead a few groups while one node still hosts them all cheaply
+    /// (issue 5). S cannot change after creation: it would move almost every key.
+    public var shardCount: Int = 64
+    /// Replicas per shard (R), a Raft group's voters: 3 survives one failure; fewer while the
+    /// cluster has fewer members on the ring.
+    public var replicationFactor: Int = 3
+
+    public static let defaultVirtualNodesPerMember = 128
+    /// Allowed V. More than 4096 buys no balance worth its memory (spread falls as 1/√V).
+    public static let virtualNodeLimit = 1...4096
+    /// Allowed S. The shard range of a key is a 64-bit multiply-shift, any S works; the cap
+    /// keeps the per-node cost of hosting groups bounded.
+    public static let shardLimit = 1...65_536
+    /// Allowed R. Raft groups above 7 voters commit slowly and gain little safety.
+    public static let replicationLimit = 1...7
+
+    public init() {}
+
+    /// Refuses a value out of range with a message naming the setting and the rule.
+    public func validate() throws(SettingsError) {
+        if !Self.virtualNodeLimit.contains(virtualNodesPerMember) {
+            throw SettingsError("virtual_nodes must be in \(Self.virtualNodeLimit), got \(virtualNodesPerMember)")
+        }
+        if !Self.shardLimit.contains(shardCount) {
+            throw SettingsError("shards must be in \(Self.shardLimit), got \(shardCount)")
+        }
+        if !Self.replicationLimit.contains(replicationFactor) {
+            throw SettingsError("replicas must be in \(Self.replicationLimit), got \(replicationFactor)")
+        }
+    }
+}
