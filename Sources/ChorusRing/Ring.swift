@@ -52,6 +52,14 @@ public struct Ring: Sendable, Equatable {
         var raw: [UInt64] = []
         raw.reserveCapacity(total)
         for name in names { Token.virtualNodes(of: name, count: v, into: &raw) }
+        self.init(sortedUniqueMembers: names, virtualNodesPerMember: v, rawTokens: raw)
+    }
+
+    /// The ring of `names` whose virtual node `k` (member `k / V`, index `k % V`) sits at
+    /// `raw[k]`. Separate from hashing so tests can force equal tokens.
+    init(sortedUniqueMembers names: [String], virtualNodesPerMember v: Int, rawTokens raw: [UInt64]) {
+        let total = names.count * v
+        precondition(raw.count == total, "need \(total) tokens, got \(raw.count)")
         // Slot k = member · V + index grows with (name bytes, index), so sorting by
         // (token, slot) is the documented tie-break, and the order is total.
         var entries = [(token: UInt64, slot: UInt32)]()

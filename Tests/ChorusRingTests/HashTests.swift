@@ -1,4 +1,5 @@
 import Testing
+import ChorusBase
 @testable import ChorusRing
 
 /// xxHash64 against the reference implementation's outputs (computed with the xxHash
@@ -26,5 +27,58 @@ import Testing
         let bytes = [UInt8](repeating: 0xFF, count: 100 * 1024)
         #expect(XXHash64.hash(bytes) == 0x2F1B_B6AA_5D0C_ABCC)
         #expect(XXHash64.hash(bytes, seed: 1) == 0x7205_7334_8B58_0C1C)
+    }
+}
+
+/// Distribution checks: the ring needs tokens spread evenly over all 64 bits for the inputs
+/// it really hashes (short, similar names with small counters).
+@Suite struct HashDistributionTests {
+    /// Pearson's chi-square of `values` over 256 buckets taken from bits `shift..<shift+8`.
+    static func chiSquare(_ values: [UInt64], shift: UInt64) -> Double {
+        var buckets = [Int](repeating: 0, count: 256)
+        for v in values { buckets[Int((v >> shift) & 0xFF)] += 1 }
+        let expected = Double(values.count) / 256
+        return buckets.reduce(0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+    }
+
+    // 255 degrees of freedom: mean 255, standard deviation 22.6; 350 is about 4.2 spreads.
+    static let chiSquareLimit = 350.0
+
+    @Test(arguments: [0, 28, 56])
+    func sequentialKeysFillAllBuckets(shift: UInt64) {
+        let values = (0..<100_000).map { Token(key: "key-\($0)").value }
+        let chi = Self.chiSquare(values, shift: shift)
+        #expect(chi < Self.chiSquareLimit, "chi-square \(chi)")
+    }
+
+    @Test(arguments: [0, 28, 56])
+    func virtualNodeTokensFillAllBuckets(shift: UInt64) {
+        var values: [UInt64] = []
+        for name in RingFixtures.names(400) { Token.virtualNodes(of: name, count: 128, into: &values) }
+        #expect(Set(values).count == values.count)
+        let chi = Self.chiSquare(values, shift: shift)
+        #expect(chi < Self.chiSquareLimit, "chi-square \(chi)")
+    }
+
+    /// Strict avalanche: flipping one input bit flips each output bit with probability 1/2.
+    @Test func oneInputBitFlipsHalfTheOutputBits() {
+        var rng = SeededRandom(seed: 3)
+        var flips = [Int](repeating: 0, count: 64)
+        var trials = 0
+        for _ in 0..<200 {
+            var bytes = (0..<12).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let base = XXHash64.hash(bytes)
+            for bit in 0..<(bytes.count * 8) {
+                bytes[bit / 8] ^= 1 << UInt8(bit % 8)
+                let diff = base ^ XXHash64.hash(bytes)
+                bytes[bit / 8] ^= 1 << UInt8(bit % 8)
+                for o in 0..<64 where diff >> UInt64(o) & 1 == 1 { flips[o] += 1 }
+                trials += 1
+            }
+        }
+        for f in flips {
+            let p = Double(f) / Double(trials)
+            #expect(p > 0.46 && p < 0.54, "output bit flips with probability \(p)")
+        }
     }
 }
