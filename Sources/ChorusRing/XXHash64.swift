@@ -67,10 +67,10 @@ public enum XXHash64 {
     /// The hash of a string's UTF-8 bytes (no terminator, no normalization: "é" written as
     /// one scalar and as "e" + combining accent are different inputs).
     public static func hash(_ string: String, seed: UInt64 = 0) -> UInt64 {
-        if let h = string.utf8.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0), seed: seed) }) {
-            return h
-        }
-        return hash(Array(string.utf8), seed: seed)
+        // `withUTF8` reaches the bytes of native and small (inline) strings without copying
+        // them to the heap; only a bridged string is made contiguous first.
+        var text = string
+        return text.withUTF8 { hash(UnsafeRawBufferPointer($0), seed: seed) }
     }
 
     @inline(__always) static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
