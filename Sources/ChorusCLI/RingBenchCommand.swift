@@ -14,7 +14,7 @@ enum RingBenchCommand {
             .init("--keys", value: "K", help: "Keys (\"key-0\", \"key-1\", ...) placed on every ring.", default: "1000000"),
             .init("--nodes", value: "N,N,...", help: "Cluster sizes (members named node-0, node-1, ...).", default: "10,100,1000"),
             .init("--vnodes", value: "V,V,...", help: "Virtual nodes per member.", default: "1,8,20,64,128,256"),
-            .init("--trials", value: "T", help: "Joins and leaves measured per configuration, averaged.", default: "3"),
+            .init("--trials", value: "T", help: "Joins and leaves measured per configuration, averaged.", default: "5"),
             .init("--json", help: "Print exactly one JSON object."),
         ],
         details: """
@@ -50,7 +50,7 @@ enum RingBenchCommand {
         guard (1...100_000_000).contains(keyCount) else { throw UsageError("--keys must be in 1...100000000, got \(keyCount)") }
         let nodeCounts = try list(p, "--nodes", default: [10, 100, 1000], range: 1...100_000)
         let vnodeCounts = try list(p, "--vnodes", default: [1, 8, 20, 64, 128, 256], range: PlacementSettings.virtualNodeLimit)
-        let trials = try p.int("--trials") ?? 3
+        let trials = try p.int("--trials") ?? 5
         guard (1...100).contains(trials) else { throw UsageError("--trials must be in 1...100, got \(trials)") }
 
         let clock = ContinuousClock()

@@ -10,7 +10,7 @@ public struct Token: Hashable, Comparable, Sendable, CustomStringConvertible {
     @inlinable public init(_ value: UInt64) { self.value = value }
 
     /// Seed for keys. Zero, so a key's token is the plain xxHash64 of its UTF-8 bytes and can
-    /// be checked with any xxHash tool (`xxhsum -H64`).
+    /// be checked with any xxHash implementation (docs/ring.md shows how).
     public static let keySeed: UInt64 = 0
     /// Seed for virtual nodes, different from `keySeed` so that no key can be chosen to sit
     /// exactly on a node's token by accident of encoding. Part of the ring's definition:

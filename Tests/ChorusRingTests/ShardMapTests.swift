@@ -109,4 +109,24 @@ import ChorusMembership
         #expect(counts.reduce(0, +) == 192)
         #expect(counts.min()! >= 10 && counts.max()! <= 30, "\(counts)")
     }
+
+    /// Why shard tokens are spread evenly instead of hashed: averaged over 40 clusters, the
+    /// spread of replicas per member is smaller (docs/ring.md has the figures).
+    @Test(arguments: [(20, 8), (20, 128)])
+    func evenShardTokensSpreadReplicasBetterThanHashedOnes(members: Int, vnodes: Int) {
+        func spread(_ ring: Ring, _ token: (Int) -> Token) -> Double {
+            var counts = [Double](repeating: 0, count: members)
+            for i in 0..<64 { for m in ring.successorIndices(of: token(i), count: 3) { counts[m] += 1 } }
+            let mean = 192 / Double(members)
+            return (counts.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(members)).squareRoot() / mean
+        }
+        var even = 0.0, hashed = 0.0
+        for t in 0..<40 {
+            let ring = Ring(members: RingFixtures.alive(RingFixtures.names(members, prefix: "c\(t)-n")),
+                            virtualNodesPerMember: vnodes)
+            even += spread(ring) { ShardMap.token(of: ShardID($0), shardCount: 64) } / 40
+            hashed += spread(ring) { Token(key: "shard-\($0)") } / 40
+        }
+        #expect(even < hashed, "even \(even), hashed \(hashed)")
+    }
 }
