@@ -10,12 +10,13 @@ public struct PlacementSettings: Sendable, Hashable {
     /// percentile member holds 1.11×, 1.20× and 1.22× the mean of 1M keys at 10, 100 and 1,000
     /// members (Chord reports 1.6× at V=20, and so do we: 1.63×), a join or a leave moves
     /// 0.94–1.05× the ideal 1/N, and at 1,000 members the ring takes 1.5 MiB (12 bytes a
-    /// virtual node) and about 13 ms to build. V=256 buys 0.04 of p99/mean for twice the
-    /// memory and build time; V=64 gives back 0.1.
+    /// virtual node) and about 13 ms to build. V=256 buys only 0.04–0.05 of p99/mean for
+    /// twice the memory and build time; V=64 gives back 0.05–0.19.
     public var virtualNodesPerMember: Int = PlacementSettings.defaultVirtualNodesPerMember
-    /// Shards (S), each a Raft group; lock names and queue partitions hash to one. 64 lets
-    /// each of up to ~20 nodes lead a few groups while one node still hosts them all cheaply
-    /// (issue 5). S cannot change after creation: it would move almost every key.
+    /// Shards (S), each a Raft group; lock names and queue partitions hash to one. 64 is
+    /// issue 5's default: enough groups to spread leaders over a few dozen nodes, few enough
+    /// for one node to host them all. S cannot change after creation: every key's shard
+    /// number would change.
     public var shardCount: Int = 64
     /// Replicas per shard (R), a Raft group's voters: 3 survives one failure; fewer while the
     /// cluster has fewer members on the ring.
