@@ -59,7 +59,8 @@ public struct ShardMap: Sendable, Equatable {
     /// The shard whose range holds `token`: ⌊token · S / 2^64⌋, one multiply, no modulo bias,
     /// and the ranges are contiguous arcs of the ring.
     public static func shard(of token: Token, shardCount: Int) -> ShardID {
-        ShardID(UInt32(token.value.multipliedFullWidth(by: UInt64(shardCount)).high))
+        precondition(PlacementSettings.shardLimit.contains(shardCount), "shardCount out of range: \(shardCount)")
+        return ShardID(UInt32(token.value.multipliedFullWidth(by: UInt64(shardCount)).high))
     }
 
     /// The token of a shard: the middle of its range, ⌊(2i + 1) · 2^63 / S⌋. Spread evenly
@@ -70,6 +71,7 @@ public struct ShardMap: Sendable, Equatable {
     public static func token(of shard: ShardID, shardCount: Int) -> Token {
         // (2i + 1) · 2^63 as a 128-bit number is (high: i, low: 2^63); the quotient fits in
         // 64 bits because 2i + 1 < 2S.
+        precondition(shard.index < shardCount, "shard \(shard) out of range 0..<\(shardCount)")
         let q = UInt64(shardCount).dividingFullWidth((high: UInt64(shard.value), low: 1 << 63))
         return Token(q.quotient)
     }
