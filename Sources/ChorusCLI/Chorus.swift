@@ -11,6 +11,7 @@ public enum Chorus {
         ("info", "Show an agent's settings and state."),
         ("tags", "Set or delete an agent's tags."),
         ("sim", "Simulate a cluster (virtual time, simulated network)."),
+        ("bench", "Run a benchmark (ring: balance, churn and speed of placement)."),
     ]
 
     static var usage: String {
@@ -35,6 +36,7 @@ public enum Chorus {
             case "info": return try InfoCommand.run(rest)
             case "tags": return try TagsCommand.run(rest)
             case "sim": return try SimCommand.run(rest)
+            case "bench": return try RingBenchCommand.run(rest)
             default:
                 throw UsageError("unknown command \"\(command)\" (see 'chorus --help')")
             }

@@ -1,2 +1,0 @@
-// Placeholder: the consistent-hash ring lands here.
-public enum RingPlaceholder {}
