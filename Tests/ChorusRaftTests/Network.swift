@@ -26,6 +26,8 @@ final class Network {
     /// When set, messages for which it returns false are held back in `held`.
     var filter: ((Message) -> Bool)?
     private(set) var held: [Message] = []
+    /// When set, every message passes through it before delivery (to model a partial loss).
+    var rewrite: ((Message) -> Message)?
 
     struct Pair: Hashable { var a: NodeID; var b: NodeID }
 
@@ -67,7 +69,7 @@ final class Network {
     }
     func isolate(_ a: UInt64) { for b in ids where b != NodeID(a) { cut(a, b.value) } }
     func drop(_ kind: String) { droppedKinds.insert(kind) }
-    func recover() { cuts = []; droppedKinds = []; filter = nil }
+    func recover() { cuts = []; droppedKinds = []; filter = nil; rewrite = nil }
 
     /// Drops the node's in-memory state; it keeps only what it persisted.
     func crash(_ id: UInt64) { peers[NodeID(id)]!.node = nil; queue.removeAll { $0.to == NodeID(id) } }
@@ -123,6 +125,7 @@ final class Network {
     }
 
     private func deliver(_ m: Message) {
+        let m = rewrite?(m) ?? m
         if cuts.contains(Pair(a: m.from, b: m.to)) || droppedKinds.contains(m.body.kind) { return }
         if let filter, !filter(m) { held.append(m); return }
         guard peers[m.to]?.node != nil else { return }
