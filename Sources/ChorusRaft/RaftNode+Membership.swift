@@ -23,7 +23,7 @@ extension RaftNode {
             guard match >= log.committed else { throw .learnerBehind(learner, match: match, commit: log.committed) }
         }
         let entry = appendAsLeader(.configuration(next))
-        broadcastAppend()
+        proposalsPending = true
         return entry
     }
 

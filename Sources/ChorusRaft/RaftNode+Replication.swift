@@ -1,6 +1,8 @@
 /// Log replication and commitment (Raft §5.3, §5.4.2) with etcd's flow control.
 ///
-/// - The leader appends a proposal to its own log and streams it to every member. Per
+/// - The leader appends a proposal to its own log; all proposals made between two `Ready`s
+///   go out together, as one AppendEntries per member, and reach the driver's storage as
+///   one batch (one fsync). Per
 ///   member, `Progress` probes (one AppendEntries at a time) until the logs match, then
 ///   pipelines optimistically, batching up to `maxMessageBytes` per message and pausing at
 ///   `maxInflightMessages` or `maxInflightBytes` unacknowledged.
@@ -23,7 +25,7 @@ extension RaftNode {
             throw .overloaded(uncommittedBytes: uncommittedBytes, limit: settings.maxUncommittedBytes)
         }
         let entry = appendAsLeader(.command(command))
-        broadcastAppend()
+        proposalsPending = true
         return entry
     }
 

@@ -53,6 +53,9 @@ public struct RaftNode: Sendable {
     var uncommittedBytes = 0
     var rng: SeededRandom
 
+    /// Proposals appended since the last `Ready`: they go out together, one AppendEntries
+    /// per member, when the driver asks for the `Ready` (batching).
+    var proposalsPending = false
     var outbox: [Message] = []
     var readStates: [ReadState] = []
     var persistedHardState: HardState
@@ -199,6 +202,10 @@ public struct RaftNode: Sendable {
     public mutating func ready() -> Ready {
         precondition(!readyOutstanding, "ready() called again before advance(_:)")
         readyOutstanding = true
+        if proposalsPending {
+            proposalsPending = false
+            if role == .leader { broadcastAppend() }
+        }
         var r = Ready()
         if log.snapshotPending { r.snapshot = log.snapshot }
         r.entries = log.unstableEntries

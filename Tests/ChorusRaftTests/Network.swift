@@ -94,6 +94,15 @@ final class Network {
         for _ in 0..<times { for id in ids where peers[id]?.node != nil { peers[id]!.node!.tick() }; flush() }
     }
 
+    /// The application snapshots its state at the applied index; the driver saves it.
+    @discardableResult
+    func compact(_ id: UInt64) throws(RaftError) -> Snapshot {
+        let applied = self[id].log.applied
+        let snapshot = try self[id].compact(through: applied, data: Array("image@\(applied)".utf8))
+        peers[NodeID(id)]!.storage.saveCompaction(snapshot)
+        return snapshot
+    }
+
     func campaign(_ id: UInt64) { self[id].campaign(); flush() }
 
     @discardableResult
@@ -110,7 +119,10 @@ final class Network {
             rounds += 1
             precondition(rounds < 1_000_000, "network did not settle")
             for id in ids { processReady(id) }
-            guard !queue.isEmpty else { return }
+            if queue.isEmpty {
+                if ids.allSatisfy({ peers[$0]?.node?.hasReady != true }) { return }
+                continue
+            }
             let m = queue.removeFirst()
             deliver(m)
         }
