@@ -481,6 +481,7 @@ final class Simulation {
         clients[c].pending = nil
         switch outcome {
         case let .ok(value):
+            if case .put = history[p.op].kind { clients[c].leaderHint = p.node }
             history[p.op].returned = now
             if case .get = history[p.op].kind { history[p.op].output = value }
         case .failed:
