@@ -23,10 +23,14 @@ public struct RaftLog: Sendable {
     init(snapshot: Snapshot, entries: [Entry], commit: LogIndex) {
         self.snapshot = snapshot
         let base = snapshot.metadata.index
-        // Keep only entries that continue the snapshot without a gap (what a driver restored).
+        // Keep only entries that continue the snapshot without a gap. An entry at the
+        // snapshot's index with another term means the entries after it belong to a history
+        // the snapshot replaced (a crash after a leader's snapshot was saved but before the
+        // log's truncation was synced): none of them is kept.
         var kept: [Entry] = []
-        for e in entries where e.index > base {
-            guard e.index == base + (kept.count + 1) else { break }
+        let divergent = entries.contains { $0.index == base && $0.term != snapshot.metadata.term }
+        for e in entries where e.index > base && !divergent {
+            guard e.index == base + (kept.count + 1), e.term >= (kept.last?.term ?? snapshot.metadata.term) else { break }
             kept.append(e)
         }
         self.entries = kept

@@ -33,8 +33,13 @@ public struct Ready: Sendable {
 }
 
 /// What a node restarts from: exactly what its driver persisted through `Ready`s.
-/// Invariant: `entries` continue `snapshot` without gaps (a driver's storage guarantees
-/// this; entries that do not are ignored from the first gap on).
+///
+/// `entries` may start at or below the snapshot's index (those are ignored). If they hold an
+/// entry at the snapshot's index with a different term, the snapshot came from a leader and
+/// replaced that history: every entry after it is dropped too. That is what a driver finds
+/// after a crash between saving such a snapshot and syncing the log's truncation.
+/// Invariant: the node keeps only entries that continue the snapshot without gaps and with
+/// non-decreasing terms, from the first gap on nothing.
 public struct PersistedState: Sendable {
     public var hardState: HardState
     public var snapshot: Snapshot
