@@ -85,6 +85,8 @@ public struct RaftLog: Sendable {
         return out
     }
 
+    var hasUnstableEntries: Bool { stable < lastIndex }
+
     /// Entries not yet persisted.
     var unstableEntries: [Entry] {
         guard stable < lastIndex else { return [] }

@@ -193,7 +193,7 @@ public struct RaftNode: Sendable {
 
     /// True when `ready()` has something for the driver.
     public var hasReady: Bool {
-        !outbox.isEmpty || !readStates.isEmpty || log.snapshotPending || !log.unstableEntries.isEmpty
+        !outbox.isEmpty || !readStates.isEmpty || log.snapshotPending || log.hasUnstableEntries
             || hardState != persistedHardState || log.hasEntriesToApply
     }
 
