@@ -8,6 +8,7 @@
 /// Invariants: `match < next`; `match` never decreases while one leader term lasts; in
 /// `replicate`, `inflights` holds exactly the unacknowledged messages sent since entering it.
 public struct Progress: Sendable {
+    /// Invariant: `snapshot(pending:)` holds the index of the snapshot last sent.
     public enum State: Hashable, Sendable {
         case probe
         case replicate

@@ -29,7 +29,8 @@ public enum RaftCodec {
     public static let magic: UInt16 = 0x5246 // "RF"
     public static let version: UInt8 = 1
 
-    /// Bounds the decoder enforces before allocating.
+    /// Bounds the decoder enforces before allocating. Invariant: every count and length read
+    /// is checked against these (and the bytes left) before anything is sized by it.
     public struct Limits: Sendable, Hashable {
         /// Entries in one AppendEntries.
         public var maxEntries = 1 << 16

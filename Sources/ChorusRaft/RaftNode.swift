@@ -20,7 +20,9 @@ import ChorusBase
 /// current term are committed by counting replicas (Raft §5.4.2); no message leaves before
 /// the state it depends on is persisted (see `Ready`).
 public struct RaftNode: Sendable {
-    /// The roles of Raft §5.1 plus etcd's pre-candidate (dissertation §9.6).
+    /// The roles of Raft §5.1 plus etcd's pre-candidate (dissertation §9.6). Learners are
+    /// followers that are not promotable. Invariant: only `candidate` has voted for itself
+    /// in the current term, and only `leader` has a `ProgressTracker`.
     public enum Role: String, Hashable, Sendable {
         case follower, preCandidate, candidate, leader
     }

@@ -51,7 +51,7 @@ public struct RaftSettings: Hashable, Sendable {
     }
 }
 
-/// A setting that failed validation; the message names it.
+/// A setting that failed validation. Invariant: the message names the setting and its rule.
 public struct RaftSettingsError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }

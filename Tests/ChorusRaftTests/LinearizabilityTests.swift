@@ -14,7 +14,7 @@ import Testing
         o.membershipChanges = false
         o.spares = 0
         o.faultyMicros = 2_000_000
-        o.quietMicros = 1_000_000
+        o.quietMicros = o.settings.preVote ? 1_000_000 : 3_000_000
         return o
     }
 
