@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusSim", "ChorusRuntime"]),
         .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),
-        .testTarget(name: "ChorusRaftTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft"]),
+        .testTarget(name: "ChorusRaftTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusStorage"]),
         .testTarget(name: "ChorusRingTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusStorage"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),

@@ -1,2 +1,0 @@
-// Placeholder: the Raft core lands here.
-public enum RaftPlaceholder {}
