@@ -28,6 +28,7 @@ enum SimCommand {
             .init("--probe-timeout-ms", value: "MS", help: "Probe timeout of the fixed detector (and phi's prior).", default: "500"),
             .init("--suspicion-multiplier", value: "A", help: "Suspicion timeout minimum = A · log10(N) · probe interval.", default: "2"),
             .init("--retransmit-multiplier", value: "L", help: "Each update is gossiped at most L · ceil(log10(N+1)) times.", default: "4"),
+            .init("--join-retransmit-multiplier", value: "L", help: "The same for news that a member joined.", default: "2"),
             .init("--wire-check", help: "Round-trip every datagram through the wire codec."),
             .init("--json", help: "Print exactly one JSON object."),
             .init("--progress", help: "Print a progress line to standard error every 10 simulated seconds."),
@@ -81,6 +82,7 @@ enum SimCommand {
         }
         if let a = try p.double("--suspicion-multiplier") { config.settings.suspicionMultiplier = a }
         if let l = try p.int("--retransmit-multiplier") { config.settings.retransmitMultiplier = l }
+        if let l = try p.int("--join-retransmit-multiplier") { config.settings.joinRetransmitMultiplier = l }
         if let f = try p.probability("--crash-fraction"), f > 0 {
             let at = try p.double("--crash-at") ?? config.duration.seconds / 2
             config.actions.append(TimedAction(at: at, .crash(.fraction(f))))

@@ -3,7 +3,9 @@
 /// At most one update per member is queued (a newer fact about a member replaces the older
 /// one; the update sent is always the member's current state). Updates are picked least-sent
 /// first, newest first among equals, and dropped after `limit` transmissions
-/// (memberlist's retransmit limit, λ·⌈log10(N+1)⌉).
+/// (memberlist's retransmit limit, λ·⌈log10(N+1)⌉) — or after `joinLimit` when the news is
+/// only that a member joined: that has a second path (catch-up syncs), while suspicions,
+/// deaths, leaves and refutations race a timeout and get the full redundancy.
 /// Invariant: a member is queued ⇔ its record has `isQueued` and an entry with its current
 /// `queueToken` sits in bucket `transmits`; other entries are stale and skipped lazily.
 struct Dissemination {
@@ -16,12 +18,16 @@ struct Dissemination {
     static func pack(_ slot: Int32, _ token: UInt16) -> UInt64 { UInt64(UInt32(bitPattern: slot)) << 32 | UInt64(token) }
     static func unpack(_ e: UInt64) -> (Int32, UInt16) { (Int32(bitPattern: UInt32(e >> 32)), UInt16(truncatingIfNeeded: e)) }
 
+    /// What a queued update tells the cluster.
+    enum News { case joined, urgent }
+
     /// Queues (or re-queues with a zero count) the current state of the member in `slot`.
-    mutating func enqueue(_ slot: Int32, in table: inout MemberTable) {
+    mutating func enqueue(_ slot: Int32, in table: inout MemberTable, news: News = .urgent) {
         if !table[slot].isQueued { queued += 1 }
         table[slot].queueToken &+= 1
         table[slot].transmits = 0
         table[slot].isQueued = true
+        table[slot].isJoinNews = news == .joined
         buckets[0].append(Dissemination.pack(slot, table[slot].queueToken))
         entryCount += 1
         if entryCount > queued + queued / 2 + 256 { compact(table) }
@@ -37,7 +43,8 @@ struct Dissemination {
 
     /// Picks updates whose sizes (from `size`) fit in `budget` bytes, least-sent first, and
     /// counts one transmission for each. Returns the chosen slots.
-    mutating func select(budget: Int, limit: Int, table: inout MemberTable, size: (MemberRecord, Int32) -> Int) -> [Int32] {
+    mutating func select(budget: Int, limit: Int, joinLimit: Int, table: inout MemberTable, size: (MemberRecord, Int32) -> Int) -> [Int32] {
+        let limit = min(limit, 63), joinLimit = min(joinLimit, 63)
         guard queued > 0, budget > 0 else { return [] }
         var chosen: [Int32] = []
         var promoted: [(Int, UInt64)] = []
@@ -52,7 +59,8 @@ struct Dissemination {
                     buckets[level].removeLast(); entryCount -= 1
                     continue
                 }
-                if Int(r.transmits) >= limit {
+                let cap = r.isJoinNews ? joinLimit : limit
+                if Int(r.transmits) >= cap {
                     buckets[level].removeLast(); entryCount -= 1
                     table[slot].isQueued = false; queued -= 1
                     continue
@@ -63,8 +71,8 @@ struct Dissemination {
                 buckets[level].removeLast(); entryCount -= 1
                 chosen.append(slot)
                 let sent = Int(r.transmits) + 1
-                table[slot].transmits = UInt8(min(sent, 127))
-                if sent >= limit {
+                table[slot].transmits = UInt8(min(sent, 63))
+                if sent >= cap {
                     table[slot].isQueued = false; queued -= 1
                 } else {
                     promoted.append((sent, entry))

@@ -6,7 +6,8 @@ struct MemberRecord {
     var name: String
     private var packedAddress: PackedEndpoint
     var status: MemberStatus
-    /// Bit 7: queued for dissemination; bits 0-6: transmissions so far (see `Dissemination`).
+    /// Bit 7: queued for dissemination; bit 6: the queued news is only "a member joined";
+    /// bits 0-5: transmissions so far (see `Dissemination`).
     private var dissemination: UInt8 = 0
     var queueToken: UInt16 = 0
     var incarnation: Incarnation
@@ -31,8 +32,12 @@ struct MemberRecord {
         set { packedAddress = PackedEndpoint(newValue) }
     }
     var transmits: UInt8 {
-        get { dissemination & 0x7F }
-        set { dissemination = (dissemination & 0x80) | min(newValue, 0x7F) }
+        get { dissemination & 0x3F }
+        set { dissemination = (dissemination & 0xC0) | min(newValue, 0x3F) }
+    }
+    var isJoinNews: Bool {
+        get { dissemination & 0x40 != 0 }
+        set { dissemination = newValue ? dissemination | 0x40 : dissemination & 0xBF }
     }
     var isQueued: Bool {
         get { dissemination & 0x80 != 0 }

@@ -61,7 +61,7 @@ extension Membership {
         switch u.status {
         case .alive:
             schedule.insert(slot, rng: &rng)
-            if spread { dissemination.enqueue(slot, in: &table) }
+            if spread { dissemination.enqueue(slot, in: &table, news: .joined) }
             out.append(.event(event(.joined, slot, now)))
         case .suspect:
             schedule.insert(slot, rng: &rng)

@@ -152,7 +152,7 @@ extension Membership {
         // Announce ourselves as SWIM does: once the join reply names members, our own alive
         // update spreads among exactly those that have not heard of us yet (whoever learns
         // of us by gossip passes it on; those who knew already do not).
-        dissemination.enqueue(localSlot, in: &table)
+        dissemination.enqueue(localSlot, in: &table, news: .joined)
         sendJoin(to: others, into: &out)
     }
 

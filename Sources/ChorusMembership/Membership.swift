@@ -247,20 +247,21 @@ public struct Membership {
     }
 
     /// Retransmit limit λ·⌈log10(N+1)⌉ for the current cluster size.
-    var retransmitLimit: Int {
+    var retransmitLimit: Int { settings.retransmitMultiplier * sizeDigits }
+    /// The limit for "a member joined" news: never below 8 transmissions (what small
+    /// clusters need to see a join within a second), less than the full limit only in large
+    /// clusters, where bootstrap gossip volume is the cost that matters.
+    var joinRetransmitLimit: Int { min(retransmitLimit, max(8, settings.joinRetransmitMultiplier * sizeDigits)) }
+    var sizeDigits: Int {
         var n = table.liveCount + 1, digits = 0
         while n > 0 { digits += 1; n /= 10 }
-        return settings.retransmitMultiplier * max(1, digits)
+        return max(1, digits)
     }
 
-    /// Push-pull period stretched for large clusters (memberlist's pushPullScale).
-    var pushPullPeriod: Interval {
-        let n = table.liveCount
-        guard n > 32 else { return settings.pushPullInterval }
-        var k = 1, m = 32
-        while m < n { m *= 2; k += 1 }
-        return settings.pushPullInterval * Int64(k)
-    }
+    /// Routine anti-entropy period. Memberlist stretches it by log2(N/32) because its syncs
+    /// carry the whole state; ours send a digest (8 bytes per 4 members) and only what
+    /// differs, so the period stays fixed and the backstop for lost gossip stays short.
+    var pushPullPeriod: Interval { settings.pushPullInterval }
 
     func event(_ kind: MemberEvent.Kind, _ slot: Int32, _ now: Instant) -> MemberEvent {
         let r = table[slot]
@@ -284,7 +285,7 @@ public struct Membership {
         let fixed = PacketCodec.headerSize(sender: name) + PacketCodec.bodySize(message) + PacketCodec.gossipCountSize(PacketCodec.maxPiggyback)
         let room = settings.datagramBudget - fixed
         let suspicions = self.suspicions
-        let chosen = dissemination.select(budget: room, limit: retransmitLimit, table: &table) { r, slot in
+        let chosen = dissemination.select(budget: room, limit: retransmitLimit, joinLimit: joinRetransmitLimit, table: &table) { r, slot in
             var n = 1 + ByteWriterSizes.string(r.name) + ByteWriterSizes.endpoint(r.address) + ByteWriterSizes.varint(UInt64(r.incarnation))
             if (r.status == .alive || r.status == .suspect) && !r.tags.isEmpty { n += r.tags.encodedSize }
             if r.status == .suspect, let s = suspicions[slot] {

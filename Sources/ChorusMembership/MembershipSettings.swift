@@ -42,14 +42,18 @@ public struct MembershipSettings: Sendable, Hashable {
     public var gossipFanout: Int = 3
     /// Each update is sent at most multiplier × ceil(log10(N + 1)) times (memberlist: 4).
     public var retransmitMultiplier: Int = 4
+    /// The same for news that a member joined (λ_join·⌈log10(N+1)⌉ transmissions, at least
+    /// 8): joins
+    /// have a second path — a joiner's sync and the catch-up syncs that follow — so they
+    /// need less redundancy than suspicions and deaths, which race a timeout.
+    public var joinRetransmitMultiplier: Int = 2
     /// Dead members still receive gossip this long, so a member declared dead by mistake
     /// hears of it and refutes (memberlist: 30 s).
     public var gossipToTheDead: Interval = .seconds(30)
     /// Byte budget of one datagram (path MTU minus IP/UDP headers, memberlist uses 1400).
     public var datagramBudget: Int = 1400
 
-    /// Full-state anti-entropy interval for clusters of up to 32 members; larger clusters
-    /// stretch it by log2(N/32) as memberlist does, to bound state-sync traffic.
+    /// Routine anti-entropy (digest sync) interval (memberlist: 30 s, stretched with N).
     public var pushPullInterval: Interval = .seconds(30)
     /// A sync that teaches a node members it did not know is followed by another one this
     /// soon (plus jitter), until a sync brings nothing new: a joining node learns of the
@@ -91,7 +95,10 @@ public struct MembershipSettings: Sendable, Hashable {
         if !(phiMinStdDev > 0 && phiMinStdDev < 10) { throw SettingsError("phi_min_stddev must be in (0, 10), got \(phiMinStdDev)") }
         if indirectChecks < 0 || indirectChecks > 16 { throw SettingsError("indirect_checks must be in 0...16, got \(indirectChecks)") }
         if gossipFanout < 1 || gossipFanout > 32 { throw SettingsError("gossip_fanout must be in 1...32, got \(gossipFanout)") }
-        if retransmitMultiplier < 1 || retransmitMultiplier > 20 { throw SettingsError("retransmit_multiplier must be in 1...20, got \(retransmitMultiplier)") }
+        if retransmitMultiplier < 1 || retransmitMultiplier > 9 { throw SettingsError("retransmit_multiplier must be in 1...9, got \(retransmitMultiplier)") }
+        if joinRetransmitMultiplier < 1 || joinRetransmitMultiplier > retransmitMultiplier {
+            throw SettingsError("join_retransmit_multiplier must be in 1...retransmit_multiplier (\(retransmitMultiplier)), got \(joinRetransmitMultiplier)")
+        }
         if !(suspicionMultiplier >= 0.5) { throw SettingsError("suspicion_multiplier must be at least 0.5, got \(suspicionMultiplier)") }
         if !(suspicionMaxMultiplier >= 1) { throw SettingsError("suspicion_max_multiplier must be at least 1, got \(suspicionMaxMultiplier)") }
         if datagramBudget < 512 || datagramBudget > 65_000 { throw SettingsError("datagram_budget must be in 512...65000, got \(datagramBudget)") }

@@ -23,6 +23,7 @@ public enum ProtocolSettingKey: String, CaseIterable, Sendable {
     case gossipInterval = "gossip_interval_ms"
     case gossipFanout = "gossip_fanout"
     case retransmitMultiplier = "retransmit_multiplier"
+    case joinRetransmitMultiplier = "join_retransmit_multiplier"
     case gossipToTheDead = "gossip_to_the_dead_ms"
     case datagramBudget = "datagram_budget"
     case pushPullInterval = "push_pull_interval_ms"
@@ -44,7 +45,7 @@ public enum ProtocolSettingKey: String, CaseIterable, Sendable {
         case .phiThreshold, .phiMinStdDev, .suspicionMultiplier, .suspicionMaxMultiplier:
             return .double
         case .indirectChecks, .maxLocalHealth, .suspicionConfirmations, .gossipFanout, .retransmitMultiplier,
-             .datagramBudget, .maxRelays:
+             .joinRetransmitMultiplier, .datagramBudget, .maxRelays:
             return .integer
         case .detector:
             return .detector
@@ -86,6 +87,7 @@ public enum ProtocolSettingKey: String, CaseIterable, Sendable {
         case .suspicionConfirmations: return \.suspicionConfirmations
         case .gossipFanout: return \.gossipFanout
         case .retransmitMultiplier: return \.retransmitMultiplier
+        case .joinRetransmitMultiplier: return \.joinRetransmitMultiplier
         case .datagramBudget: return \.datagramBudget
         case .maxRelays: return \.maxRelays
         default: return nil
