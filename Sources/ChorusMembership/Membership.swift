@@ -252,10 +252,13 @@ public struct Membership {
     /// clusters need to see a join within a second), less than the full limit only in large
     /// clusters, where bootstrap gossip volume is the cost that matters.
     var joinRetransmitLimit: Int { min(retransmitLimit, max(8, settings.joinRetransmitMultiplier * sizeDigits)) }
+    /// ⌈log10(N+1)⌉, but at least 2: in a cluster of fewer than 9 members memberlist's
+    /// formula allows only λ sends per update, and an update sent 4 times among a handful of
+    /// members arriving at once misses one of them too often; 8 sends cost nothing there.
     var sizeDigits: Int {
         var n = table.liveCount + 1, digits = 0
         while n > 0 { digits += 1; n /= 10 }
-        return max(1, digits)
+        return max(2, digits)
     }
 
     /// Routine anti-entropy period. Memberlist stretches it by log2(N/32) because its syncs
