@@ -18,7 +18,7 @@ public struct RaftDriverSettings: Sendable {
     /// Take a snapshot of the key-value map once this many entries were applied since the last.
     public var snapshotEvery: Int = 100_000
     /// Most bytes queued for one peer before messages to it are dropped (Raft resends).
-    public var maxPeerQueueBytes: Int = 16 << 20
+    public var maxPeerQueueBytes: Int = 32 << 20
     public init(id: UInt64, peers: [UInt64: Endpoint], client: Endpoint, dataDirectory: String) {
         self.id = id; self.peers = peers; self.client = client; self.dataDirectory = dataDirectory
     }
@@ -26,7 +26,7 @@ public struct RaftDriverSettings: Sendable {
 
 /// Counters a driver keeps (read them on the loop thread).
 public struct RaftDriverCounters: Sendable {
-    public var readies = 0, syncs = 0, proposals = 0, applied = 0
+    public var ticks = 0, readies = 0, syncs = 0, proposals = 0, applied = 0
     public var peerFramesMalformed = 0, clientFramesMalformed = 0, peerMessagesDropped = 0
     public var snapshotsTaken = 0, snapshotsInstalled = 0
 }
@@ -144,6 +144,7 @@ public final class RaftDriver: @unchecked Sendable {
             connect(link)
         }
         scheduleTick()
+        scheduleStatistics()
         try loop.start()
         logger.info("raft node serving", ["id": settings.id, "raft": own.description, "client": settings.client.description])
     }
@@ -155,8 +156,20 @@ public final class RaftDriver: @unchecked Sendable {
     private func scheduleTick() {
         loop.schedule(after: settings.tick) { [self] in
             self.node.tick()
+            self.counters.ticks += 1
             self.scheduleReady()
             self.scheduleTick()
+        }
+    }
+
+    private func scheduleStatistics() {
+        loop.schedule(after: .seconds(5)) { [self] in
+            let c = self.counters
+            self.logger.debug("raft statistics", ["role": self.node.role.rawValue, "term": self.node.term.value,
+                                                 "commit": self.node.log.committed.value, "ticks": c.ticks, "readies": c.readies, "syncs": c.syncs,
+                                                 "proposals": c.proposals, "applied": c.applied, "dropped": c.peerMessagesDropped,
+                                                 "malformed_peer": c.peerFramesMalformed, "malformed_client": c.clientFramesMalformed])
+            self.scheduleStatistics()
         }
     }
 
@@ -182,7 +195,7 @@ public final class RaftDriver: @unchecked Sendable {
         var s = TCPSettings()
         s.idleTimeout = nil
         s.connectTimeout = .milliseconds(1_000)
-        s.maxOutgoingBytes = settings.maxPeerQueueBytes
+        s.maxOutgoingBytes = max(settings.maxPeerQueueBytes, s.maxFrameBytes + 4)
         let connection = TCPConnection.connect(to: link.endpoint, on: loop, settings: s)
         link.connection = connection
         connection.onFrame = { _ in } // peers answer on their own connection to us
