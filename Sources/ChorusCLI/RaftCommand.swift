@@ -48,6 +48,7 @@ enum RaftCommand {
         let tick = try p.int("--tick-ms") ?? 10
         guard (1...1000).contains(tick) else { throw UsageError("--tick-ms must be in 1...1000") }
         let level = Log.Level(parsing: p.string("--log-level") ?? "info") ?? .info
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var settings = RaftDriverSettings(id: id, peers: peers, client: client, dataDirectory: dir)
         settings.tick = .milliseconds(Int64(tick))
         let driver = try RaftDriver(settings: settings, logger: Log(level: level))
