@@ -11,7 +11,8 @@ public enum Chorus {
         ("info", "Show an agent's settings and state."),
         ("tags", "Set or delete an agent's tags."),
         ("sim", "Simulate a cluster (virtual time, simulated network)."),
-        ("bench", "Run a benchmark (ring: balance, churn and speed of placement)."),
+        ("raft", "Run a Raft group member with a key-value state machine (raft serve)."),
+        ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover)."),
     ]
 
     static var usage: String {
@@ -36,6 +37,8 @@ public enum Chorus {
             case "info": return try InfoCommand.run(rest)
             case "tags": return try TagsCommand.run(rest)
             case "sim": return try SimCommand.run(rest)
+            case "raft": return try RaftCommand.run(rest)
+            case "bench" where rest.first == "raft": return try RaftBenchCommand.run(Array(rest.dropFirst()))
             case "bench": return try RingBenchCommand.run(rest)
             default:
                 throw UsageError("unknown command \"\(command)\" (see 'chorus --help')")
