@@ -48,7 +48,11 @@ extension Membership {
         // we were not part of although we already knew others (a merge). A fresh node's join
         // reply and routine anti-entropy bring what the cluster already knows.
         let alone = table.liveCount <= 1
-        let spread = state.isJoin && (state.phase == .request || !alone)
+        // In a small cluster re-gossiping costs nothing and closes the gap left when several
+        // nodes join at the same instant (each join reply misses the others): spread
+        // everything, as memberlist does. Above that, bulk news is left to the syncs.
+        let small = table.liveCount < Membership.smallCluster
+        let spread = small || state.isJoin && (state.phase == .request || !alone)
         let known = table.memberCount
         // Which of our members the peer already knows exactly as we do: those are left out
         // of what we send back, which carries only what the peer lacks.
@@ -103,9 +107,10 @@ extension Membership {
     /// Digest sync, responder's step: send our members in the buckets that differ.
     mutating func answerDigest(_ theirs: [UInt64], state: PushPull, sender: String, replyTo: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
         var replyTo = replyTo
+        let small = table.liveCount < Membership.smallCluster
         for u in state.members {
             if u.name == sender { replyTo = u.address }
-            apply(u, via: .pushPull(spreadNewMembers: false), sender: sender, now: now, into: &out)
+            apply(u, via: .pushPull(spreadNewMembers: small), sender: sender, now: now, into: &out)
         }
         let count = theirs.count
         guard count > 0, count & (count - 1) == 0, count <= PushPull.maxBuckets else { return }

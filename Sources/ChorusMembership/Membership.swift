@@ -246,6 +246,9 @@ public struct Membership {
         return sequence
     }
 
+    /// Below this many live members every member learned from a sync is gossiped on too.
+    static let smallCluster = 64
+
     /// Retransmit limit λ·⌈log10(N+1)⌉ for the current cluster size.
     var retransmitLimit: Int { settings.retransmitMultiplier * sizeDigits }
     /// The limit for "a member joined" news: never below 8 transmissions (what small

@@ -19,13 +19,16 @@ struct ByteQueue {
     /// Appends up to `maxCount` bytes produced by `fill`, which writes into the buffer it is
     /// given and returns how many bytes it wrote (or a negative value for none).
     mutating func appendUsing(maxCount: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
-        let oldCount = storage.count
-        storage.append(contentsOf: repeatElement(0, count: maxCount))
-        let written = storage.withUnsafeMutableBytes { raw in
-            fill(UnsafeMutableRawBufferPointer(rebasing: raw[oldCount..<oldCount + maxCount]))
+        // Fill a scratch buffer and copy in only what was written: growing the array by
+        // maxCount zeros and trimming it back cost two element-wise passes per read, which
+        // made debug builds of the agent (used by the process tests) crawl.
+        guard maxCount > 0 else { return fill(UnsafeMutableRawBufferPointer(start: nil, count: 0)) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxCount) { scratch in
+            let result = fill(UnsafeMutableRawBufferPointer(scratch))
+            let n = max(0, min(result, maxCount))
+            if n > 0 { storage.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<n])) }
+            return result
         }
-        storage.removeLast(maxCount - max(0, min(written, maxCount)))
-        return written
     }
 
     /// Drops `n` bytes from the front (`n` is clamped to `count`).
