@@ -115,22 +115,11 @@ public final class Log: Sendable {
         return safe.isEmpty ? "_" : String(safe)
     }
 
-    /// logfmt-style: bare when safe, else double-quoted with `\"`, `\\` and `\n` escapes.
+    /// logfmt-style: bare when safe, else a double-quoted string with JSON escapes (so a
+    /// control character in a peer-supplied value cannot forge a log line).
     private static func textValue(_ s: String) -> String {
         let needsQuotes = s.isEmpty || s.unicodeScalars.contains { $0.value <= 0x20 || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value == 0x7F }
-        guard needsQuotes else { return s }
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
+        return needsQuotes ? JSONText.quoted(s) : s
     }
 
     private static func jsonValue(_ value: Any) -> String {
