@@ -23,6 +23,10 @@ extension Membership {
             return localSlot
         }
         guard let slot = table.slot(of: u.name) else {
+            guard table.memberCount < settings.maxMembers else {
+                counters.membersRefused += 1
+                return localSlot
+            }
             var spread = true
             if case let .pushPull(s) = source { spread = s }
             return learn(u, sender: sender, spread: spread, now: now, into: &out)

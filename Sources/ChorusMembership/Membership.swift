@@ -383,6 +383,8 @@ public struct MembershipCounters: Sendable {
     public var droppedSelf = 0
     public var droppedNotForUs = 0
     public var relaysRefused = 0
+    /// New members ignored because the table was full (`maxMembers`).
+    public var membersRefused = 0
     /// Probe round-trip histogram: upper bounds in seconds, counts per bucket (the last
     /// bucket counts everything above the largest bound), and the sum.
     public static let roundTripBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]

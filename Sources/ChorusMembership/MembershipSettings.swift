@@ -75,6 +75,10 @@ public struct MembershipSettings: Sendable, Hashable {
 
     /// Most ping-reqs this node relays at once; more are refused with a nack.
     public var maxRelays: Int = 256
+    /// Most members (tombstones included) this node keeps; gossip or a sync naming more new
+    /// members is ignored for them and counted, so a hostile peer cannot grow the table
+    /// without bound (a stream frame alone could name 1.6 million).
+    public var maxMembers: Int = 200_000
 
     public init() {}
 
@@ -102,6 +106,7 @@ public struct MembershipSettings: Sendable, Hashable {
         if !(suspicionMultiplier >= 0.5) { throw SettingsError("suspicion_multiplier must be at least 0.5, got \(suspicionMultiplier)") }
         if !(suspicionMaxMultiplier >= 1) { throw SettingsError("suspicion_max_multiplier must be at least 1, got \(suspicionMaxMultiplier)") }
         if datagramBudget < 512 || datagramBudget > 65_000 { throw SettingsError("datagram_budget must be in 512...65000, got \(datagramBudget)") }
+        if maxMembers < 2 || maxMembers > 10_000_000 { throw SettingsError("max_members must be in 2...10000000, got \(maxMembers)") }
         if maxLocalHealth < 0 || maxLocalHealth > 32 { throw SettingsError("max_local_health must be in 0...32, got \(maxLocalHealth)") }
     }
 }

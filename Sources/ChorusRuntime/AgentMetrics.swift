@@ -16,6 +16,8 @@ public enum DropReason: String, CaseIterable, Sendable {
     case notForUs = "not_for_us"
     /// A ping-req refused because too many relays were running (counted by the core).
     case relayRefused = "relay_refused"
+    /// A member update naming a new member while the table held `max_members` (counted by the core).
+    case memberTableFull = "member_table_full"
     /// A peer stream ended in the middle of a frame.
     case truncatedFrame = "truncated_frame"
     /// A peer stream announced a frame above the limit.
@@ -96,7 +98,7 @@ final class AgentMetrics {
         for reason in DropReason.allCases {
             let c = counter("chorus_packets_dropped_total", dropHelp, ["reason": reason.rawValue])
             switch reason {
-            case .wrongCluster, .ownName, .notForUs, .relayRefused: coreDrops[reason] = Mirror(counter: c)
+            case .wrongCluster, .ownName, .notForUs, .relayRefused, .memberTableFull: coreDrops[reason] = Mirror(counter: c)
             default: dropped[reason] = c
             }
         }
@@ -170,6 +172,7 @@ final class AgentMetrics {
         coreDrops[.ownName]?.follow(c.droppedSelf)
         coreDrops[.notForUs]?.follow(c.droppedNotForUs)
         coreDrops[.relayRefused]?.follow(c.relaysRefused)
+        coreDrops[.memberTableFull]?.follow(c.membersRefused)
         probes.follow(c.probes)
         probesFailed.follow(c.probesFailed)
         acks.follow(c.acks)

@@ -34,6 +34,7 @@ public enum ProtocolSettingKey: String, CaseIterable, Sendable {
     case joinBackoffCap = "join_backoff_cap_ms"
     case leaveTimeout = "leave_timeout_ms"
     case maxRelays = "max_relays"
+    case maxMembers = "max_members"
 
     private enum Kind { case milliseconds, double, integer, detector }
 
@@ -45,7 +46,7 @@ public enum ProtocolSettingKey: String, CaseIterable, Sendable {
         case .phiThreshold, .phiMinStdDev, .suspicionMultiplier, .suspicionMaxMultiplier:
             return .double
         case .indirectChecks, .maxLocalHealth, .suspicionConfirmations, .gossipFanout, .retransmitMultiplier,
-             .joinRetransmitMultiplier, .datagramBudget, .maxRelays:
+             .joinRetransmitMultiplier, .datagramBudget, .maxRelays, .maxMembers:
             return .integer
         case .detector:
             return .detector
@@ -90,6 +91,7 @@ public enum ProtocolSettingKey: String, CaseIterable, Sendable {
         case .joinRetransmitMultiplier: return \.joinRetransmitMultiplier
         case .datagramBudget: return \.datagramBudget
         case .maxRelays: return \.maxRelays
+        case .maxMembers: return \.maxMembers
         default: return nil
         }
     }

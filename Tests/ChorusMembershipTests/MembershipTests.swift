@@ -175,3 +175,18 @@ import ChorusBase
         #expect(r2.members.isEmpty && r2.buckets == [])
     }
 }
+
+@Suite struct MemberTableBoundTests {
+    /// A sync naming more members than `maxMembers` cannot grow the table past it.
+    @Test func newMembersBeyondTheCapAreRefusedAndCounted() throws {
+        var s = MembershipSettings()
+        s.maxMembers = 50
+        var m = try Membership(name: "a", address: TestNetwork.address(1), settings: s, seed: 1, now: .zero)
+        var out: [MembershipEffect] = []
+        let flood = (0..<500).map { MemberUpdate(name: "bogus\($0)", address: TestNetwork.address(10 + $0), incarnation: 0, status: .alive) }
+        m.receive(Packet(cluster: s.cluster, sender: "x", message: .pushPull(PushPull(isJoin: false, isResponse: true, members: flood))),
+                  from: TestNetwork.address(2), at: .zero, into: &out)
+        #expect(m.memberCount == 50)
+        #expect(m.counters.membersRefused == 451)
+    }
+}
