@@ -74,7 +74,7 @@ public struct Membership {
         // Spread first timers over one period so that nodes started together do not beat in step.
         nextProbeAt = now + Interval(nanoseconds: Int64(rng.below(Int(settings.probeInterval.nanoseconds))))
         nextGossipAt = now + Interval(nanoseconds: Int64(rng.below(Int(settings.gossipInterval.nanoseconds))))
-        nextPushPullAt = now + settings.pushPullInterval + Interval(nanoseconds: Int64(rng.below(Int(settings.pushPullInterval.nanoseconds))))
+        nextPushPullAt = now + Interval(nanoseconds: 1 + Int64(rng.below(Int(settings.pushPullInterval.nanoseconds))))
         nextReconnectAt = now + settings.reconnectInterval + Interval(nanoseconds: Int64(rng.below(Int(settings.reconnectInterval.nanoseconds))))
     }
 
