@@ -74,7 +74,9 @@ public struct Membership {
         // Spread first timers over one period so that nodes started together do not beat in step.
         nextProbeAt = now + Interval(nanoseconds: Int64(rng.below(Int(settings.probeInterval.nanoseconds))))
         nextGossipAt = now + Interval(nanoseconds: Int64(rng.below(Int(settings.gossipInterval.nanoseconds))))
-        nextPushPullAt = now + Interval(nanoseconds: 1 + Int64(rng.below(Int(settings.pushPullInterval.nanoseconds))))
+        // The first routine sync comes one period plus jitter after start: earlier, during a
+        // bootstrap, every digest would differ and routine syncs would move whole states.
+        nextPushPullAt = now + settings.pushPullInterval + Interval(nanoseconds: Int64(rng.below(Int(settings.pushPullInterval.nanoseconds))))
         nextReconnectAt = now + settings.reconnectInterval + Interval(nanoseconds: Int64(rng.below(Int(settings.reconnectInterval.nanoseconds))))
     }
 
