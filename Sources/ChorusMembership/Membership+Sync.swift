@@ -42,7 +42,10 @@ extension Membership {
             answerDigest(digest, state: state, sender: sender, replyTo: replyTo, now: now, into: &out)
             return
         }
-        if state.members.count > table.memberCount { table.reserve(state.members.count - table.memberCount) }
+        // Reserve for what may be added, but never past the cap: a hostile sync naming a
+        // million members must not make us allocate for them.
+        let room = min(state.members.count, settings.maxMembers) - table.memberCount
+        if room > 0 { table.reserve(room) }
         // New members are news worth gossiping when a join request brings them (a newcomer,
         // or a whole other cluster merging in), or when the reply to our join shows a cluster
         // we were not part of although we already knew others (a merge). A fresh node's join
