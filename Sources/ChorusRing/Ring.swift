@@ -3,13 +3,13 @@ import ChorusMembership
 /// The consistent-hash ring of one membership view (Karger et al. 1997; Chord, Stoica et al.
 /// 2001, §IV-B and §V-B for virtual nodes; Dynamo, DeCandia et al. 2007, §4.2).
 ///
-/// Every member that is alive or suspect owns `virtualNodesPerMember` points on a circle of
-/// 2^64 tokens. A key belongs to the first virtual node at or clockwise after its token; its
-/// successor list is the first R distinct members found walking on clockwise.
+/// Every member that is alive or suspect and not draining owns `virtualNodesPerMember` points
+/// on a circle of 2^64 tokens. A key belongs to the first virtual node at or clockwise after
+/// its token; its successor list is the first R distinct members found walking on clockwise.
 ///
 /// Invariants:
 /// - `members` is sorted by the UTF-8 bytes of the names and has no duplicates; it holds
-///   exactly the names of the view's alive and suspect members.
+///   exactly the names of the view's alive and suspect members that are not draining.
 /// - The ring is a pure function of (the set of members on the ring, `virtualNodesPerMember`):
 ///   input order, duplicates, other fields, the process and its hash seed change nothing, so
 ///   two nodes with the same view hold byte-identical rings (`digest` pins this).
@@ -26,8 +26,8 @@ public struct Ring: Sendable, Equatable {
     /// 4-byte slots instead of two keeps a virtual node at 12 bytes.
     let slots: [UInt32]
 
-    /// The ring of a membership view: members with status alive or suspect are on it, dead
-    /// and left members are not.
+    /// The ring of a membership view: members with status alive or suspect are on it unless
+    /// they are draining; draining, dead and left members are not.
     public init(members view: [RingMember], virtualNodesPerMember: Int = PlacementSettings.defaultVirtualNodesPerMember) {
         precondition(PlacementSettings.virtualNodeLimit.contains(virtualNodesPerMember),
                      "virtualNodesPerMember must be in \(PlacementSettings.virtualNodeLimit), got \(virtualNodesPerMember)")
@@ -41,7 +41,8 @@ public struct Ring: Sendable, Equatable {
         self.init(sortedUniqueMembers: unique, virtualNodesPerMember: virtualNodesPerMember)
     }
 
-    /// The ring of a membership snapshot (`Membership.members(at:)`).
+    /// The ring of a membership snapshot (`Membership.members(at:)`); a member whose tags hold
+    /// `RingMember.drainingTag=1` is left off like a dead one.
     public init(view: [Membership.MemberInfo], virtualNodesPerMember: Int = PlacementSettings.defaultVirtualNodesPerMember) {
         self.init(members: view.map(RingMember.init), virtualNodesPerMember: virtualNodesPerMember)
     }
