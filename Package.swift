@@ -3,7 +3,7 @@ import PackageDescription
 
 // Chorus uses the Swift toolchain alone: no package dependencies.
 // Modules import only modules below them (see docs/architecture.md):
-//   ChorusBase → ChorusWire → ChorusMembership → ChorusSim / ChorusRuntime → ChorusCLI → chorus
+//   ChorusBase → ChorusWire → ChorusMembership → ChorusRing → ChorusSim / ChorusRuntime → ChorusCLI → chorus
 let package = Package(
     name: "Chorus",
     products: [
@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "ChorusRaft", dependencies: ["ChorusBase", "ChorusWire"]),
         .target(name: "ChorusRing", dependencies: ["ChorusBase", "ChorusMembership"]),
         .target(name: "ChorusSim", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
-        .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusStorage"]),
+        .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRaft", "ChorusStorage"]),
         .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusSim", "ChorusRuntime", "ChorusRaft", "ChorusStorage"]),
         .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),
@@ -26,8 +26,8 @@ let package = Package(
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusStorage"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim"]),
-        .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRuntime"]),
-        .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRuntime", "ChorusCLI"]),
+        .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRuntime"]),
+        .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusCLI"]),
         .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRuntime"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ChorusBase
 import ChorusMembership
+import ChorusRing
 import ChorusRuntime
 
 /// `chorus agent`: runs a node until SIGTERM/SIGINT or `POST /v1/leave`, then leaves the
@@ -25,12 +26,19 @@ enum AgentCommand {
             .init("--tag", value: "KEY=VALUE", help: "A tag announced with this member.", repeatable: true),
             .init("--log-level", value: "LEVEL", help: "debug, info, warn or error.", default: "info"),
             .init("--log-format", value: "FORMAT", help: "text or json.", default: "text"),
+            .init("--ring-vnodes", value: "N", help: "Virtual nodes per member on the ring (\(PlacementSettings.virtualNodeLimit)); the same on every node.",
+                  default: String(PlacementSettings.defaultVirtualNodesPerMember)),
+            .init("--shards", value: "N", help: "Shards placed on the ring (\(PlacementSettings.shardLimit)); fixed for the life of the cluster.",
+                  default: String(PlacementSettings().shardCount)),
+            .init("--replicas", value: "N", help: "Replicas per shard (\(PlacementSettings.replicationLimit)); the same on every node.",
+                  default: String(PlacementSettings().replicationFactor)),
         ],
         details: """
         The config file holds one JSON object with any of the keys name, bind, advertise, api, seeds,
-        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes and the protocol settings
-        (probe_interval_ms, suspicion_multiplier, gossip_interval_ms, push_pull_interval_ms, ...; see
-        docs/api.md). Lines starting with // and keys starting with _ are comments. Unknown keys are errors.
+        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas and
+        the protocol settings (probe_interval_ms, suspicion_multiplier, gossip_interval_ms,
+        push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
+        comments. Unknown keys are errors.
 
         SIGTERM or SIGINT leaves the cluster gracefully (at most leave_timeout_ms, 2 s by default) and
         exits 0; a second signal exits at once with status 1.
@@ -98,8 +106,24 @@ enum AgentCommand {
                                      tags: tags, membership: file.membership)
         settings.membership.cluster = ClusterID.from(name: cluster)
         if let n = file.maxDatagramBytes { settings.maxDatagramBytes = n }
+        settings.placement = try placement(from: p, file: file)
         do { try settings.validate() } catch { throw CommandFailure(error.description) }
         return settings
+    }
+
+    /// The ring flags over the config file's (already validated) values. A value out of
+    /// range is a usage error naming the flag and the rule.
+    static func placement(from p: ParsedArguments, file: AgentConfigFile) throws(UsageError) -> PlacementSettings {
+        var placement = file.placement
+        let flags: [(String, WritableKeyPath<PlacementSettings, Int>)] = [
+            ("--ring-vnodes", \.virtualNodesPerMember), ("--shards", \.shardCount), ("--replicas", \.replicationFactor),
+        ]
+        for (flag, field) in flags {
+            guard let n = try p.int(flag) else { continue }
+            placement[keyPath: field] = n
+            do { try placement.validate() } catch { throw UsageError("\(flag): \(error.message)") }
+        }
+        return placement
     }
 
     /// Resolves a bind/advertise/API address (numeric, or a host name through getaddrinfo).

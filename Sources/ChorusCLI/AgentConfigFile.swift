@@ -1,9 +1,10 @@
 import Foundation
 import ChorusMembership
+import ChorusRing
 import ChorusRuntime
 
 /// What a `chorus agent --config FILE` file says, key by key; absent keys are nil and the
-/// protocol tunables are already applied to `membership`.
+/// protocol tunables are already applied to `membership` and the ring's to `placement`.
 ///
 /// Format: one JSON object with the keys in `AgentConfigFile.keys` and
 /// `ProtocolSettingKey.allCases`. Two kinds of comments are accepted: lines whose first
@@ -11,7 +12,8 @@ import ChorusRuntime
 /// (such as `"_comment"`), which are ignored.
 ///
 /// Invariant: loading fails, naming the file and the key, on an unknown key, a value of the
-/// wrong type, or protocol settings that `MembershipSettings.validate()` refuses.
+/// wrong type, protocol settings that `MembershipSettings.validate()` refuses, or placement
+/// settings that `PlacementSettings.validate()` refuses.
 struct AgentConfigFile {
     var name: String?
     var bind: String?
@@ -25,10 +27,11 @@ struct AgentConfigFile {
     var logFormat: String?
     var maxDatagramBytes: Int?
     var membership = MembershipSettings()
+    var placement = PlacementSettings()
 
     /// Keys besides the protocol tunables.
     static let keys = ["name", "bind", "advertise", "api", "seeds", "cluster", "data_dir", "tags",
-                       "log_level", "log_format", "max_datagram_bytes"]
+                       "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas"]
 
     init() {}
 
@@ -61,6 +64,10 @@ struct AgentConfigFile {
                 guard let s = value.stringValue else { throw fail("\(key) must be a string, got \(value.brief)") }
                 return s
             }
+            func integer() throws(CommandFailure) -> Int {
+                guard let n = value.intValue else { throw fail("\(key) must be an integer, got \(value.brief)") }
+                return n
+            }
             switch key {
             case "name": config.name = try string()
             case "bind": config.bind = try string()
@@ -86,14 +93,16 @@ struct AgentConfigFile {
                     tags[k] = s
                 }
                 config.tags = tags
-            case "max_datagram_bytes":
-                guard let n = value.intValue else { throw fail("max_datagram_bytes must be an integer, got \(value.brief)") }
-                config.maxDatagramBytes = n
+            case "max_datagram_bytes": config.maxDatagramBytes = try integer()
+            case "ring_vnodes": config.placement.virtualNodesPerMember = try integer()
+            case "shards": config.placement.shardCount = try integer()
+            case "replicas": config.placement.replicationFactor = try integer()
             default:
                 throw fail("unknown key \"\(key)\" (known keys: \((keys + ProtocolSettingKey.allCases.map(\.rawValue)).joined(separator: ", ")))")
             }
         }
         do { try config.membership.validate() } catch { throw fail(error.message) }
+        do { try config.placement.validate() } catch { throw fail(error.message) }
         return config
     }
 }

@@ -33,10 +33,11 @@ public struct PlacementSettings: Sendable, Hashable {
 
     public init() {}
 
-    /// Refuses a value out of range with a message naming the setting and the rule.
+    /// Refuses a value out of range with a message naming the setting (by its agent config
+    /// key: `ring_vnodes`, `shards`, `replicas`) and the rule.
     public func validate() throws(SettingsError) {
         if !Self.virtualNodeLimit.contains(virtualNodesPerMember) {
-            throw SettingsError("virtual_nodes must be in \(Self.virtualNodeLimit), got \(virtualNodesPerMember)")
+            throw SettingsError("ring_vnodes must be in \(Self.virtualNodeLimit), got \(virtualNodesPerMember)")
         }
         if !Self.shardLimit.contains(shardCount) {
             throw SettingsError("shards must be in \(Self.shardLimit), got \(shardCount)")

@@ -16,6 +16,7 @@ extension Agent {
         router.post("/v1/join") { [unowned self] request, responder in self.join(request, responder) }
         router.post("/v1/leave") { [unowned self] request, responder in self.leave(request, responder) }
         router.put("/v1/tags") { [unowned self] request, responder in responder.respond(self.tags(request)) }
+        router.get("/v1/ring") { [unowned self] request, responder in responder.respond(self.ring(request)) }
         router.get("/v1/info") { [unowned self] _, responder in responder.respond(self.info()) }
         router.get("/health") { [unowned self] _, responder in responder.respond(self.health()) }
         router.get("/metrics") { [unowned self] _, responder in responder.respond(self.metricsText()) }
@@ -151,6 +152,9 @@ extension Agent {
         for status in MemberStatus.allCases { counts[status.description] = membership.count(of: status) }
         var protocolSettings: [String: Any] = [:]
         for key in ProtocolSettingKey.allCases { protocolSettings[key.rawValue] = key.value(in: membership.settings) }
+        protocolSettings["ring_vnodes"] = settings.placement.virtualNodesPerMember
+        protocolSettings["shards"] = settings.placement.shardCount
+        protocolSettings["replicas"] = settings.placement.replicationFactor
         let body: [String: Any] = [
             "name": settings.name,
             "address": advertisedEndpoint.description,

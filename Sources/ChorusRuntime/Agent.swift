@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusMembership
+import ChorusRing
 import Synchronization
 
 /// A running Chorus node: the membership state machine driven by real sockets, a monotonic
@@ -40,6 +41,9 @@ public final class Agent: @unchecked Sendable {
     var persistedIncarnation: Incarnation
     var persistFailing = false
     let startedAt: Instant
+
+    /// The ring of the view as last computed for `GET /v1/ring` (see `currentRing`).
+    var ringCache: RingCache?
 
     /// Effects the core appended and the agent has not carried out yet.
     var effects: [MembershipEffect] = []

@@ -75,6 +75,7 @@ final class AgentMetrics {
     private let streamProblems: [String: CounterMetric]
     private var httpRefused: [String: CounterMetric] = [:]
     private let joinRetries: CounterMetric
+    private let ringBuilds: CounterMetric
     private var roundTripCounts = [Int](repeating: 0, count: MembershipCounters.roundTripBounds.count + 1)
     private var roundTripSum = 0.0
 
@@ -136,6 +137,7 @@ final class AgentMetrics {
             httpRefused[code] = counter("chorus_http_requests_refused_total", "HTTP requests refused before reaching a handler (malformed, too large, too slow), by error code.", ["code": code])
         }
         joinRetries = counter("chorus_join_retries_total", "Join attempts that got no answer from any seed and were retried.")
+        ringBuilds = counter("chorus_ring_builds_total", "Rings computed from the membership view for GET /v1/ring; a cached ring serves until the members on the ring change.")
     }
 
     /// The error codes the HTTP server refuses requests with; others are counted as `other`.
@@ -152,6 +154,7 @@ final class AgentMetrics {
     func sendFailed(transport: String) { sendFailures[transport]?.increment() }
     func streamProblem(_ kind: String) { streamProblems[kind]?.increment() }
     func joinRetried() { joinRetries.increment() }
+    func ringBuilt() { ringBuilds.increment() }
     func httpRefused(code: String) { (httpRefused[code] ?? httpRefused["other"])?.increment() }
 
     /// The current count of a drop reason (runtime or mirrored), for tests and `info`.

@@ -1,12 +1,13 @@
 import ChorusBase
 import ChorusMembership
+import ChorusRing
 
 /// Everything an `Agent` needs to start, already parsed and typed (the command line and the
 /// config file are turned into this by `chorus agent`).
 ///
 /// Invariant once `validate()` passes: the membership settings are valid, the name is a legal
 /// member name, the datagram receive limit holds any datagram a peer with the same settings
-/// sends, and every bound is positive.
+/// sends, the placement settings are in range, and every bound is positive.
 public struct AgentSettings: Sendable {
     /// The member name, unique in the cluster.
     public var name: String
@@ -26,6 +27,10 @@ public struct AgentSettings: Sendable {
     public var dataDirectory: String?
     public var tags: Tags
     public var membership: MembershipSettings
+    /// Virtual nodes per member, shard count and replication factor of the ring this agent
+    /// computes from its view (`GET /v1/ring`). Every node of a cluster must use the same
+    /// values: they are part of the ring's definition (docs/ring.md).
+    public var placement = PlacementSettings()
     /// Largest datagram accepted; larger ones are dropped and counted as `oversized`. Default
     /// 16 KiB: room above the 1,400-byte gossip budget for peers tuned differently, far below
     /// what would let one datagram cost much memory.
@@ -62,6 +67,7 @@ public struct AgentSettings: Sendable {
         }
         if clusterName.isEmpty { throw .invalidSetting("cluster name must not be empty") }
         do { try membership.validate() } catch { throw .invalidSetting(error.message) }
+        do { try placement.validate() } catch { throw .invalidSetting(error.message) }
         if maxDatagramBytes < membership.datagramBudget || maxDatagramBytes > UDPSocket.defaultMaxDatagramBytes {
             throw .invalidSetting("max_datagram_bytes must be in \(membership.datagramBudget)...\(UDPSocket.defaultMaxDatagramBytes) (at least datagram_budget), got \(maxDatagramBytes)")
         }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ClientCommandTests {
     static let specs: [CommandSpec] = [AgentCommand.spec, MembersCommand.spec, JoinCommand.spec, LeaveCommand.spec,
-                                       InfoCommand.spec, TagsCommand.spec]
+                                       InfoCommand.spec, TagsCommand.spec, RingCommand.spec]
 
     @Test func help_explainsEveryFlagOfEveryCommand() {
         for spec in Self.specs {
@@ -13,7 +13,7 @@ import Testing
                 #expect(!option.help.isEmpty, "\(spec.name) \(option.name)")
             }
         }
-        for name in ["agent", "members", "join", "leave", "info", "tags"] { #expect(Chorus.usage.contains(name)) }
+        for name in ["agent", "members", "join", "leave", "info", "tags", "ring"] { #expect(Chorus.usage.contains(name)) }
         for flag in ["--name", "--bind", "--advertise", "--api", "--seed", "--cluster", "--data-dir", "--config", "--tag",
                      "--log-level", "--log-format"] {
             #expect(AgentCommand.spec.helpText.contains(flag), "\(flag)")
@@ -35,6 +35,7 @@ import Testing
         let api = ["--api", "127.0.0.1:1"]
         #expect(Chorus.main(["chorus", "members"] + api) == 1)
         #expect(Chorus.main(["chorus", "info"] + api) == 1)
+        #expect(Chorus.main(["chorus", "ring"] + api) == 1)
         #expect(Chorus.main(["chorus", "leave"] + api) == 1)
         #expect(Chorus.main(["chorus", "join", "127.0.0.1:7946"] + api) == 1)
         #expect(Chorus.main(["chorus", "tags", "set", "a=b"] + api) == 1)

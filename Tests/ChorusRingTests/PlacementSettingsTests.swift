@@ -13,7 +13,7 @@ import ChorusMembership
     }
 
     @Test(arguments: [
-        (0, 64, 3, "virtual_nodes"), (5000, 64, 3, "virtual_nodes"),
+        (0, 64, 3, "ring_vnodes"), (5000, 64, 3, "ring_vnodes"),
         (128, 0, 3, "shards"), (128, 70_000, 3, "shards"),
         (128, 64, 0, "replicas"), (128, 64, 8, "replicas"),
     ])

@@ -107,6 +107,8 @@ import ChorusMembership
     @Test func singleVirtualNodeOwnsEverything() {
         let ring = Ring(members: RingFixtures.alive(["only"]), virtualNodesPerMember: 1)
         #expect(ring.shares == [1.0])
+        // Many arcs of one member add up to exactly the whole ring, not 1 - ε.
+        #expect(Ring(members: RingFixtures.alive(["only"]), virtualNodesPerMember: 128).shares == [1.0])
         #expect(ring.successors(of: Token(7), count: 3) == ["only"])
     }
 }
