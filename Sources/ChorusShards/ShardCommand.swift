@@ -1,0 +1,40 @@
+import ChorusWire
+
+/// A command of the shard state machine, as proposed to a shard's Raft group. The lock
+/// service's commands join this enum; for now the key-value register the routing layer and
+/// its tests use.
+///
+/// Invariant: `decode(encode(c)) == c`, and `decode` of anything else throws a `WireError`.
+public enum ShardCommand: Hashable, Sendable {
+    /// Sets `key` to `value`.
+    case put(key: [UInt8], value: [UInt8])
+    /// Removes `key`.
+    case delete(key: [UInt8])
+
+    public static let maxKeyBytes = 1024
+    public static let maxValueBytes = 1 << 20
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 16)
+        switch self {
+        case let .put(key, value): w.u8(1); w.blob(key); w.blob(value)
+        case let .delete(key): w.u8(2); w.blob(key)
+        }
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var r = ByteReader(bytes)
+        let tag = try r.u8()
+        switch tag {
+        case 1:
+            let key = try r.blob("key", limit: ShardCommand.maxKeyBytes)
+            self = .put(key: key, value: try r.blob("value", limit: ShardCommand.maxValueBytes))
+        case 2:
+            self = .delete(key: try r.blob("key", limit: ShardCommand.maxKeyBytes))
+        default:
+            throw .invalid(field: "shard command", reason: "tag \(tag)")
+        }
+        try r.expectEnd()
+    }
+}

@@ -1,0 +1,161 @@
+import ChorusRaft
+import ChorusRing
+
+// The output side of the host: gathering every group's Ready into one HostReady, and the
+// apply path (committed entries to the machine, exactly once, and the answers to callers).
+extension ShardHost {
+    /// True when `ready()` has work for the driver.
+    public var hasReady: Bool {
+        epochUnpersisted || !removedUnpersisted.isEmpty || !removalNotices.isEmpty || !compactionsUnpersisted.isEmpty || !repliesOutstanding.isEmpty
+            || order.contains { replicas[$0]?.node.hasReady == true }
+    }
+
+    /// Everything every group needs persisted, sent and applied, in the order on `HostReady`.
+    /// Call `advance(_:)` with it before the next `ready()`.
+    public mutating func ready() -> HostReady {
+        precondition(!readyOutstanding, "ready() called again before advance(_:)")
+        readyOutstanding = true
+        var out = HostReady()
+        if epochUnpersisted { out.epoch = epoch }
+        out.removed = removedUnpersisted
+        out.compactions = compactionsUnpersisted
+        var batches: [NodeID: ShardBatch] = [:]
+        for shard in order {
+            guard var r = replicas[shard], r.node.hasReady else { continue }
+            let rd = r.node.ready()
+            for m in rd.messages {
+                if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
+                batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
+            }
+            out.groups.append((shard, rd))
+            replicas[shard] = r
+        }
+        for (member, notices) in removalNotices {
+            batches[member, default: ShardBatch(from: id, to: member, epoch: epoch ?? 0)].removals += notices
+        }
+        removalNotices.removeAll()
+        out.batches = batches.keys.sorted().compactMap { batches[$0] }
+        return out
+    }
+
+    /// The driver did what `ready` asked: apply committed entries, answer proposals and
+    /// reads, take local snapshots where due. Returns the answers (each token once).
+    public mutating func advance(_ done: HostReady) -> [ShardReply] {
+        precondition(readyOutstanding, "advance(_:) without ready()")
+        readyOutstanding = false
+        if done.epoch != nil { epochUnpersisted = false }
+        removedUnpersisted.removeAll { done.removed.contains($0) }
+        compactionsUnpersisted.removeAll { c in done.compactions.contains { $0.shard == c.shard && $0.snapshot.metadata == c.snapshot.metadata } }
+        var replies = repliesOutstanding
+        repliesOutstanding = []
+        for (shard, rd) in done.groups {
+            guard var r = replicas[shard] else { continue }
+            if let s = rd.snapshot {
+                if let (machine, ledger) = try? ShardReplica<Machine>.restore(s.data, ledgerCapacity: settings.ledgerCapacity) {
+                    r.machine = machine
+                    r.ledger = ledger
+                } else {
+                    counters.snapshotsUnreadable += 1
+                }
+                r.appliedSinceSnapshot = 0
+                r.appliedConfiguration = s.metadata.configuration
+                counters.snapshotsInstalled += 1
+                // Proposals below the snapshot can no longer be matched to their entries.
+                for index in r.pending.keys.sorted() where index <= s.metadata.index {
+                    if let p = r.pending.removeValue(forKey: index) {
+                        replies.append(ShardReply(shard: shard, token: p.token, outcome: .unknown(reason: "replaced by a snapshot")))
+                    }
+                }
+            }
+            var removedHere = false
+            for e in rd.committedEntries {
+                apply(e, to: &r, shard: shard, replies: &replies)
+                guard case let .configuration(c) = e.payload else { continue }
+                if !c.contains(id) { removedHere = true }
+                if r.node.role == .leader, let before = r.appliedConfiguration {
+                    for gone in before.members where !c.contains(gone) && gone != id {
+                        removalNotices[gone, default: []].append(.init(shard: shard, term: r.node.term, index: e.index))
+                    }
+                }
+                r.appliedConfiguration = c
+            }
+            for rs in rd.readStates {
+                guard rs.context.count == 8 else { continue }
+                let token = rs.context.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                guard readsWaiting.removeValue(forKey: token) != nil else { continue }
+                readsIndexed.append((shard, rs.index, token))
+            }
+            r.node.advance(rd)
+            trackRole(&r, shard: shard, replies: &replies)
+            if r.appliedSinceSnapshot >= settings.snapshotEvery, r.node.log.applied > r.node.log.snapshotIndex {
+                let image = ShardReplica<Machine>.image(machine: r.machine, ledger: r.ledger)
+                if let s = try? r.node.compact(through: r.node.log.applied, data: image) {
+                    compactionsUnpersisted.append((shard, s))
+                    r.appliedSinceSnapshot = 0
+                    counters.snapshotsTaken += 1
+                }
+            }
+            replicas[shard] = r
+            if removedHere, !r.node.configuration.contains(id), r.removalAppliedAtTick == nil { r.removalAppliedAtTick = ticks }
+            replicas[shard] = r
+        }
+        if !readsIndexed.isEmpty {
+            readsIndexed.removeAll { entry in
+                guard let r = replicas[entry.shard], r.node.log.applied >= entry.index else { return false }
+                replies.append(ShardReply(shard: entry.shard, token: entry.token, outcome: .readable))
+                return true
+            }
+        }
+        replies.append(contentsOf: repliesOutstanding)
+        repliesOutstanding = []
+        return replies
+    }
+
+    /// Applies one committed entry: a command through the ledger (exactly once) to the
+    /// machine; a waiting proposal at that index is answered — applied if the term matches,
+    /// unknown if another leader's entry took its place.
+    mutating func apply(_ e: Entry, to r: inout ShardReplica<Machine>, shard: ShardID, replies: inout [ShardReply]) {
+        var reply: [UInt8] = []
+        if case let .command(bytes) = e.payload {
+            r.appliedSinceSnapshot += 1
+            counters.applied += 1
+            if let envelope = try? CommandEnvelope(decoding: bytes) {
+                if let done = r.ledger.reply(for: envelope.requestID) {
+                    reply = done.reply
+                    counters.duplicatesSuppressed += 1
+                } else {
+                    reply = r.machine.apply(envelope.body, at: e.index)
+                    r.ledger.record(envelope.requestID, index: e.index.value, reply: reply)
+                }
+            } else {
+                counters.commandsUnreadable += 1
+            }
+        }
+        if let p = r.pending.removeValue(forKey: e.index) {
+            let outcome: ShardReply.Outcome = p.term == e.term ? .applied(index: e.index, reply: reply)
+                                                              : .unknown(reason: "leadership changed before the entry committed")
+            replies.append(ShardReply(shard: shard, token: p.token, outcome: outcome))
+        }
+    }
+
+    /// Counts elections won and, when this replica stops leading, answers what it was
+    /// waiting for as unknown (the new leader may or may not commit those entries).
+    mutating func trackRole(_ r: inout ShardReplica<Machine>, shard: ShardID, replies: inout [ShardReply]) {
+        let role = r.node.role
+        guard role != r.lastRole else { return }
+        if role == .leader { counters.electionsWon += 1 }
+        if role == .candidate { counters.campaigns += 1 }
+        if r.lastRole == .leader {
+            for index in r.pending.keys.sorted() {
+                if let p = r.pending.removeValue(forKey: index) {
+                    replies.append(ShardReply(shard: shard, token: p.token, outcome: .unknown(reason: "leadership lost")))
+                }
+            }
+            for token in readsWaiting.keys.sorted() where readsWaiting[token] == shard {
+                readsWaiting[token] = nil
+                replies.append(ShardReply(shard: shard, token: token, outcome: .unknown(reason: "leadership lost")))
+            }
+        }
+        r.lastRole = role
+    }
+}

@@ -1,0 +1,23 @@
+/// What a `ShardHost` counts, for metrics. Invariant: counters only grow.
+public struct ShardHostCounters: Sendable, Equatable {
+    public var proposals = 0
+    public var applied = 0
+    public var duplicatesSuppressed = 0
+    public var commandsUnreadable = 0
+    public var electionsWon = 0
+    public var campaigns = 0
+    public var snapshotsSent = 0
+    public var snapshotsTaken = 0
+    public var snapshotsInstalled = 0
+    public var snapshotsUnreadable = 0
+    public var reconfigurations = 0
+    public var reconfigurationsDeferred = 0
+    public var replicasCreated = 0
+    public var replicasRemoved = 0
+    public var batchesReceived = 0
+    public var batchesOtherEpoch = 0
+    public var batchesMisaddressed = 0
+    public var messagesForUnknownShards = 0
+    public var removalNotices = 0
+    public init() {}
+}

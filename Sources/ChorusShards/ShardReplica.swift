@@ -1,0 +1,50 @@
+import ChorusRaft
+import ChorusWire
+
+/// One shard group's member on this node: the Raft core, the replicated state (the
+/// application's machine plus the request ledger) and the proposals waiting to apply.
+///
+/// Invariants: `machine` and `ledger` reflect exactly the entries through
+/// `node.log.applied`; a pending proposal is answered once — applied (its entry committed
+/// at the index and term it was given) or dropped (another entry took that index).
+struct ShardReplica<Machine: ReplicatedStateMachine>: Sendable {
+    struct Pending: Sendable {
+        var term: Term
+        var token: UInt64
+    }
+
+    var node: RaftNode
+    var machine: Machine
+    var ledger: RequestLedger
+    var pending: [LogIndex: Pending] = [:]
+    var appliedSinceSnapshot = 0
+    /// Ticks since this replica last heard from a leader of its group (or led it).
+    var ticksWithoutLeader = 0
+    var lastRole: RaftNode.Role = .follower
+    /// The host tick at which this node applied the committed configuration that removed it.
+    /// The replica lives two more ticks so its last messages (a leader's `timeoutNow` to its
+    /// successor) go out.
+    var removalAppliedAtTick: Int?
+    /// The configuration as of the last applied entry (to see who a new one removes).
+    var appliedConfiguration: Configuration?
+
+    /// The state machine image inside a Raft snapshot: the ledger, then the machine.
+    static func image(machine: Machine, ledger: RequestLedger) -> [UInt8] {
+        var w = ByteWriter(capacity: 256)
+        w.u8(1)
+        ledger.encode(into: &w)
+        w.raw(machine.image())
+        return w.bytes
+    }
+
+    /// Restores what `image` wrote; an empty image is the initial state.
+    static func restore(_ bytes: [UInt8], ledgerCapacity: Int) throws -> (Machine, RequestLedger) {
+        guard !bytes.isEmpty else { return (Machine(), RequestLedger(capacity: ledgerCapacity)) }
+        var r = ByteReader(bytes)
+        let version = try r.u8()
+        guard version == 1 else { throw WireError.invalid(field: "shard image version", reason: "\(version) unsupported") }
+        let ledger = try RequestLedger(capacity: ledgerCapacity, decoding: &r)
+        let machine = try Machine(image: try r.raw(r.remaining))
+        return (machine, ledger)
+    }
+}

@@ -1,0 +1,36 @@
+import ChorusRaft
+import ChorusRing
+
+/// One hosted replica as `chorus shards` shows it. Invariant: a snapshot of the replica's
+/// state at one instant (`commit ≥ applied`).
+public struct ShardStatus: Sendable, Equatable {
+    public var shard: ShardID
+    public var role: RaftNode.Role
+    public var voters: [NodeID]
+    public var learners: [NodeID]
+    public var leader: NodeID?
+    public var term: Term
+    public var commit: LogIndex
+    public var applied: LogIndex
+}
+
+extension ShardHost {
+    /// Every hosted replica, in shard order.
+    public var statuses: [ShardStatus] { order.compactMap(status(of:)) }
+
+    public func status(of shard: ShardID) -> ShardStatus? {
+        guard let n = replicas[shard]?.node else { return nil }
+        return ShardStatus(shard: shard, role: n.role, voters: n.configuration.voters, learners: n.configuration.learners,
+                           leader: n.leader, term: n.term, commit: n.log.committed, applied: n.log.applied)
+    }
+
+    /// The replicated state of `shard` as applied here (read it after a `.readable` reply
+    /// for a linearizable read).
+    public func machine(of shard: ShardID) -> Machine? { replicas[shard]?.machine }
+    public func isLeader(of shard: ShardID) -> Bool { replicas[shard]?.node.role == .leader }
+    public func leader(of shard: ShardID) -> NodeID? { replicas[shard]?.node.leader }
+    /// Groups this node leads.
+    public var leadersHeld: Int { order.count { replicas[$0]?.node.role == .leader } }
+    /// Shards in whose configuration (as this replica knows it) this node votes.
+    public var votingShards: [ShardID] { order.filter { replicas[$0]?.node.configuration.isVoter(id) == true } }
+}
