@@ -11,6 +11,7 @@ public enum Chorus {
         ("info", "Show an agent's settings and state."),
         ("tags", "Set or delete an agent's tags."),
         ("ring", "Show the ring an agent computes: shares and shards per member."),
+        ("shards", "Show every shard: replicas, leader, term, commit and applied index."),
         ("sim", "Simulate a cluster (virtual time, simulated network)."),
         ("raft", "Run a Raft group member with a key-value state machine (raft serve)."),
         ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover)."),
@@ -38,6 +39,7 @@ public enum Chorus {
             case "info": return try InfoCommand.run(rest)
             case "tags": return try TagsCommand.run(rest)
             case "ring": return try RingCommand.run(rest)
+            case "shards": return try ShardsCommand.run(rest)
             case "sim": return try SimCommand.run(rest)
             case "raft": return try RaftCommand.run(rest)
             case "bench" where rest.first == "raft": return try RaftBenchCommand.run(Array(rest.dropFirst()))

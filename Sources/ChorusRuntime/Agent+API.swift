@@ -20,6 +20,7 @@ extension Agent {
         router.get("/v1/info") { [unowned self] _, responder in responder.respond(self.info()) }
         router.get("/health") { [unowned self] _, responder in responder.respond(self.health()) }
         router.get("/metrics") { [unowned self] _, responder in responder.respond(self.metricsText()) }
+        addShardRoutes(to: router)
         return router
     }
 
@@ -95,9 +96,21 @@ extension Agent {
         guard !exiting, !membership.isLeaving else {
             return .error(503, code: "leaving", message: "the agent is leaving the cluster")
         }
-        let updated: Tags
+        var updated: Tags
         do {
             updated = try Agent.tagsAfter(request.body, current: membership.tags)
+        } catch {
+            return .error(400, code: "invalid_tags", message: error.message)
+        }
+        // The shard layer's tags belong to the agent (its Raft id, API address, shard set):
+        // a request may not change them, and a full replacement keeps them.
+        let current = membership.tags
+        for (key, value) in updated where Agent.reservedTags.contains(key) && current[key] != value {
+            return .error(400, code: "reserved_tag", message: "tag \"\(key)\" is set by the agent and cannot be changed")
+        }
+        do {
+            let kept = current.filter { Agent.reservedTags.contains($0.key) && updated[$0.key] == nil }
+            updated = try updated.applying(kept.map { ($0.key, $0.value) })
         } catch {
             return .error(400, code: "invalid_tags", message: error.message)
         }

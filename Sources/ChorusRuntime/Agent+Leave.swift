@@ -6,6 +6,16 @@ import ChorusMembership
 extension Agent {
 
     func beginLeave(reason: String) {
+        guard !exiting, !membership.isLeaving, shards.drainDeadline == nil else { return }
+        if shouldDrain {
+            startDrain(reason: reason)
+            return
+        }
+        leaveNow(reason: reason)
+    }
+
+    /// Spreads the `left` update (after any drain).
+    func leaveNow(reason: String) {
         guard !exiting, !membership.isLeaving else { return }
         log.info("leaving the cluster", ["reason": reason])
         membership.leave(at: loop.now(), into: &effects)

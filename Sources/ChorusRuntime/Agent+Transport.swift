@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusMembership
+import ChorusShards
 
 // Packets in and out: datagrams from the UDP socket, frames from peer streams, and the
 // core's effects (sends and events) carried out in order.
@@ -30,6 +31,11 @@ extension Agent {
     /// Decodes one datagram or frame and hands it to the core; bad bytes are counted and
     /// logged, never fatal.
     func handlePacket(_ bytes: [UInt8], from source: Endpoint, transport: String) {
+        if ShardBatchCodec.isBatch(bytes) {
+            // Shard batches only travel on peer streams; a datagram claiming to be one is noise.
+            if transport == "tcp" { receiveShardBatch(bytes, from: source) } else { metrics.dropped(.decodeError) }
+            return
+        }
         let packet: Packet
         do {
             packet = try PacketCodec.decode(bytes)

@@ -44,6 +44,11 @@ public final class Agent: @unchecked Sendable {
 
     /// The ring of the view as last computed for `GET /v1/ring` (see `currentRing`).
     var ringCache: RingCache?
+    /// The shard groups hosted here (see `Agent+Shards.swift`).
+    let shards: ShardRuntime
+    let shardMetrics: ShardMetrics
+    /// This node founded the shard set at this start.
+    let shardsFounded: Bool
 
     /// Effects the core appended and the agent has not carried out yet.
     var effects: [MembershipEffect] = []
@@ -59,6 +64,7 @@ public final class Agent: @unchecked Sendable {
     /// Set once the agent decided to exit; the loop stops shortly after.
     var exiting = false
     private let exitCode = Atomic<Int32>(0)
+    private let shardsClosed = Mutex(false)
 
     /// An API join waiting for a seed's answer.
     struct JoinWaiter {
@@ -101,21 +107,46 @@ public final class Agent: @unchecked Sendable {
         }
         persistedIncarnation = incarnation
 
+        let directory = settings.dataDirectory
+        do {
+            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, placement: settings.placement, settings: settings.shards)
+        } catch {
+            throw .dataDirectory(path: (directory ?? "(temporary)") + "/shards", reason: "cannot open shard storage: \(error)")
+        }
+        shardMetrics = ShardMetrics(registry: metrics.registry)
+        if settings.seeds.isEmpty {
+            // The first node of a new cluster founds the shard set (before its tags are made,
+            // so they announce it from the start).
+            do { shardsFounded = try shards.bootstrapIfFounder() } catch {
+                throw .dataDirectory(path: shards.directory, reason: "cannot found the shard set: \(error)")
+            }
+        } else {
+            shardsFounded = false
+        }
+
         let now = loop.now()
         startedAt = now
-        do {
-            membership = try Membership(name: settings.name, address: advertisedEndpoint, tags: settings.tags,
-                                        incarnation: incarnation, settings: settings.membership,
-                                        seed: UInt64.random(in: .min ... .max), now: now)
-        } catch {
-            throw .invalidSetting(error.message)
+        apiEndpoint = settings.api
+        let membershipSeed = UInt64.random(in: .min ... .max)
+        let shardsNow = shards, advertised = advertisedEndpoint
+        func makeMembership(api: Endpoint) throws(AgentStartError) -> Membership {
+            let tags: Tags
+            do { tags = try settings.tags.applying(Agent.shardTags(shardsNow, api: api)) } catch {
+                throw .invalidSetting("tags: \(error.message)")
+            }
+            do {
+                return try Membership(name: settings.name, address: advertised, tags: tags,
+                                      incarnation: incarnation, settings: settings.membership, seed: membershipSeed, now: now)
+            } catch {
+                throw .invalidSetting(error.message)
+            }
         }
+        membership = try makeMembership(api: settings.api)
 
         var streamSettings = TCPSettings()
         streamSettings.idleTimeout = settings.outboundIdleTimeout
         streams = PeerStreams(loop: loop, outboundSettings: streamSettings,
                               maxOutbound: settings.maxOutboundStreams, maxInbound: settings.maxInboundStreams)
-        apiEndpoint = settings.api
 
         var apiSettings = HTTPServerSettings()
         apiSettings.maxBodyBytes = 64 * 1024
@@ -128,6 +159,8 @@ public final class Agent: @unchecked Sendable {
         }
         api = server
         apiEndpoint = server.localEndpoint
+        // Nothing was sent yet: rebuild the core so its tags carry the API address bound.
+        if apiEndpoint != settings.api { membership = try makeMembership(api: apiEndpoint) }
         wire(server)
     }
 
@@ -209,10 +242,17 @@ public final class Agent: @unchecked Sendable {
         } else {
             resolveSeeds(settings.seeds)
         }
+        beginShards()
         afterInput()
     }
 
     private func shutdown() {
+        shardsClosed.withLock { closed in
+            guard !closed else { return }
+            closed = true
+            shards.failAll("the agent stopped")
+            shards.close()
+        }
         api?.close()
         streams.closeAll()
         listener.close()

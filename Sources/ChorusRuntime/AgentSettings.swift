@@ -1,6 +1,7 @@
 import ChorusBase
 import ChorusMembership
 import ChorusRing
+import ChorusShards
 
 /// Everything an `Agent` needs to start, already parsed and typed (the command line and the
 /// config file are turned into this by `chorus agent`).
@@ -31,6 +32,14 @@ public struct AgentSettings: Sendable {
     /// computes from its view (`GET /v1/ring`). Every node of a cluster must use the same
     /// values: they are part of the ring's definition (docs/ring.md).
     public var placement = PlacementSettings()
+    /// The shard host's tick: with `shards.raft` at 10 election ticks, a 0.5–1 s election
+    /// timeout, and heartbeats every 50 ms (coalesced per peer node).
+    public var shardTick: Interval = .milliseconds(50)
+    /// Raft and host settings of every shard group.
+    public var shards = ShardHostSettings()
+    /// Longest a graceful leave waits for this node's shard replicas to move elsewhere
+    /// (0 = leave at once).
+    public var drainTimeout: Interval = .seconds(30)
     /// Largest datagram accepted; larger ones are dropped and counted as `oversized`. Default
     /// 16 KiB: room above the 1,400-byte gossip budget for peers tuned differently, far below
     /// what would let one datagram cost much memory.
@@ -68,6 +77,8 @@ public struct AgentSettings: Sendable {
         if clusterName.isEmpty { throw .invalidSetting("cluster name must not be empty") }
         do { try membership.validate() } catch { throw .invalidSetting(error.message) }
         do { try placement.validate() } catch { throw .invalidSetting(error.message) }
+        do { try shards.validate() } catch { throw .invalidSetting(error.message) }
+        if shardTick <= .zero { throw .invalidSetting("shard tick must be positive") }
         if maxDatagramBytes < membership.datagramBudget || maxDatagramBytes > UDPSocket.defaultMaxDatagramBytes {
             throw .invalidSetting("max_datagram_bytes must be in \(membership.datagramBudget)...\(UDPSocket.defaultMaxDatagramBytes) (at least datagram_budget), got \(maxDatagramBytes)")
         }

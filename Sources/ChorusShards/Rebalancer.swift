@@ -12,7 +12,11 @@ import ChorusRaft
 ///    a. a leader that is not in the target hands leadership to the most up-to-date target
 ///       voter that answers (the new leader then removes it);
 ///    b. a voter that is not in the target is removed, if the remaining voters still hold a
-///       quorum of members that answer and have the commit index.
+///       quorum of members that answer and have the commit index;
+///    c. once the group is exactly its target, leadership goes to the target's first replica
+///       (the shard's primary on the ring) if it answers and has the commit index — so
+///       leaders spread over the nodes as evenly as primaries do, instead of piling up on
+///       the nodes that were there first.
 ///
 /// Invariants: the group never drops below a quorum of caught-up voters because of a step
 /// from here, and no member is removed before its replacement is a caught-up voter.
@@ -61,6 +65,10 @@ public enum Rebalancer {
         for extra in c.voters where !wanted.contains(extra) && extra != leader {
             let remaining = c.voters.filter { $0 != extra }
             if remaining.filter(caughtUp).count >= remaining.count / 2 + 1 { return .remove(extra) }
+        }
+        // 4c.
+        if c.voters.count == target.count, let primary = target.first, primary != leader, caughtUp(primary) {
+            return .transferLeadership(to: primary)
         }
         return nil
     }

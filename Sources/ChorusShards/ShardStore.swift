@@ -1,3 +1,4 @@
+import ChorusBase
 import ChorusRaft
 import ChorusRing
 import ChorusStorage
@@ -14,6 +15,8 @@ import ChorusStorage
 public final class ShardStore {
     /// Where the shard-set epoch is kept: a group number no shard can have.
     static let metaGroup: UInt64 = 1 << 40
+    /// Where this node's Raft member id is kept.
+    static let identityGroup: UInt64 = (1 << 40) + 1
 
     public let log: SegmentLog
     public let snapshots: SnapshotStore
@@ -32,6 +35,23 @@ public final class ShardStore {
     public func loadEpoch() throws -> UInt64? {
         guard let s = try snapshots.load(group: ShardStore.metaGroup), s.data.count == 8 else { return nil }
         return s.data.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    /// This node's Raft member id: the stored one, or a new random one stored durably first.
+    /// The id belongs to the data, not to the node's name: a node that lost its data comes
+    /// back as a new member (the groups replace the old one), never as an old voter with an
+    /// empty log, which could elect a leader without committed entries.
+    public func loadOrCreateIdentity(random: () -> UInt64) throws -> NodeID {
+        if let s = try snapshots.load(group: ShardStore.identityGroup), s.data.count == 8,
+           let id = NodeID(encoded: s.data.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) {
+            return id
+        }
+        var value = random()
+        while value == 0 { value = random() }
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        try snapshots.save(ChorusStorage.Snapshot(group: ShardStore.identityGroup, index: 0, term: 0, data: bytes))
+        return NodeID(value)
     }
 
     /// Every stored group, as `RaftNode` restarts from it.
@@ -118,13 +138,16 @@ public final class ShardStore {
 extension ShardStore {
     /// Carries out every `HostReady` the host has, in the documented order (persist, one
     /// fsync, send, advance), and returns the replies. `send` gets the batches only after the
-    /// fsync that covers what they announce.
-    public func drive<M>(_ host: inout ShardHost<M>, send: ([ShardBatch]) -> Void) throws -> [ShardReply] {
+    /// fsync that covers what they announce. With a `clock`, `synced` gets the duration of
+    /// every fsync (for metrics).
+    public func drive<M>(_ host: inout ShardHost<M>, clock: (() -> Instant)? = nil, synced: (Interval) -> Void = { _ in },
+                         send: ([ShardBatch]) -> Void) throws -> [ShardReply] {
         var replies: [ShardReply] = []
         while host.hasReady {
             let r = host.ready()
             try persist(r)
-            try sync()
+            let started = clock?()
+            if try sync(), let started, let clock { synced(clock() - started) }
             if !r.compactions.isEmpty { try compact() }
             send(r.batches)
             replies += host.advance(r)

@@ -34,15 +34,22 @@ import Testing
     @Test func tags_patchAndReplace_areAnnounced() throws {
         let node = try TestAgent(name: "n1") { $0.tags = try! Tags(["zone": "a"]) }
         defer { node.stop() }
+        // The agent's own tags (Raft id, API address, shard set) are kept through every change.
+        func userTags() -> [String: String]? { node.members().first?.tags.filter { !$0.key.hasPrefix("chorus.") } }
+        let reserved = node.members().first?.tags.filter { $0.key.hasPrefix("chorus.") } ?? [:]
+        #expect(reserved.keys.sorted() == ["chorus.api", "chorus.raft", "chorus.shards"])
         var r = try node.request(.put, "/v1/tags", body: #"{"set": {"role": "web", "v": "2"}}"#)
         #expect(r.status == 200)
-        #expect(node.members().first?.tags == ["zone": "a", "role": "web", "v": "2"])
+        #expect(userTags() == ["zone": "a", "role": "web", "v": "2"])
         r = try node.request(.put, "/v1/tags", body: #"{"delete": ["zone", "v"]}"#)
-        #expect(node.members().first?.tags == ["role": "web"])
+        #expect(userTags() == ["role": "web"])
         r = try node.request(.put, "/v1/tags", body: #"{"only": "this"}"#)
         #expect(r.status == 200)
-        #expect(node.members().first?.tags == ["only": "this"])
+        #expect(userTags() == ["only": "this"])
+        #expect(node.members().first?.tags.filter { $0.key.hasPrefix("chorus.") } == reserved)
         #expect(node.members().first?.incarnation == 3)
+        r = try node.request(.put, "/v1/tags", body: #"{"set": {"chorus.raft": "1"}}"#)
+        #expect(r.status == 400 && r.apiError?.code == "reserved_tag")
     }
 
     @Test func info_health_andMetrics_describeTheNode() throws {
