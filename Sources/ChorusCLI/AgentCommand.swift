@@ -32,16 +32,19 @@ enum AgentCommand {
                   default: String(PlacementSettings().shardCount)),
             .init("--replicas", value: "N", help: "Replicas per shard (\(PlacementSettings.replicationLimit)); the same on every node.",
                   default: String(PlacementSettings().replicationFactor)),
+            .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",
+                  default: "30000"),
         ],
         details: """
         The config file holds one JSON object with any of the keys name, bind, advertise, api, seeds,
-        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas and
+        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms and
         the protocol settings (probe_interval_ms, suspicion_multiplier, gossip_interval_ms,
         push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
         comments. Unknown keys are errors.
 
-        SIGTERM or SIGINT leaves the cluster gracefully (at most leave_timeout_ms, 2 s by default) and
-        exits 0; a second signal exits at once with status 1.
+        SIGTERM or SIGINT leaves the cluster gracefully — first handing this node's shard replicas to
+        other nodes (at most drain_timeout_ms, 30 s), then announcing the leave (at most leave_timeout_ms,
+        2 s) — and exits 0; a second signal exits at once with status 1.
         """)
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -107,6 +110,10 @@ enum AgentCommand {
         settings.membership.cluster = ClusterID.from(name: cluster)
         if let n = file.maxDatagramBytes { settings.maxDatagramBytes = n }
         settings.placement = try placement(from: p, file: file)
+        if let ms = try p.int("--drain-timeout") ?? file.drainTimeoutMillis {
+            guard ms >= 0, ms <= 3_600_000 else { throw UsageError("--drain-timeout must be 0...3600000 ms, got \(ms)") }
+            settings.drainTimeout = .milliseconds(Int64(ms))
+        }
         do { try settings.validate() } catch { throw CommandFailure(error.description) }
         return settings
     }

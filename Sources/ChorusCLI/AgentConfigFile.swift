@@ -26,12 +26,13 @@ struct AgentConfigFile {
     var logLevel: String?
     var logFormat: String?
     var maxDatagramBytes: Int?
+    var drainTimeoutMillis: Int?
     var membership = MembershipSettings()
     var placement = PlacementSettings()
 
     /// Keys besides the protocol tunables.
     static let keys = ["name", "bind", "advertise", "api", "seeds", "cluster", "data_dir", "tags",
-                       "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas"]
+                       "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms"]
 
     init() {}
 
@@ -97,6 +98,7 @@ struct AgentConfigFile {
             case "ring_vnodes": config.placement.virtualNodesPerMember = try integer()
             case "shards": config.placement.shardCount = try integer()
             case "replicas": config.placement.replicationFactor = try integer()
+            case "drain_timeout_ms": config.drainTimeoutMillis = try integer()
             default:
                 throw fail("unknown key \"\(key)\" (known keys: \((keys + ProtocolSettingKey.allCases.map(\.rawValue)).joined(separator: ", ")))")
             }
