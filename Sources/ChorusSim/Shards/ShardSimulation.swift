@@ -64,6 +64,11 @@ public final class ShardSimulation {
         case restart(Int)
         case add(Int)
         case drain(Int)
+        /// Cuts the node off from every other (both directions). The simulated membership
+        /// layer then wrongly declares it dead, so placement moves its replicas away.
+        case isolate(Int)
+        /// Ends an isolation; the node is alive again in every view.
+        case heal(Int)
     }
 
     public private(set) var now = Instant.zero
@@ -71,7 +76,7 @@ public final class ShardSimulation {
     var nodes: [SimNode] = []
     var rng: SeededRandom
     var writes: [Write] = []
-    var tokenToWrite: [UInt64: Int] = [:]
+    var tokenToWrite: [UInt64: (write: Int, node: Int)] = [:]
     var nextToken: UInt64 = 1
     var actions: [(at: Instant, action: Action)] = []
     var clientsStopAt = Instant.distantFuture
@@ -82,6 +87,12 @@ public final class ShardSimulation {
     public private(set) var batchesSent = 0
     public private(set) var messagesSent = 0
     var lastTargets: [ShardID: [NodeID]] = [:]
+    var isolated: Set<Int> = []
+    /// Writes acknowledged by a node while it was isolated (a minority cannot commit: must
+    /// stay 0, answers from the request ledger aside).
+    public private(set) var acknowledgedWhileIsolated = 0
+    /// Writes an isolated node accepted as leader (so the check above is not vacuous).
+    public private(set) var proposedWhileIsolated = 0
 
     public init(settings: ShardSimulationSettings) throws {
         self.settings = settings
@@ -182,6 +193,7 @@ public final class ShardSimulation {
             batchesSent += 1
             messagesSent += batch.messageCount
             let target = nodes[to]
+            if isolated.contains(node.index) || isolated.contains(to) { continue }
             queue.push(.deliver(bytes: ShardBatchCodec.encode(batch), to: to, generation: target.generation),
                        at: now + settings.latency.sample(using: &rng))
         }
@@ -210,6 +222,15 @@ public final class ShardSimulation {
             while nodes.count <= i { nodes.append(SimNode(index: nodes.count)) }
             try? start(nodes[i], founder: false)
             log.append("\(now) add \(nodes[i].name)")
+        case let .isolate(i):
+            isolated.insert(i)
+            log.append("\(now) isolate \(nodes[i].name)")
+            pendingVerdicts.append((now + settings.detectionDelay, i, nodes[i].generation))
+            queue.push(.placement, at: now + settings.detectionDelay)
+        case let .heal(i):
+            isolated.remove(i)
+            if nodes[i].isRunning { nodes[i].status = .alive }
+            log.append("\(now) heal \(nodes[i].name)")
         case let .drain(i):
             nodes[i].draining = true
             nodes[i].drainStarted = now
@@ -239,7 +260,8 @@ public final class ShardSimulation {
     func currentMap() -> ShardMap {
         pendingVerdicts.removeAll { v in
             guard v.at <= now else { return false }
-            if nodes[v.node].generation == v.generation, !nodes[v.node].isRunning { nodes[v.node].status = .dead }
+            let n = nodes[v.node]
+            if n.generation == v.generation, !n.isRunning || isolated.contains(v.node) { n.status = .dead }
             return true
         }
         let members = nodes.filter { ($0.status == .alive || $0.status == .suspect) && !$0.draining }
@@ -281,7 +303,9 @@ public final class ShardSimulation {
         do {
             let command = ShardCommand.put(key: writes[w].key, value: writes[w].value).encoded()
             switch try host.propose(shard: writes[w].shard, requestID: writes[w].requestID, command: command, token: token) {
-            case .proposed: tokenToWrite[token] = w
+            case .proposed:
+                tokenToWrite[token] = (w, node.index)
+                if isolated.contains(node.index) { proposedWhileIsolated += 1 }
             case .alreadyApplied: writes[w].acknowledged = true
             }
             node.host = host
@@ -309,9 +333,11 @@ public final class ShardSimulation {
     }
 
     func settle(_ reply: ShardReply) {
-        guard let w = tokenToWrite.removeValue(forKey: reply.token) else { return }
+        guard let (w, node) = tokenToWrite.removeValue(forKey: reply.token) else { return }
         switch reply.outcome {
-        case .applied: writes[w].acknowledged = true
+        case .applied:
+            writes[w].acknowledged = true
+            if isolated.contains(node) { acknowledgedWhileIsolated += 1 }
         case .readable: break
         case .unknown: queue.push(.retry(w), at: now + .milliseconds(20))
         }
