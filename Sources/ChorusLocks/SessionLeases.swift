@@ -40,7 +40,7 @@ public struct SessionLeases: Sendable {
 
     /// A session was opened (its `openSession` entry applied on the leader).
     public mutating func opened(_ session: SessionID, ttlMillis: UInt64, now: Instant) {
-        let t = Interval.milliseconds(Int64(clamping: ttlMillis))
+        let t = Interval.lockMillis(ttlMillis)
         ttl[session] = t
         due.remove(session)
         queue.schedule(session, at: now + t)

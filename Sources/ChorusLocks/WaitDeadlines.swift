@@ -66,7 +66,7 @@ public struct WaitDeadlines: Sendable {
     public mutating func register(_ name: LockName, session: SessionID, requestID: RequestID, waitMillis: UInt64, now: Instant) {
         let key = Key(name: name, session: session)
         requests[key] = requestID
-        queue.schedule(key, at: now + .milliseconds(Int64(clamping: waitMillis)))
+        queue.schedule(key, at: now + .lockMillis(waitMillis))
     }
 
     /// The wait ended: granted, cancelled, withdrawn, or its session gone.
