@@ -1,4 +1,5 @@
 import ChorusRaft
+import ChorusRing
 
 /// The application state a shard's Raft group replicates: commands in log order, nothing else.
 ///
@@ -7,10 +8,15 @@ import ChorusRaft
 /// `init(image:)` of `image()` is indistinguishable from the state it was taken from. No
 /// clock, randomness or `Set`/`Dictionary` iteration order may influence either.
 public protocol ReplicatedStateMachine: Sendable {
-    /// The state before the first command.
-    init()
+    /// What applying a command tells others than its proposer (a waiter granted a lock):
+    /// produced on every replica, acted on by whoever waits for it (the leader).
+    associatedtype Event: Sendable
+    /// The state of `shard` before the first command.
+    init(shard: ShardID)
     /// Restores the state `image()` wrote; throws on bytes it cannot read (never traps).
-    init(image: [UInt8]) throws
+    init(shard: ShardID, image: [UInt8]) throws
+    /// The events the commands applied since the last call produced, in apply order.
+    mutating func takeEvents() -> [Event]
     /// Applies one committed command and returns the reply for whoever proposed it.
     /// A command the machine cannot read is answered with an error reply, never a trap.
     mutating func apply(_ command: [UInt8], at index: LogIndex) -> [UInt8]

@@ -1,8 +1,8 @@
+import ChorusLocks
 import ChorusWire
 
-/// A command of the shard state machine, as proposed to a shard's Raft group. The lock
-/// service's commands join this enum; for now the key-value register the routing layer and
-/// its tests use.
+/// A command of the shard state machine, as proposed to a shard's Raft group: the lock
+/// service's commands, and the key-value map.
 ///
 /// Invariant: `decode(encode(c)) == c`, and `decode` of anything else throws a `WireError`.
 public enum ShardCommand: Hashable, Sendable {
@@ -10,6 +10,8 @@ public enum ShardCommand: Hashable, Sendable {
     case put(key: [UInt8], value: [UInt8])
     /// Removes `key`.
     case delete(key: [UInt8])
+    /// A lock-service command (`LockCodec` bytes, validated when decoded).
+    case lock(LockCommand)
 
     public static let maxKeyBytes = 1024
     public static let maxValueBytes = 1 << 20
@@ -19,6 +21,7 @@ public enum ShardCommand: Hashable, Sendable {
         switch self {
         case let .put(key, value): w.u8(1); w.blob(key); w.blob(value)
         case let .delete(key): w.u8(2); w.blob(key)
+        case let .lock(command): w.u8(3); w.raw(LockCodec.encode(command))
         }
         return w.bytes
     }
@@ -32,6 +35,8 @@ public enum ShardCommand: Hashable, Sendable {
             self = .put(key: key, value: try r.blob("value", limit: ShardCommand.maxValueBytes))
         case 2:
             self = .delete(key: try r.blob("key", limit: ShardCommand.maxKeyBytes))
+        case 3:
+            self = .lock(try LockCodec.decodeCommand(try r.raw(r.remaining)))
         default:
             throw .invalid(field: "shard command", reason: "tag \(tag)")
         }

@@ -51,7 +51,7 @@ extension ShardHost {
         for (shard, rd) in done.groups {
             guard var r = replicas[shard] else { continue }
             if let s = rd.snapshot {
-                if let (machine, ledger) = try? ShardReplica<Machine>.restore(s.data, ledgerCapacity: settings.ledgerCapacity) {
+                if let (machine, ledger) = try? ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity) {
                     r.machine = machine
                     r.ledger = ledger
                 } else {
@@ -126,6 +126,7 @@ extension ShardHost {
                 } else {
                     reply = r.machine.apply(envelope.body, at: e.index)
                     r.ledger.record(envelope.requestID, index: e.index.value, reply: reply)
+                    for event in r.machine.takeEvents() { events.append((shard, event)) }
                 }
             } else {
                 counters.commandsUnreadable += 1
@@ -143,9 +144,13 @@ extension ShardHost {
     mutating func trackRole(_ r: inout ShardReplica<Machine>, shard: ShardID, replies: inout [ShardReply]) {
         let role = r.node.role
         guard role != r.lastRole else { return }
-        if role == .leader { counters.electionsWon += 1 }
+        if role == .leader {
+            counters.electionsWon += 1
+            leadershipChanges.append((shard, true))
+        }
         if role == .candidate { counters.campaigns += 1 }
         if r.lastRole == .leader {
+            leadershipChanges.append((shard, false))
             for index in r.pending.keys.sorted() {
                 if let p = r.pending.removeValue(forKey: index) {
                     replies.append(ShardReply(shard: shard, token: p.token, outcome: .unknown(reason: "leadership lost")))

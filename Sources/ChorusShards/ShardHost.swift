@@ -40,6 +40,10 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     var readsWaiting: [UInt64: ShardID] = [:]
     var readsIndexed: [(shard: ShardID, index: LogIndex, token: UInt64)] = []
     var repliesOutstanding: [ShardReply] = []
+    /// Events the machines produced (in apply order) and leadership gained or lost, for the
+    /// driver (`takeEvents`, `takeLeadershipChanges`).
+    var events: [(shard: ShardID, event: Machine.Event)] = []
+    var leadershipChanges: [(shard: ShardID, leading: Bool)] = []
     /// Removal notices to send with the next batches, by member.
     var removalNotices: [NodeID: [ShardBatch.Removal]] = [:]
     public internal(set) var counters = ShardHostCounters()
@@ -73,7 +77,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
 
     mutating func addReplica(_ shard: ShardID, _ state: PersistedState) throws {
         let node = try RaftNode(id: id, settings: settings.raft, seed: rng.next() | 1, restoring: state)
-        let (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, ledgerCapacity: settings.ledgerCapacity)
+        let (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
         var replica = ShardReplica(node: node, machine: machine, ledger: ledger)
         replica.appliedConfiguration = state.snapshot.metadata.configuration
         replicas[shard] = replica
@@ -84,6 +88,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     mutating func dropReplica(_ shard: ShardID, reason: String) {
         guard let r = replicas.removeValue(forKey: shard) else { return }
         order.removeAll { $0 == shard }
+        if r.lastRole == .leader { leadershipChanges.append((shard, false)) }
         for index in r.pending.keys.sorted() {
             if let p = r.pending[index] { repliesOutstanding.append(ShardReply(shard: shard, token: p.token, outcome: .unknown(reason: reason))) }
         }
@@ -226,6 +231,18 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         guard var r = replicas[shard] else { throw .notHosted(shard) }
         do { try r.node.transferLeadership(to: target) } catch { throw .rejected(error.description) }
         replicas[shard] = r
+    }
+
+    /// The machines' events since the last call, in apply order.
+    public mutating func takeEvents() -> [(shard: ShardID, event: Machine.Event)] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+
+    /// Groups this node started or stopped leading since the last call, in order.
+    public mutating func takeLeadershipChanges() -> [(shard: ShardID, leading: Bool)] {
+        defer { leadershipChanges.removeAll() }
+        return leadershipChanges
     }
 
     // MARK: placement

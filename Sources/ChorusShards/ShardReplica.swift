@@ -1,4 +1,5 @@
 import ChorusRaft
+import ChorusRing
 import ChorusWire
 
 /// One shard group's member on this node: the Raft core, the replicated state (the
@@ -38,13 +39,13 @@ struct ShardReplica<Machine: ReplicatedStateMachine>: Sendable {
     }
 
     /// Restores what `image` wrote; an empty image is the initial state.
-    static func restore(_ bytes: [UInt8], ledgerCapacity: Int) throws -> (Machine, RequestLedger) {
-        guard !bytes.isEmpty else { return (Machine(), RequestLedger(capacity: ledgerCapacity)) }
+    static func restore(_ bytes: [UInt8], shard: ShardID, ledgerCapacity: Int) throws -> (Machine, RequestLedger) {
+        guard !bytes.isEmpty else { return (Machine(shard: shard), RequestLedger(capacity: ledgerCapacity)) }
         var r = ByteReader(bytes)
         let version = try r.u8()
         guard version == 1 else { throw WireError.invalid(field: "shard image version", reason: "\(version) unsupported") }
         let ledger = try RequestLedger(capacity: ledgerCapacity, decoding: &r)
-        let machine = try Machine(image: try r.raw(r.remaining))
+        let machine = try Machine(shard: shard, image: try r.raw(r.remaining))
         return (machine, ledger)
     }
 }

@@ -1,15 +1,23 @@
+import ChorusLocks
 import ChorusRaft
+import ChorusRing
 import ChorusWire
 
-/// What each shard replicates: a key-value map (more services join it), applied from
-/// `ShardCommand`s.
+/// What each shard replicates: the lock table of its lock names and home sessions, and a
+/// key-value map, applied from `ShardCommand`s.
 ///
-/// Invariants: deterministic (`image()` writes keys in sorted order; nothing follows a
-/// dictionary order); an unreadable command changes nothing and is answered with an error
-/// reply; `revision` is the log index of the last change to the map.
+/// Invariants: deterministic (`image()` writes keys in sorted order and the lock table's own
+/// deterministic image; nothing follows a dictionary order); an unreadable command changes
+/// nothing and is answered with an error reply; `revision` is the log index of the last
+/// change to the map; a lock command's reply is `LockCodec.encode(reply)` and the waiters it
+/// settled are events (`LockNotification`s).
 public struct ShardState: ReplicatedStateMachine, Equatable {
+    public typealias Event = LockNotification
+
     public private(set) var values: [[UInt8]: [UInt8]] = [:]
     public private(set) var revision: UInt64 = 0
+    public private(set) var locks: LockTable
+    var pendingEvents: [LockNotification] = []
 
     /// The reply to a command: a status byte, 0 = done, 1 = key was absent (delete),
     /// 2 = the command could not be read.
@@ -17,10 +25,20 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         case done = 0, absent = 1, unreadable = 2
     }
 
-    public init() {}
+    public init(shard: ShardID) {
+        // The default settings are valid by construction (checked by LockTableSettings' tests).
+        do { locks = try LockTable(shard: UInt16(truncatingIfNeeded: shard.value)) } catch { preconditionFailure("\(error)") }
+    }
 
-    public init(image: [UInt8]) throws {
+    public init(shard: ShardID, image: [UInt8]) throws {
+        self.init(shard: shard)
         var r = ByteReader(image)
+        let version = try r.u8()
+        guard version == 1 else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
+        locks = try LockTable(decoding: try r.blob("lock table", limit: r.remaining))
+        guard locks.shard == UInt16(truncatingIfNeeded: shard.value) else {
+            throw WireError.invalid(field: "lock table", reason: "belongs to shard \(locks.shard), not \(shard)")
+        }
         revision = try r.varint()
         let count = try r.count("keys", limit: r.remaining / 2)
         for _ in 0..<count {
@@ -33,6 +51,10 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
     public mutating func apply(_ command: [UInt8], at index: LogIndex) -> [UInt8] {
         guard let c = try? ShardCommand(decoding: command) else { return [Reply.unreadable.rawValue] }
         switch c {
+        case let .lock(command):
+            let result = locks.apply(command, index: index.value)
+            pendingEvents += result.notifications
+            return LockCodec.encode(result.reply)
         case let .put(key, value):
             values[key] = value
             revision = index.value
@@ -44,8 +66,15 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         }
     }
 
+    public mutating func takeEvents() -> [LockNotification] {
+        defer { pendingEvents.removeAll() }
+        return pendingEvents
+    }
+
     public func image() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + values.count * 32)
+        w.u8(1)
+        w.blob(locks.encode())
         w.varint(revision)
         w.varint(UInt64(values.count))
         for key in values.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
