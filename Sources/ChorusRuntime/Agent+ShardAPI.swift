@@ -14,6 +14,8 @@ extension Agent {
         router.get("/v1/kv/{key}") { [unowned self] request, responder in self.kvRead(request, responder) }
         router.put("/v1/kv/{key}") { [unowned self] request, responder in self.kvWrite(request, responder) }
         router.delete("/v1/kv/{key}") { [unowned self] request, responder in self.kvWrite(request, responder) }
+        addLockRoutes(to: router)
+        addInternalLockRoutes(to: router)
     }
 
     // MARK: GET /v1/shards

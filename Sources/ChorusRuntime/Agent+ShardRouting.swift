@@ -32,8 +32,10 @@ extension Agent {
     /// Runs `local` here if this node leads `shard`, else forwards the request to the leader.
     /// `local` may call `routeToLeader` again (with the same request) when leadership moved
     /// while it waited; `deadline` bounds the whole exchange.
-    func routeToLeader(_ request: HTTPRequest, shard: ShardID, deadline: Instant? = nil, _ responder: HTTPResponder,
-                       local: @escaping ShardHandler) {
+    /// `patience` is how long the leader may legitimately take to answer beyond routing (an
+    /// acquire's wait): a forward waits that much longer before it gives up.
+    func routeToLeader(_ request: HTTPRequest, shard: ShardID, deadline: Instant? = nil, patience: Interval = .zero,
+                       _ responder: HTTPResponder, local: @escaping ShardHandler) {
         var request = request
         let deadline = deadline ?? loop.now() + shardRequestBudget
         if request.headers[Agent.requestIDHeader] == nil { request.headers.set(Agent.requestIDHeader, Agent.requestID(of: request)) }
@@ -54,10 +56,10 @@ extension Agent {
             return
         }
         guard let api = hint?.api ?? placementAPI(of: shard) else {
-            retryRoute(request, shard: shard, deadline: deadline, responder, local: local)
+            retryRoute(request, shard: shard, deadline: deadline, patience: patience, responder, local: local)
             return
         }
-        forward(request, to: api, shard: shard, deadline: deadline, responder, local: local)
+        forward(request, to: api, shard: shard, deadline: deadline, patience: patience, responder, local: local)
     }
 
     /// The API address of a live replica the placement names for `shard` (it knows the
@@ -71,15 +73,15 @@ extension Agent {
         return candidates.isEmpty ? nil : candidates[Int.random(in: 0..<candidates.count)]
     }
 
-    private func retryRoute(_ request: HTTPRequest, shard: ShardID, deadline: Instant, _ responder: HTTPResponder,
+    private func retryRoute(_ request: HTTPRequest, shard: ShardID, deadline: Instant, patience: Interval, _ responder: HTTPResponder,
                             local: @escaping ShardHandler) {
         loop.schedule(after: .milliseconds(50)) { [weak self] in
-            self?.routeToLeader(request, shard: shard, deadline: deadline, responder, local: local)
+            self?.routeToLeader(request, shard: shard, deadline: deadline, patience: patience, responder, local: local)
         }
     }
 
-    private func forward(_ request: HTTPRequest, to api: String, shard: ShardID, deadline: Instant, _ responder: HTTPResponder,
-                         local: @escaping ShardHandler) {
+    private func forward(_ request: HTTPRequest, to api: String, shard: ShardID, deadline: Instant, patience: Interval,
+                         _ responder: HTTPResponder, local: @escaping ShardHandler) {
         var headers = HTTPHeaders()
         for field in request.headers where !["host", "connection", "content-length"].contains(field.name.lowercased()) {
             headers.add(field.name, field.value)
@@ -89,7 +91,7 @@ extension Agent {
         let method = request.method
         let target = request.target
         let body = request.body
-        let timeout = max(.milliseconds(100), deadline - loop.now())
+        let timeout = max(.milliseconds(100), deadline - loop.now()) + patience
         DispatchQueue.global().async { [weak self] in
             let result = Result { () throws(HTTPClientError) -> HTTPClientResponse in
                 try HTTPClient(peerName: "shard leader").request(method: method, api, path: target, body: method == .get ? nil : body,
@@ -100,13 +102,13 @@ extension Agent {
                 switch result {
                 case let .success(response) where response.status == 421 || (response.status == 503 && response.apiError?.code == "no_leader"):
                     // The node we asked does not lead the shard (any more): try again with fresher knowledge.
-                    self.retryRoute(request, shard: shard, deadline: deadline, responder, local: local)
+                    self.retryRoute(request, shard: shard, deadline: deadline, patience: patience, responder, local: local)
                 case let .success(response):
                     var relayed = HTTPResponse(status: response.status, body: response.body)
                     if let type = response.headers["Content-Type"] { relayed.headers.set("Content-Type", type) }
                     responder.respond(relayed)
                 case .failure:
-                    self.retryRoute(request, shard: shard, deadline: deadline, responder, local: local)
+                    self.retryRoute(request, shard: shard, deadline: deadline, patience: patience, responder, local: local)
                 }
             }
         }

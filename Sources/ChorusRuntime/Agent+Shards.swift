@@ -45,6 +45,7 @@ extension Agent {
             self.shards.ticks += 1
             if self.shards.ticks % 10 == 1 { self.refreshShardPlacement() }
             self.followDrain()
+            self.lockLeaderTick()
             self.scheduleShardDrive()
             self.scheduleShardTick()
         }
@@ -74,6 +75,7 @@ extension Agent {
             return
         }
         for latency in shards.settle(replies, at: loop.now()) { shardMetrics.commitLatency.observe(latency) }
+        followLockEvents()
         shardMetrics.refresh(from: shards.host)
     }
 

@@ -47,6 +47,8 @@ public final class Agent: @unchecked Sendable {
     /// The shard groups hosted here (see `Agent+Shards.swift`).
     let shards: ShardRuntime
     let shardMetrics: ShardMetrics
+    /// The lock service's soft state (see `Agent+Locks.swift`).
+    let locks = LockService()
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
