@@ -7,7 +7,8 @@ import ChorusRing
 /// 1. `epoch`: if set, persist it (the shard set this node now belongs to).
 /// 2. `removed`: delete these groups' log records and snapshots (they left this node).
 /// 3. `groups`: for each, persist `snapshot`, `entries`, `hardState` (steps 1–3 of `Ready`).
-/// 4. `compactions`: save each local snapshot, then mark the group's log as covered by it.
+/// 4. `compactions`: save each local snapshot, then mark the group's log as covered by it
+///    (a founder's groups start with one at index 0 that holds the founding configuration).
 /// 5. One `sync()` for all of the above.
 /// 6. `batches`: send, one frame per destination node.
 /// 7. Call `ShardHost.advance(_:)` with this value: it applies committed entries and answers

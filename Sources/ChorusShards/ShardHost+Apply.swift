@@ -71,7 +71,11 @@ extension ShardHost {
             for e in rd.committedEntries {
                 apply(e, to: &r, shard: shard, replies: &replies)
                 guard case let .configuration(c) = e.payload else { continue }
-                if !c.contains(id) { removedHere = true }
+                // Only a configuration that drops this node removes it. A learner catching up
+                // applies the group's older configurations, from before it was added, which
+                // never listed it; taking those for its removal dropped it while it caught up
+                // (and it was recreated empty, over and over, when the log arrived in pieces).
+                if r.appliedConfiguration?.contains(id) == true, !c.contains(id) { removedHere = true }
                 if r.node.role == .leader, let before = r.appliedConfiguration {
                     for gone in before.members where !c.contains(gone) && gone != id {
                         removalNotices[gone, default: []].append(.init(shard: shard, term: r.node.term, index: e.index))

@@ -70,7 +70,13 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         self.epoch = epoch
         epochUnpersisted = true
         for shard in shards.sorted() {
-            try addReplica(shard, .bootstrap(Configuration(voters: [id])))
+            let founding = PersistedState.bootstrap(Configuration(voters: [id]))
+            try addReplica(shard, founding)
+            // The founding configuration lives only in this index-0 snapshot: no log entry
+            // holds it. Unless the driver stores it, a founder that restarts before its first
+            // membership change comes back with an empty configuration, never campaigns, and
+            // drops the group as an orphan.
+            compactionsUnpersisted.append((shard, founding.snapshot))
             replicas[shard]?.node.campaign()
         }
     }
@@ -172,6 +178,14 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             switch m.body {
             case .appendEntries, .heartbeat, .installSnapshot: r.ticksWithoutLeader = 0
             default: break
+            }
+            if r.node.role == .leader, !r.node.configuration.contains(m.from), r.node.configurationIndex <= r.node.log.committed,
+               removalNotices[m.from]?.contains(where: { $0.shard == shard }) != true {
+                // A member removed while it was away missed its removal's commit and the notice
+                // sent then; its configuration still lists it, so it campaigns (and counts as
+                // voting) forever. The committed configuration without it is the group's from
+                // now on: tell it again.
+                removalNotices[m.from, default: []].append(.init(shard: shard, term: r.node.term, index: r.node.configurationIndex))
             }
             r.node.step(m)
             replicas[shard] = r

@@ -16,8 +16,9 @@ public struct ShardHostSettings: Sendable, Hashable {
     public var rebalanceEveryTicks = 4
     /// Ticks after which a replica that is not in its own group's committed configuration and
     /// hears from no leader is deleted (a learner that was never completed, or a removed
-    /// member that missed its removal's commit while it was away is *not* deleted: it may
-    /// still hold a vote in a configuration it cannot see).
+    /// member that missed its removal's commit while it was away is *not* deleted by this
+    /// rule: it may still hold a vote in a configuration it cannot see; the leader's removal
+    /// notice deletes it once it speaks to the group).
     public var orphanTicks = 1_200
     /// Proposals waiting for their entry to apply, per group, before new ones are refused.
     public var maxPendingProposals = 16_384

@@ -78,7 +78,9 @@ public final class ShardStore {
             let hs = log.hardState(group: g).map {
                 ChorusRaft.HardState(term: Term($0.term), vote: NodeID(encoded: $0.vote), commit: LogIndex($0.commit))
             } ?? .initial
-            if snapshot.metadata.index == .zero && entries.isEmpty && hs == .initial { continue }
+            // A group with nothing stored is skipped, but not a founder's whose founding
+            // snapshot (index 0, its configuration) is all that was synced before a crash.
+            if snapshot.metadata.index == .zero && snapshot.metadata.configuration == .empty && entries.isEmpty && hs == .initial { continue }
             out[ShardID(UInt32(g))] = PersistedState(hardState: hs, snapshot: snapshot, entries: entries)
         }
         return out
