@@ -108,9 +108,19 @@ final class RebalancerTests: XCTestCase {
 
     // MARK: nothing to do
 
-    func testConfigurationEqualToTarget_noStep() {
-        XCTAssertNil(next(voters: [1, 2, 3], target: [3, 1, 2]))
+    func testConfigurationEqualToTarget_ledByItsPrimary_noStep() {
+        XCTAssertNil(next(voters: [1, 2, 3], target: [1, 3, 2]))
         XCTAssertNil(next(voters: [1, 2, 3], target: [1, 2, 3], behind: [2, 3], silent: [2, 3]))
+    }
+
+    // MARK: rule 4c
+
+    func testConfigurationEqualToTarget_leadershipGoesToThePrimary_whenItIsCaughtUp() {
+        XCTAssertEqual(next(voters: [1, 2, 3], target: [3, 1, 2]), .transferLeadership(to: NodeID(3)))
+        XCTAssertNil(next(voters: [1, 2, 3], target: [3, 1, 2], behind: [3]), "a primary behind the commit index waits")
+        XCTAssertNil(next(voters: [1, 2, 3], target: [3, 1, 2], silent: [3]), "a silent primary is not given leadership")
+        XCTAssertEqual(next(voters: [1, 2, 3, 4], target: [3, 1, 2], silent: [4]), .remove(NodeID(4)),
+                       "the extra voter goes first: leadership moves only once the group is exactly its target")
     }
 
     func testEmptyTarget_noStep() {

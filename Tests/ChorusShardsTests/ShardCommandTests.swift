@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusRaft
+import ChorusRing
 import ChorusShards
 import ChorusWire
 import XCTest
@@ -97,7 +98,7 @@ final class ShardCommandTests: XCTestCase {
     // MARK: ShardState
 
     func testState_appliesPutAndDelete_andKeepsRevisionAtLastChange() {
-        var s = ShardState()
+        var s = ShardState(shard: ShardID(0))
         XCTAssertEqual(s.apply(put("a", "1"), at: LogIndex(3)), [ShardState.Reply.done.rawValue])
         XCTAssertEqual(s.values[bytes("a")], bytes("1"))
         XCTAssertEqual(s.revision, 3)
@@ -109,7 +110,7 @@ final class ShardCommandTests: XCTestCase {
     }
 
     func testState_unreadableCommand_isAnsweredWithErrorReply_andChangesNothing() {
-        var s = ShardState()
+        var s = ShardState(shard: ShardID(0))
         _ = s.apply(put("k", "v"), at: LogIndex(1))
         let before = s
         XCTAssertEqual(s.apply([9, 9, 9], at: LogIndex(2)), [ShardState.Reply.unreadable.rawValue])
@@ -124,9 +125,9 @@ final class ShardCommandTests: XCTestCase {
             let key = bytes("key\(rng.below(60))")
             commands.append(rng.below(4) == 0 ? ShardCommand.delete(key: key).encoded() : ShardCommand.put(key: key, value: bytes("v\(i)")).encoded())
         }
-        var a = ShardState()
+        var a = ShardState(shard: ShardID(0))
         for (i, c) in commands.enumerated() { _ = a.apply(c, at: LogIndex(UInt64(i + 1))) }
-        let restored = try ShardState(image: a.image())
+        let restored = try ShardState(shard: ShardID(0), image: a.image())
         XCTAssertEqual(restored, a)
         XCTAssertEqual(restored.image(), a.image())
         // The same map reached through puts in two other orders (the last at the same
@@ -134,24 +135,24 @@ final class ShardCommandTests: XCTestCase {
         // order.
         let keys = a.values.keys.sorted { $0.lexicographicallyPrecedes($1) }
         for order in [keys, keys.reversed()] {
-            var b = ShardState()
+            var b = ShardState(shard: ShardID(0))
             for k in order { _ = b.apply(ShardCommand.put(key: k, value: a.values[k] ?? []).encoded(), at: LogIndex(a.revision)) }
             XCTAssertEqual(b, a)
             XCTAssertEqual(b.image(), a.image())
         }
-        XCTAssertEqual(try ShardState(image: ShardState().image()), ShardState())
+        XCTAssertEqual(try ShardState(shard: ShardID(0), image: ShardState(shard: ShardID(0)).image()), ShardState(shard: ShardID(0)))
     }
 
     func testStateImageDecode_isTotal_onGarbage() {
         var rng = SeededRandom(seed: 6)
-        var s = ShardState()
+        var s = ShardState(shard: ShardID(0))
         for i in 0..<6 { _ = s.apply(put("k\(i)", "v\(i)"), at: LogIndex(UInt64(i + 1))) }
         let valid = s.image()
         for _ in 0..<20_000 {
             for input in damaged(valid, &rng) {
-                guard let restored = try? ShardState(image: input) else { continue }
+                guard let restored = try? ShardState(shard: ShardID(0), image: input) else { continue }
                 // Whatever was accepted is a state with a stable image.
-                XCTAssertEqual(try ShardState(image: restored.image()), restored)
+                XCTAssertEqual(try ShardState(shard: ShardID(0), image: restored.image()), restored)
             }
         }
     }

@@ -9,10 +9,12 @@ final class ShardHostBatchingTests: XCTestCase {
     func testIdleClusterOf64Shards_sendsEachPeerAtMostOneBatchPerFlush_withHeartbeatsCoalesced() throws {
         let shards = 64
         let c = try ShardTestCluster.placed(shards: shards)
-        // Spread leadership so every node both sends heartbeats and answers them.
-        for s in 0..<shards where s % 3 != 0 {
-            try c.withHost(n1) { try $0.transferLeadership(shard: ShardID(s), to: s % 3 == 1 ? n2 : n3) }
-        }
+        // Spread leadership so every node both sends heartbeats and answers them: each shard's
+        // primary (first in its target) gets it (Rebalancer rule 4c).
+        let all = [n1, n2, n3]
+        try c.setTargets(Dictionary(uniqueKeysWithValues: (0..<shards).map { s in
+            (ShardID(s), Array(all[(s % 3)...] + all[..<(s % 3)]))
+        }))
         XCTAssertTrue(try c.run(maxTicks: 60) {
             (0..<shards).allSatisfy { s in c.leader(of: ShardID(s)) == [n1, n2, n3][s % 3] }
         })

@@ -49,11 +49,14 @@ final class ShardHostPlacementTests: XCTestCase {
             XCTAssertEqual(c.host(id).votingShards, (0..<6).map { ShardID($0) })
         }
         XCTAssertEqual(c.host(n1).counters.reconfigurations, 6 * 4, "add, promote, add, promote per shard")
-        XCTAssertEqual(c.host(n1).leadersHeld, 6, "the founder is in every target: it keeps leading")
+        // Then the 3 shards whose primary is n3 hand leadership to it (rule 4c).
+        XCTAssertTrue(try c.run(maxTicks: 100) { (0..<6).allSatisfy { c.leader(of: ShardID($0)) == ($0 % 2 == 0 ? n3 : n1) } },
+                      "each shard ends led by its primary")
         // Placed groups stay put.
-        let before = c.host(n1).counters.reconfigurations
+        func changes() -> Int { [n1, n2, n3].map { c.host($0).counters.reconfigurations }.reduce(0, +) }
+        let before = changes()
         try c.tick(20)
-        XCTAssertEqual(c.host(n1).counters.reconfigurations, before)
+        XCTAssertEqual(changes(), before)
     }
 
     func testShardMissingFromTargets_isLeftAsItIs() throws {

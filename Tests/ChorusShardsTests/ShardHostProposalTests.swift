@@ -37,7 +37,7 @@ final class ShardHostProposalTests: XCTestCase {
         XCTAssertNil(expected.values[bytes("k0")])
         for id in [n2, n3] { XCTAssertEqual(c.host(id).machine(of: shard), expected, "\(id)") }
         // Other shards saw none of it.
-        for id in [n1, n2, n3] { XCTAssertEqual(c.host(id).machine(of: ShardID(0)), ShardState()) }
+        for id in [n1, n2, n3] { XCTAssertEqual(c.host(id).machine(of: ShardID(0)), ShardState(shard: ShardID(0))) }
         XCTAssertEqual(c.host(n1).counters.proposals, 11)
         XCTAssertTrue(c.member(n2).replies.isEmpty, "followers answer nobody: the proposal was not theirs")
     }
