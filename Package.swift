@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim", "ChorusShards", "ChorusRaft", "ChorusRing"]),
         .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRuntime"]),
         .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusCLI"]),
-        .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRuntime"]),
+        .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime"]),
     ],
     swiftLanguageModes: [.v6]
 )
