@@ -15,6 +15,8 @@ struct AgentClient {
     let address: String
     let http = HTTPClient(peerName: "agent")
 
+    init(address: String) { self.address = address }
+
     init(_ p: ParsedArguments, environment: [String: String] = ProcessInfo.processInfo.environment) {
         if let flag = p.string("--api") {
             address = flag
@@ -28,16 +30,10 @@ struct AgentClient {
     /// Sends a request and returns the response of a 2xx status.
     func call(_ method: HTTPMethod, _ path: String, json: [String: Any]? = nil,
               timeout: Interval = .seconds(5)) throws(CommandFailure) -> HTTPClientResponse {
-        var body: [UInt8]?
-        if let json {
-            guard let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) else {
-                throw CommandFailure("cannot encode the request body")
-            }
-            body = Array(data)
-        }
+        let body = try json.map { (object) throws(CommandFailure) -> [UInt8] in try AgentClient.encode(object) }
         let response: HTTPClientResponse
         do {
-            response = try http.request(method: method, address, path: path, body: body, timeout: timeout)
+            response = try exchange(method, path, body: body, timeout: timeout)
         } catch {
             throw CommandFailure(error.description)
         }
@@ -46,6 +42,21 @@ struct AgentClient {
             throw CommandFailure("agent at \(address) answered HTTP \(response.status)")
         }
         return response
+    }
+
+    /// Sends a request and returns whatever the agent answered, error statuses included; only
+    /// a request that got no complete answer throws.
+    func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil,
+                  timeout: Interval = .seconds(5)) throws(HTTPClientError) -> HTTPClientResponse {
+        try http.request(method: method, address, path: path, body: body, timeout: timeout)
+    }
+
+    /// A JSON request body, keys sorted.
+    static func encode(_ json: [String: Any]) throws(CommandFailure) -> [UInt8] {
+        guard let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) else {
+            throw CommandFailure("cannot encode the request body")
+        }
+        return Array(data)
     }
 
     /// The response body as a JSON object.

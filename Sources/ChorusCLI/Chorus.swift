@@ -12,9 +12,10 @@ public enum Chorus {
         ("tags", "Set or delete an agent's tags."),
         ("ring", "Show the ring an agent computes: shares and shards per member."),
         ("shards", "Show every shard: replicas, leader, term, commit and applied index."),
+        ("lock", "Acquire a lock (hold it, or run a command under it), show a lock, list locks."),
         ("sim", "Simulate a cluster (virtual time, simulated network)."),
         ("raft", "Run a Raft group member with a key-value state machine (raft serve)."),
-        ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover)."),
+        ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover; lock: lock pairs/s)."),
     ]
 
     static var usage: String {
@@ -40,9 +41,11 @@ public enum Chorus {
             case "tags": return try TagsCommand.run(rest)
             case "ring": return try RingCommand.run(rest)
             case "shards": return try ShardsCommand.run(rest)
+            case "lock": return try LockCommand.run(rest)
             case "sim": return try SimCommand.run(rest)
             case "raft": return try RaftCommand.run(rest)
             case "bench" where rest.first == "raft": return try RaftBenchCommand.run(Array(rest.dropFirst()))
+            case "bench" where rest.first == "lock": return try LockBenchCommand.run(Array(rest.dropFirst()))
             case "bench": return try RingBenchCommand.run(rest)
             default:
                 throw UsageError("unknown command \"\(command)\" (see 'chorus --help')")

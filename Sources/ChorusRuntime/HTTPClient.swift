@@ -76,9 +76,9 @@ public struct HTTPClient: Sendable {
         return try request(method: method, hostPort, path: path, body: body, timeout: timeout)
     }
 
-    // MARK: Socket steps
+    // MARK: Socket steps (shared with `HTTPClientConnection`)
 
-    private func connectFirst(_ endpoints: [Endpoint], peer: HTTPClientError.Peer, deadline: Instant,
+    func connectFirst(_ endpoints: [Endpoint], peer: HTTPClientError.Peer, deadline: Instant,
                               timeout: Interval) throws(HTTPClientError) -> Int32 {
         var lastError = HTTPClientError.unreachable(peer, reason: "no address")
         for endpoint in endpoints {
@@ -111,7 +111,7 @@ public struct HTTPClient: Sendable {
         throw lastError
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8], peer: HTTPClientError.Peer, deadline: Instant,
+    func writeAll(_ fd: Int32, _ bytes: [UInt8], peer: HTTPClientError.Peer, deadline: Instant,
                           timeout: Interval) throws(HTTPClientError) {
         var offset = 0
         while offset < bytes.count {
@@ -125,7 +125,7 @@ public struct HTTPClient: Sendable {
     }
 
     /// Blocks until `fd` is ready for `events` or the deadline passes.
-    private func wait(_ fd: Int32, for events: PollEvents, peer: HTTPClientError.Peer, deadline: Instant,
+    func wait(_ fd: Int32, for events: PollEvents, peer: HTTPClientError.Peer, deadline: Instant,
                       timeout: Interval) throws(HTTPClientError) {
         while true {
             let remaining = deadline - MonotonicClock.now()
@@ -140,7 +140,7 @@ public struct HTTPClient: Sendable {
         }
     }
 
-    private func reasonText(_ error: SocketError) -> String {
+    func reasonText(_ error: SocketError) -> String {
         if case let .system(_, code, _) = error { return SocketError.text(for: code).lowercased() }
         return error.description
     }
