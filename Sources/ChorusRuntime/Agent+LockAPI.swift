@@ -56,7 +56,10 @@ extension Agent {
                 case let .applied(bytes):
                     switch try? LockCodec.decodeReply(bytes) {
                     case let .sessionOpened(session)?:
-                        self.locks.leaders[home]?.leases.opened(session, ttlMillis: UInt64(ttl), now: self.loop.now())
+                        if self.locks.leaders[home]?.tracked.contains(session) == false {
+                            self.locks.leaders[home]?.leases.opened(session, ttlMillis: UInt64(ttl), now: self.loop.now())
+                            self.locks.leaders[home]?.tracked.insert(session)
+                        }
                         responder.respond(.json(200, ["id": session.description, "ttl_ms": ttl] as [String: Any]))
                     case let reply?: responder.respond(Agent.lockReplyResponse(reply))
                     case nil: responder.respond(.error(500, code: "internal", message: "unreadable reply"))
@@ -80,6 +83,12 @@ extension Agent {
         routeToLeader(request, shard: home, responder) { [unowned self] _, responder, _ in
             let now = self.loop.now()
             let ttl = self.shards.host.machine(of: home)?.locks.homeSessions().first { $0.id == session }?.ttlMillis
+            if let ttl, var clocks = self.locks.leaders[home], !clocks.tracked.contains(session) {
+                // Open in the table but not yet in the clocks (applied after they were set up).
+                clocks.leases.opened(session, ttlMillis: ttl, now: now)
+                clocks.tracked.insert(session)
+                self.locks.leaders[home] = clocks
+            }
             guard let ttl, self.locks.leaders[home]?.leases.keepAlive(session, now: now) == true else {
                 responder.respond(.error(404, code: "session_expired", message: "session \(session) has expired or was closed"))
                 return
@@ -169,16 +178,16 @@ extension Agent {
             guard case let .success(r) = self.lockRequest(request) else { responder.respond(Agent.invalid("unreadable acquire")); return }
             let now = self.loop.now()
             if Int(r.session.home) != Int(shard.value), (self.locks.confirmed[r.session].map { now - $0 > LockService.confirmationLife } ?? true) {
-                self.checkSession(r.session) { [unowned self] alive in
-                    switch alive {
-                    case true?:
+                self.checkSession(r.session) { [unowned self] state in
+                    switch state {
+                    case .alive:
                         self.locks.confirmed[r.session] = self.loop.now()
                         self.proposeAcquire(r, shard: shard, request: request, responder)
-                    case false?:
+                    case .expiring, .dead:
                         self.locks.confirmed[r.session] = nil
                         responder.respond(Agent.waitFailedResponse(.sessionExpired))
-                    case nil:
-                        responder.respond(.error(503, code: "unavailable", message: "the session's home shard did not answer; retry"))
+                    case .unknown:
+                        responder.respond(.error(503, code: "unavailable", message: "the session's home shard cannot confirm it yet; retry"))
                     }
                 }
                 return

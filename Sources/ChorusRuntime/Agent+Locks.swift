@@ -101,8 +101,11 @@ extension Agent {
             if leading, let table = shards.host.machine(of: shard)?.locks {
                 do {
                     var clocks = LockService.LeaderClocks(leases: try SessionLeases(), waits: try WaitDeadlines())
-                    clocks.leases.becameLeader(sessions: table.homeSessions(), now: now)
+                    let home = table.homeSessions()
+                    clocks.leases.becameLeader(sessions: home, now: now)
                     clocks.waits.becameLeader(waits: table.allWaiters(), now: now)
+                    clocks.tracked = Set(home.map(\.id))
+                    clocks.reconciledAt = table.appliedIndex
                     locks.leaders[shard] = clocks
                 } catch {
                     log.error("cannot start the lock clocks", ["shard": Int(shard.value), "error": "\(error)"])
@@ -154,6 +157,9 @@ extension Agent {
         let now = loop.now()
         for shard in locks.leaders.keys.sorted() {
             guard var clocks = locks.leaders[shard] else { continue }
+            if let table = shards.host.machine(of: shard)?.locks, table.appliedIndex != clocks.reconciledAt {
+                reconcile(&clocks, with: table, now: now)
+            }
             let expired = clocks.leases.expired(at: now)
             let due = clocks.waits.due(at: now)
             locks.leaders[shard] = clocks
@@ -185,6 +191,26 @@ extension Agent {
         }
     }
 
+    /// The clocks adopt what the table holds and they do not (entries of earlier terms a new
+    /// leader applied after it set them up; sessions opened through a retry's ledger answer),
+    /// and forget sessions that ended.
+    private func reconcile(_ clocks: inout LockService.LeaderClocks, with table: LockTable, now: Instant) {
+        clocks.reconciledAt = table.appliedIndex
+        let open = table.homeSessions()
+        let openIDs = Set(open.map(\.id))
+        for s in open where !clocks.tracked.contains(s.id) {
+            clocks.leases.opened(s.id, ttlMillis: s.ttlMillis ?? 10_000, now: now)
+            clocks.tracked.insert(s.id)
+        }
+        for s in clocks.tracked.sorted() where !openIDs.contains(s) {
+            clocks.leases.forget(s)
+            clocks.tracked.remove(s)
+        }
+        for w in table.allWaiters() where clocks.waits.deadline(of: w.name, session: w.session) == nil {
+            clocks.waits.register(w.name, session: w.session, requestID: w.requestID, waitMillis: w.waitMillis, now: now)
+        }
+    }
+
     /// After a session ended on its home shard: drop it on every other shard (its holds and
     /// waits there end too). Retried for a minute per shard; the audit catches the rest.
     func dropEverywhere(_ session: SessionID, except home: ShardID) {
@@ -203,44 +229,43 @@ extension Agent {
             guard let table = shards.host.machine(of: shard)?.locks else { continue }
             for info in table.knownSessions() where info.ttlMillis == nil && Int(info.id.home) != Int(shard.value) {
                 let session = info.id
-                checkSession(session) { [weak self] alive in
-                    guard let self, alive == false, self.shards.host.isLeader(of: shard) else { return }
+                checkSession(session) { [weak self] state in
+                    guard let self, state == .dead, self.shards.host.isLeader(of: shard) else { return }
                     self.proposeHere(shard, .lock(.dropSession(session)), requestID: "drop-\(session)") { _ in }
                 }
             }
         }
     }
 
-    /// Asks `session`'s home shard whether it is alive: true, false, or nil (no answer).
-    func checkSession(_ session: SessionID, _ done: @escaping @Sendable (Bool?) -> Void) {
+    /// Asks `session`'s home shard's leader what it knows of it (`.unknown` when no answer).
+    func checkSession(_ session: SessionID, _ done: @escaping @Sendable (LockService.SessionState) -> Void) {
         let home = ShardID(Int(session.home))
-        guard Int(session.home) < settings.placement.shardCount else { done(false); return }
+        guard Int(session.home) < settings.placement.shardCount else { done(.dead); return }
         if shards.host.isLeader(of: home) {
-            done(isAliveAtHome(session, home: home))
+            done(sessionState(session, home: home))
             return
         }
         guard let api = shards.host.leader(of: home).flatMap({ shards.peers[$0]?.api }) ?? anyPlacementAPI(of: home) else {
-            done(nil)
+            done(.unknown)
             return
         }
         DispatchQueue.global().async { [weak self] in
             let r = try? HTTPClient(peerName: "session home").request(api, path: "/v1/internal/sessions/\(session)", timeout: .seconds(2))
-            _ = self?.loop.execute {
-                switch r?.status {
-                case 200?: done(true)
-                case 404?: done(false)
-                default: done(nil)
-                }
-            }
+            let state = r.flatMap { r in
+                r.status == 200 ? (try? JSONValue.parse(r.body))?.objectValue?["state"]?.stringValue.flatMap(LockService.SessionState.init) : nil
+            } ?? .unknown
+            _ = self?.loop.execute { done(state) }
         }
     }
 
-    /// On the home shard's leader: open in the table, and its lease not run out.
-    func isAliveAtHome(_ session: SessionID, home: ShardID) -> Bool {
-        guard let table = shards.host.machine(of: home)?.locks,
-              table.homeSessions().contains(where: { $0.id == session }) else { return false }
-        guard let deadline = locks.leaders[home]?.leases.deadline(of: session) else { return true }
-        return loop.now() < deadline
+    /// What the home shard's leader knows of `session`: alive (open, lease running),
+    /// expiring (lease ran out), dead (a tombstone: committed), or unknown.
+    func sessionState(_ session: SessionID, home: ShardID) -> LockService.SessionState {
+        guard let table = shards.host.machine(of: home)?.locks else { return .unknown }
+        if table.isDead(session) { return .dead }
+        guard table.homeSessions().contains(where: { $0.id == session }) else { return .unknown }
+        guard let deadline = locks.leaders[home]?.leases.deadline(of: session) else { return .alive }
+        return loop.now() < deadline ? .alive : .expiring
     }
 
     // MARK: deadlock detection
@@ -335,8 +360,7 @@ extension Agent {
             }
             let home = ShardID(Int(session.home))
             self.routeToLeader(request, shard: home, responder) { [unowned self] _, responder, _ in
-                responder.respond(self.isAliveAtHome(session, home: home)
-                    ? .json(200, ["alive": true] as [String: Any]) : .error(404, code: "session_expired", message: "no such session"))
+                responder.respond(.json(200, ["state": self.sessionState(session, home: home).rawValue] as [String: Any]))
             }
         }
         router.post("/v1/internal/deadlock/report") { [unowned self] request, responder in

@@ -16,6 +16,21 @@ final class LockService {
     struct LeaderClocks {
         var leases: SessionLeases
         var waits: WaitDeadlines
+        /// Home sessions the leases track, and the table's applied index they match.
+        var tracked: Set<SessionID> = []
+        var reconciledAt: UInt64 = 0
+    }
+
+    /// What a session's home shard says of it.
+    enum SessionState: String {
+        /// Open, and its lease has not run out.
+        case alive
+        /// Its lease ran out; the expiry is on its way through the log.
+        case expiring
+        /// Closed, expired or dropped: a committed fact (the home holds a tombstone).
+        case dead
+        /// Not known here (yet): a leader that has not applied everything, or a bad id.
+        case unknown
     }
 
     /// An acquire waiting for its lock: the HTTP exchange and how to re-route it.

@@ -22,4 +22,15 @@ public protocol ReplicatedStateMachine: Sendable {
     mutating func apply(_ command: [UInt8], at index: LogIndex) -> [UInt8]
     /// The whole state as bytes (a snapshot image).
     func image() -> [UInt8]
+    /// Whether `reply` is the last word on `command`, so that the request ledger may answer
+    /// every retry of the request with it. A reply a later entry can still change is not (a
+    /// lock acquire that queued: a retry must reach the machine, whose own exactly-once
+    /// records tell how the wait ended). Must be a pure function of its arguments: the
+    /// ledger is replicated state.
+    static func isFinal(reply: [UInt8], to command: [UInt8]) -> Bool
+}
+
+extension ReplicatedStateMachine {
+    /// Every reply is final unless the machine says otherwise.
+    public static func isFinal(reply: [UInt8], to command: [UInt8]) -> Bool { true }
 }

@@ -129,7 +129,13 @@ extension ShardHost {
                     counters.duplicatesSuppressed += 1
                 } else {
                     reply = r.machine.apply(envelope.body, at: e.index)
-                    r.ledger.record(envelope.requestID, index: e.index.value, reply: reply)
+                    // Fix (found by the lock simulation): a provisional reply is not cached. The
+                    // ledger used to keep a queued acquire's `.waiting` and answer every retry
+                    // with it, even after the lock table had granted the wait: a client whose
+                    // notification went to a deposed leader never learned it held the lock.
+                    if Machine.isFinal(reply: reply, to: envelope.body) {
+                        r.ledger.record(envelope.requestID, index: e.index.value, reply: reply)
+                    }
                     for event in r.machine.takeEvents() { events.append((shard, event)) }
                 }
             } else {

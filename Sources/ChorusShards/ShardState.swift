@@ -66,6 +66,13 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         }
     }
 
+    /// A queued acquire's `.waiting` is provisional: the lock table updates its record of the
+    /// request when the wait settles, and a retry must reach the table to learn the outcome.
+    public static func isFinal(reply: [UInt8], to command: [UInt8]) -> Bool {
+        guard (try? LockCodec.decodeReply(reply)) == .waiting, case .lock(.acquire)? = try? ShardCommand(decoding: command) else { return true }
+        return false
+    }
+
     public mutating func takeEvents() -> [LockNotification] {
         defer { pendingEvents.removeAll() }
         return pendingEvents

@@ -11,7 +11,8 @@ import ChorusStorage
 /// membership layer turns crashes, joins and graceful leaves into placement after a
 /// detection delay. Clients write unique keys through any node, follow leader hints and
 /// retry with the same request id; `check()` then verifies that every acknowledged write
-/// survived and that every shard sits on its placement.
+/// survived and that every shard sits on its placement. A `ShardWorkload` (the lock
+/// workload) can be plugged in beside or instead of those writes.
 ///
 /// Invariants: same settings and seed ⇒ same run (events ordered by time and insertion;
 /// every random choice from seeded streams); a crashed node keeps only what it synced.
@@ -45,6 +46,11 @@ public final class ShardSimulation {
         case retry(Int)
         case placement
         case action(Int)
+        /// A timer of the plugged-in workload (its own tag).
+        case workload(Int)
+        /// Drive a node whose host was handed work outside its own events (a proposal made
+        /// while another node was being driven), at the current instant.
+        case kick(node: Int)
     }
 
     /// One client write: a unique key, retried with one request id until acknowledged.
@@ -93,6 +99,9 @@ public final class ShardSimulation {
     public private(set) var acknowledgedWhileIsolated = 0
     /// Writes an isolated node accepted as leader (so the check above is not vacuous).
     public private(set) var proposedWhileIsolated = 0
+    /// A second client workload beside the key-value writes (the lock workload), if any.
+    public private(set) var workload: (any ShardWorkload)?
+    var kicksPending: Set<Int> = []
 
     public init(settings: ShardSimulationSettings) throws {
         self.settings = settings
@@ -101,13 +110,42 @@ public final class ShardSimulation {
         try start(nodes[0], founder: true)
         for node in nodes.dropFirst() { try start(node, founder: false) }
         queue.push(.placement, at: now)
-        queue.push(.write, at: now + .seconds(2))
+        if settings.kvWrites { queue.push(.write, at: now + .seconds(2)) }
+    }
+
+    /// Plugs `workload` in: from now on it sees every drive, its replies and its timers.
+    public func attach(_ workload: any ShardWorkload) {
+        precondition(self.workload == nil, "one workload per simulation")
+        self.workload = workload
+    }
+
+    /// Fires the workload's timer `tag` at `time`.
+    func scheduleWorkload(_ tag: Int, at time: Instant) { queue.push(.workload(tag), at: max(time, now)) }
+
+    /// Drives node `i` at the current instant, after the event being handled (at most one
+    /// pending kick per node: a drive handles everything the host has by then).
+    func kick(_ i: Int) {
+        guard i >= 0, i < nodes.count, nodes[i].isRunning, kicksPending.insert(i).inserted else { return }
+        queue.push(.kick(node: i), at: now)
+    }
+
+    /// The running node that leads `shard` (the highest term if an isolated one still
+    /// believes it leads), if any.
+    public func leaderIndex(of shard: ShardID) -> Int? {
+        nodes.filter { $0.host?.isLeader(of: shard) == true }
+            .max { ($0.host?.status(of: shard)?.term ?? .zero, -$0.index) < ($1.host?.status(of: shard)?.term ?? .zero, -$1.index) }?
+            .index
     }
 
     /// Adds `action` at `time` (seconds from the start).
     public func schedule(_ action: Action, at time: Double) {
-        actions.append((Instant.zero + Interval(seconds: time), action))
-        queue.push(.action(actions.count - 1), at: Instant.zero + Interval(seconds: time))
+        schedule(action, at: Instant.zero + Interval(seconds: time))
+    }
+
+    /// Adds `action` at `time` (not before now).
+    func schedule(_ action: Action, at time: Instant) {
+        actions.append((max(time, now), action))
+        queue.push(.action(actions.count - 1), at: max(time, now))
     }
 
     /// Clients stop writing at `time` so the cluster can settle before `check()`.
@@ -166,6 +204,11 @@ public final class ShardSimulation {
             queue.push(.placement, at: now + .milliseconds(500))
         case let .action(k):
             perform(actions[k].action)
+        case let .workload(tag):
+            workload?.fire(tag)
+        case let .kick(i):
+            kicksPending.remove(i)
+            drive(nodes[i])
         }
     }
 
@@ -198,6 +241,7 @@ public final class ShardSimulation {
                        at: now + settings.latency.sample(using: &rng))
         }
         for reply in replies { settle(reply) }
+        workload?.driven(node.index)
     }
 
     // MARK: membership and placement
@@ -298,8 +342,7 @@ public final class ShardSimulation {
         writes[w].attempts += 1
         let node = nodes[writes[w].via]
         guard var host = node.host else { return redirect(w, to: nil) }
-        let token = nextToken
-        nextToken += 1
+        let token = newToken()
         do {
             let command = ShardCommand.put(key: writes[w].key, value: writes[w].value).encoded()
             switch try host.propose(shard: writes[w].shard, requestID: writes[w].requestID, command: command, token: token) {
@@ -314,6 +357,12 @@ public final class ShardSimulation {
             node.host = host
             if case let .notLeader(leader?) = error { redirect(w, to: leader) } else { redirect(w, to: nil) }
         }
+    }
+
+    /// A fresh proposal token (the key-value clients and the workload share one sequence).
+    func newToken() -> UInt64 {
+        defer { nextToken += 1 }
+        return nextToken
     }
 
     func redirect(_ w: Int, to leader: NodeID?) {
@@ -333,7 +382,10 @@ public final class ShardSimulation {
     }
 
     func settle(_ reply: ShardReply) {
-        guard let (w, node) = tokenToWrite.removeValue(forKey: reply.token) else { return }
+        guard let (w, node) = tokenToWrite.removeValue(forKey: reply.token) else {
+            workload?.settle(reply)
+            return
+        }
         switch reply.outcome {
         case .applied:
             writes[w].acknowledged = true

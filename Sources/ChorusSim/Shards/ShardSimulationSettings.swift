@@ -18,6 +18,9 @@ public struct ShardSimulationSettings: Sendable {
     public var detectionDelay: Interval = .seconds(3)
     /// Time between two client writes.
     public var writeEvery: Interval = .milliseconds(20)
+    /// Whether the key-value clients write at all (a run that plugs in another workload,
+    /// such as the lock workload, may turn them off to stay short).
+    public var kvWrites = true
     /// Longest a draining node waits for its replicas to move before it leaves anyway.
     public var drainTimeout: Interval = .seconds(60)
     public var host = ShardHostSettings()
