@@ -8,7 +8,7 @@ BIN=${1:-.build/release/chorus}
 N=${2:-3}
 WINDOW=${3:-60}
 DIR=$(mktemp -d /tmp/chorus-idle.XXXXXX)
-trap 'kill $(cat "$DIR"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$DIR"' EXIT
+trap 'kill -9 $(cat "$DIR"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$DIR"' EXIT
 HZ=$(getconf CLK_TCK)
 for i in $(seq 1 "$N"); do
   port=$((27000 + i * 10)); api=$((port + 1))

@@ -33,7 +33,7 @@ public struct AgentSettings: Sendable {
     /// values: they are part of the ring's definition (docs/ring.md).
     public var placement = PlacementSettings()
     /// The shard host's tick: with `shards.raft` at 10 election ticks, a 0.5–1 s election
-    /// timeout, and heartbeats every 50 ms (coalesced per peer node).
+    /// timeout, and heartbeats every 100 ms (coalesced per peer node).
     public var shardTick: Interval = .milliseconds(50)
     /// Raft and host settings of every shard group.
     public var shards = ShardHostSettings()

@@ -21,14 +21,14 @@ extension ShardHost {
         out.compactions = compactionsUnpersisted
         var batches: [NodeID: ShardBatch] = [:]
         for shard in order {
-            guard var r = replicas[shard], r.node.hasReady else { continue }
+            guard replicas[shard]?.node.hasReady == true, var r = replicas.removeValue(forKey: shard) else { continue }
+            defer { replicas[shard] = r }
             let rd = r.node.ready()
             for m in rd.messages {
                 if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
                 batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
             }
             out.groups.append((shard, rd))
-            replicas[shard] = r
         }
         for (member, notices) in removalNotices {
             batches[member, default: ShardBatch(from: id, to: member, epoch: epoch ?? 0)].removals += notices
@@ -49,7 +49,8 @@ extension ShardHost {
         var replies = repliesOutstanding
         repliesOutstanding = []
         for (shard, rd) in done.groups {
-            guard var r = replicas[shard] else { continue }
+            guard var r = replicas.removeValue(forKey: shard) else { continue }
+            defer { replicas[shard] = r }
             if let s = rd.snapshot {
                 if let (machine, ledger) = try? ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity) {
                     r.machine = machine
@@ -99,9 +100,7 @@ extension ShardHost {
                     counters.snapshotsTaken += 1
                 }
             }
-            replicas[shard] = r
             if removedHere, !r.node.configuration.contains(id), r.removalAppliedAtTick == nil { r.removalAppliedAtTick = ticks }
-            replicas[shard] = r
         }
         if !readsIndexed.isEmpty {
             readsIndexed.removeAll { entry in

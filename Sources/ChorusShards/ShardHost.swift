@@ -121,7 +121,10 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         let rebalance = ticks % settings.rebalanceEveryTicks == 0
         var orphans: [ShardID] = []
         for shard in order {
-            guard var r = replicas[shard] else { continue }
+            // Taken out and put back (not copied) so the replica's arrays stay uniquely
+            // referenced: a copy would make the next mutation copy the whole log.
+            guard var r = replicas.removeValue(forKey: shard) else { continue }
+            defer { replicas[shard] = r }
             r.node.tick()
             if r.node.role == .leader { r.ticksWithoutLeader = 0 } else { r.ticksWithoutLeader += 1 }
             if rebalance, r.node.role == .leader, let target = targets[shard] { step(&r, shard: shard, toward: target) }
@@ -130,7 +133,6 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             } else if r.ticksWithoutLeader > settings.orphanTicks, isOrphan(r) {
                 orphans.append(shard)
             }
-            replicas[shard] = r
         }
         for shard in orphans { dropReplica(shard, reason: "replica is no longer a member of its group") }
     }
@@ -174,7 +176,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
                     continue
                 }
             }
-            guard var r = replicas[shard] else { continue }
+            guard var r = replicas.removeValue(forKey: shard) else { continue }
+            defer { replicas[shard] = r }
             switch m.body {
             case .appendEntries, .heartbeat, .installSnapshot: r.ticksWithoutLeader = 0
             default: break
@@ -188,7 +191,6 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
                 removalNotices[m.from, default: []].append(.init(shard: shard, term: r.node.term, index: r.node.configurationIndex))
             }
             r.node.step(m)
-            replicas[shard] = r
         }
     }
 
@@ -202,7 +204,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// exactly-once: a request id the group already applied is answered from the ledger.
     /// `token` names the proposal in the `ShardReply` that answers it.
     public mutating func propose(shard: ShardID, requestID: [UInt8], command: [UInt8], token: UInt64) throws(ShardRefusal) -> ProposalAcceptance {
-        guard var r = replicas[shard] else { throw .notHosted(shard) }
+        guard var r = replicas.removeValue(forKey: shard) else { throw .notHosted(shard) }
+        defer { replicas[shard] = r }
         guard r.node.role == .leader else { throw .notLeader(leader: r.node.leader) }
         if let done = r.ledger.reply(for: requestID) { return .alreadyApplied(index: LogIndex(done.index), reply: done.reply) }
         guard r.pending.count < settings.maxPendingProposals else {
@@ -221,7 +224,6 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             default: throw .rejected(error.description)
             }
         }
-        replicas[shard] = r
         counters.proposals += 1
         return .proposed
     }
@@ -229,22 +231,22 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// Starts a linearizable read of `shard` (Raft §6.4 ReadIndex): the reply `.readable`
     /// arrives once this replica has applied everything committed when the read began.
     public mutating func read(shard: ShardID, token: UInt64) throws(ShardRefusal) {
-        guard var r = replicas[shard] else { throw .notHosted(shard) }
+        guard var r = replicas.removeValue(forKey: shard) else { throw .notHosted(shard) }
+        defer { replicas[shard] = r }
         guard r.node.role == .leader else { throw .notLeader(leader: r.node.leader) }
         var context: [UInt8] = []
         withUnsafeBytes(of: token.bigEndian) { context.append(contentsOf: $0) }
         do { try r.node.readIndex(context: context) } catch {
             throw .overloaded(error.description)
         }
-        replicas[shard] = r
         readsWaiting[token] = shard
     }
 
     /// Hands leadership of `shard` to `target` (a caught-up voter).
     public mutating func transferLeadership(shard: ShardID, to target: NodeID) throws(ShardRefusal) {
-        guard var r = replicas[shard] else { throw .notHosted(shard) }
+        guard var r = replicas.removeValue(forKey: shard) else { throw .notHosted(shard) }
+        defer { replicas[shard] = r }
         do { try r.node.transferLeadership(to: target) } catch { throw .rejected(error.description) }
-        replicas[shard] = r
     }
 
     /// The machines' events since the last call, in apply order.

@@ -44,12 +44,12 @@ final class ShardHostBatchingTests: XCTestCase {
             XCTAssertEqual(m.store?.syncs, syncsBefore[k], "\(m.id)")
         }
         XCTAssertEqual(uncoalesced, 0, "an idle cluster sends only coalesced heartbeats and answers")
-        // Each leader heartbeats each follower of each group every tick (heartbeatTicks = 1),
-        // and each heartbeat is answered.
-        XCTAssertEqual(messages, ticks * shards * 2 * 2)
+        // Each leader heartbeats each follower of each group every other tick
+        // (heartbeatTicks = 2), and each heartbeat is answered.
+        XCTAssertEqual(messages, ticks / 2 * shards * 2 * 2)
         // One batch per (node, peer) per tick for heartbeats and one for the answers.
         XCTAssertLessThanOrEqual(batches, ticks * 3 * 2 * 2)
-        XCTAssertGreaterThanOrEqual(messages / batches, 20, "\(messages) messages in \(batches) batches")
+        XCTAssertGreaterThanOrEqual(messages / batches, 10, "\(messages) messages in \(batches) batches")
     }
 
     func testProposalsToManyGroups_shareOneSyncAndOneBatchPerPeer() throws {

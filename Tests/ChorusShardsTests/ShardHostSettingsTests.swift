@@ -7,7 +7,7 @@ final class ShardHostSettingsTests: XCTestCase {
         let s = ShardHostSettings()
         XCTAssertNoThrow(try s.validate())
         XCTAssertEqual(s.raft.electionTicks, 10)
-        XCTAssertEqual(s.raft.heartbeatTicks, 1)
+        XCTAssertEqual(s.raft.heartbeatTicks, 2)
     }
 
     func testNonPositiveBound_isRefused_namingTheSetting() {
