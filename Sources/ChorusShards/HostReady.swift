@@ -14,18 +14,20 @@ import ChorusRing
 /// 7. Call `ShardHost.advance(_:)` with this value: it applies committed entries and answers
 ///    proposals and reads.
 ///
-/// Invariant: nothing in `batches` depends on state that steps 1–5 have not made durable.
+/// Invariant: nothing in `batches` depends on state that steps 1–5 have not made durable;
+/// `leaderBatches` hold only messages a leader may send before its own fsync.
 public struct HostReady: Sendable {
     public var epoch: UInt64?
     public var removed: [ShardID] = []
     public var groups: [(shard: ShardID, ready: Ready)] = []
     public var compactions: [(shard: ShardID, snapshot: Snapshot)] = []
     public var batches: [ShardBatch] = []
+    public var leaderBatches: [ShardBatch] = []
 
     public init() {}
 
     public var isEmpty: Bool {
-        epoch == nil && removed.isEmpty && groups.isEmpty && compactions.isEmpty && batches.isEmpty
+        epoch == nil && removed.isEmpty && groups.isEmpty && compactions.isEmpty && batches.isEmpty && leaderBatches.isEmpty
     }
 }
 

@@ -20,13 +20,24 @@ extension ShardHost {
         out.removed = removedUnpersisted
         out.compactions = compactionsUnpersisted
         var batches: [NodeID: ShardBatch] = [:]
+        var early: [NodeID: ShardBatch] = [:]
         for shard in order {
             guard replicas[shard]?.node.hasReady == true, var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
             let rd = r.node.ready()
+            let leading = r.node.role == .leader
             for m in rd.messages {
                 if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
-                batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
+                let replication: Bool
+                switch m.body {
+                case .appendEntries, .heartbeat, .installSnapshot: replication = true
+                default: replication = false
+                }
+                if replication && leading && m.term == r.node.term {
+                    early[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
+                } else {
+                    batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
+                }
             }
             out.groups.append((shard, rd))
         }
@@ -35,6 +46,7 @@ extension ShardHost {
         }
         removalNotices.removeAll()
         out.batches = batches.keys.sorted().compactMap { batches[$0] }
+        out.leaderBatches = early.keys.sorted().compactMap { early[$0] }
         return out
     }
 

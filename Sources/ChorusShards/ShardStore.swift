@@ -148,10 +148,11 @@ extension ShardStore {
         while host.hasReady {
             let r = host.ready()
             try persist(r)
+            if !r.leaderBatches.isEmpty { send(r.leaderBatches) } // before the fsync (§10.2.1)
             let started = clock?()
             if try sync(), let started, let clock { synced(clock() - started) }
             if !r.compactions.isEmpty { try compact() }
-            send(r.batches)
+            if !r.batches.isEmpty { send(r.batches) }
             replies += host.advance(r)
         }
         return replies
