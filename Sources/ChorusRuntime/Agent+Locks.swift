@@ -72,13 +72,14 @@ extension Agent {
         }
         let body = command.encoded()
         let headers: HTTPHeaders = [Agent.requestIDHeader: requestID, "Content-Type": "application/octet-stream"]
-        DispatchQueue.global().async { [weak self] in
+        let started = outbound.start { [weak self] in
             let response = try? HTTPClient(peerName: "shard leader").request(method: .post, api, path: "/v1/internal/shards/\(shard.value)/propose",
                                                                              body: body, headers: headers, timeout: .seconds(3))
             _ = self?.loop.execute {
                 if let response, response.status == 200 { done(response.body) } else { retry() }
             }
         }
+        if !started { retry() }
     }
 
     /// The API of a live replica the placement names for `shard`, this node excluded.
@@ -225,6 +226,8 @@ extension Agent {
     /// home shard now and then; one the home no longer has is dropped here. This is what
     /// makes a lost `dropSession` harmless.
     private func auditForeignSessions() {
+        let now = loop.now()
+        locks.confirmed = locks.confirmed.filter { now - $0.value <= LockService.confirmationLife }
         for shard in locks.leaders.keys.sorted() {
             guard let table = shards.host.machine(of: shard)?.locks else { continue }
             for info in table.knownSessions() where info.ttlMillis == nil && Int(info.id.home) != Int(shard.value) {
@@ -249,13 +252,14 @@ extension Agent {
             done(.unknown)
             return
         }
-        DispatchQueue.global().async { [weak self] in
+        let started = outbound.start { [weak self] in
             let r = try? HTTPClient(peerName: "session home").request(api, path: "/v1/internal/sessions/\(session)", timeout: .seconds(2))
             let state = r.flatMap { r in
                 r.status == 200 ? (try? JSONValue.parse(r.body))?.objectValue?["state"]?.stringValue.flatMap(LockService.SessionState.init) : nil
             } ?? .unknown
             _ = self?.loop.execute { done(state) }
         }
+        if !started { done(.unknown) }
     }
 
     /// What the home shard's leader knows of `session`: alive (open, lease running),
@@ -284,7 +288,7 @@ extension Agent {
             if edges.isEmpty && echo == 0 { continue } // nothing waits here; an empty report changes nothing
             guard let api = shards.host.leader(of: LockService.detectorShard).flatMap({ shards.peers[$0]?.api }) else { continue }
             let body = Agent.encodeReport(shard: shard, edges: edges, epoch: echo)
-            DispatchQueue.global().async { [weak self] in
+            _ = outbound.start { [weak self] in
                 let r = try? HTTPClient(peerName: "deadlock detector").request(method: .post, api, path: "/v1/internal/deadlock/report",
                                                                                body: body, timeout: .seconds(1))
                 guard let r, r.status == 200, let object = try? JSONValue.parse(r.body).objectValue,

@@ -92,7 +92,7 @@ extension Agent {
         let target = request.target
         let body = request.body
         let timeout = max(.milliseconds(100), deadline - loop.now()) + patience
-        DispatchQueue.global().async { [weak self] in
+        let started = outbound.start { [weak self] in
             let result = Result { () throws(HTTPClientError) -> HTTPClientResponse in
                 try HTTPClient(peerName: "shard leader").request(method: method, api, path: target, body: method == .get ? nil : body,
                                                                  headers: forwardHeaders, timeout: timeout)
@@ -111,6 +111,9 @@ extension Agent {
                     self.retryRoute(request, shard: shard, deadline: deadline, patience: patience, responder, local: local)
                 }
             }
+        }
+        if !started {
+            responder.respond(.error(503, code: "busy", message: "too many requests being forwarded; retry"))
         }
     }
 }

@@ -49,6 +49,8 @@ public final class Agent: @unchecked Sendable {
     let shardMetrics: ShardMetrics
     /// The lock service's soft state (see `Agent+Locks.swift`).
     let locks = LockService()
+    /// Blocking calls to other nodes (forwards, session checks), off the loop thread.
+    let outbound = OutboundCalls()
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
