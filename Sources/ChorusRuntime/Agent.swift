@@ -154,7 +154,9 @@ public final class Agent: @unchecked Sendable {
 
         var apiSettings = HTTPServerSettings()
         apiSettings.maxBodyBytes = 64 * 1024
-        apiSettings.maxConnections = 64
+        // Lock clients hold a connection while their acquire waits, and every forwarded request
+        // holds one on the leader while it is served: room for many of both.
+        apiSettings.maxConnections = 1024
         let server: HTTPServer
         do {
             server = try HTTPServer(bind: settings.api, on: loop, settings: apiSettings, handler: makeRouter().handler)
