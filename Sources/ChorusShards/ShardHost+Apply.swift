@@ -25,7 +25,9 @@ extension ShardHost {
             guard replicas[shard]?.node.hasReady == true, var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
             let rd = r.node.ready()
-            let leading = r.node.role == .leader
+            // Nothing leaves before the fsync while the shard-set epoch is not durable: a peer
+            // must never adopt an epoch this node could forget in a crash.
+            let leading = r.node.role == .leader && !epochUnpersisted
             for m in rd.messages {
                 if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
                 let replication: Bool
