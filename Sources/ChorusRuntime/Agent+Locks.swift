@@ -213,12 +213,53 @@ extension Agent {
     }
 
     /// After a session ended on its home shard: drop it on every other shard (its holds and
-    /// waits there end too). Retried for a minute per shard; the audit catches the rest.
+    /// waits there end too). One call per node, not per shard: each node drops it on the
+    /// shards it leads (`POST /v1/internal/sessions/{id}/drop`); after a second, shards no
+    /// node covered are dropped one by one through their leaders (retried for a minute), and
+    /// the audit catches whatever is still left.
     func dropEverywhere(_ session: SessionID, except home: ShardID) {
-        let deadline = loop.now() + .seconds(60)
-        for s in 0..<settings.placement.shardCount where ShardID(s) != home {
+        let fanout = DropFanout(pending: Set((0..<settings.placement.shardCount).map { ShardID($0) }).subtracting([home]))
+        for shard in fanout.pending.sorted() where shards.host.isLeader(of: shard) {
             locks.dropsSent += 1
-            proposeAnywhere(ShardID(s), .lock(.dropSession(session)), requestID: "drop-\(session)", deadline: deadline) { _ in }
+            proposeHere(shard, .lock(.dropSession(session)), requestID: "drop-\(session)") { outcome in
+                if case .applied = outcome { fanout.pending.remove(shard) }
+            }
+        }
+        for api in shards.peers.values.filter({ $0.live && $0.sameShardSet }).compactMap(\.api).sorted() {
+            locks.dropsSent += 1
+            _ = outbound.start { [weak self] in
+                let r = try? HTTPClient(peerName: "member").request(method: .post, api, path: "/v1/internal/sessions/\(session)/drop",
+                                                                   body: [], timeout: .seconds(3))
+                let covered = r.flatMap { r in r.status == 200 ? (try? JSONValue.parse(r.body))?.objectValue?["dropped"]?.arrayValue : nil }?
+                    .compactMap(\.intValue) ?? []
+                _ = self?.loop.execute { for s in covered { fanout.pending.remove(ShardID(s)) } }
+            }
+        }
+        loop.schedule(after: .milliseconds(1_500)) { [weak self] in
+            guard let self else { return }
+            let deadline = self.loop.now() + .seconds(60)
+            for shard in fanout.pending.sorted() {
+                self.locks.dropsSent += 1
+                self.proposeAnywhere(shard, .lock(.dropSession(session)), requestID: "drop-\(session)", deadline: deadline) { _ in }
+            }
+        }
+    }
+
+    /// On any node: drops `session` on every shard this node leads (but its home) and answers
+    /// which shards applied it.
+    func dropHere(_ session: SessionID, _ responder: HTTPResponder) {
+        let led = shards.host.order.filter { shards.host.isLeader(of: $0) && Int($0.value) != Int(session.home) }
+        let fanout = DropFanout(pending: Set(led))
+        guard !led.isEmpty else {
+            responder.respond(.json(200, ["dropped": [Int]()] as [String: Any]))
+            return
+        }
+        for shard in led {
+            proposeHere(shard, .lock(.dropSession(session)), requestID: "drop-\(session)") { outcome in
+                if case .applied = outcome { fanout.done.append(Int(shard.value)) }
+                fanout.pending.remove(shard)
+                if fanout.pending.isEmpty { responder.respond(.json(200, ["dropped": fanout.done.sorted()] as [String: Any])) }
+            }
         }
     }
 
@@ -367,6 +408,13 @@ extension Agent {
                 responder.respond(.json(200, ["state": self.sessionState(session, home: home).rawValue] as [String: Any]))
             }
         }
+        router.post("/v1/internal/sessions/{id}/drop") { [unowned self] request, responder in
+            guard let text = request.pathParameters["id"], let session = try? SessionID(parsing: text) else {
+                responder.respond(.error(400, code: "invalid_session", message: "unreadable session id"))
+                return
+            }
+            self.dropHere(session, responder)
+        }
         router.post("/v1/internal/deadlock/report") { [unowned self] request, responder in
             guard let report = Agent.decodeReport(request.body) else {
                 responder.respond(.error(400, code: "invalid_request", message: "unreadable report"))
@@ -380,4 +428,12 @@ extension Agent {
             responder.respond(.json(200, ["epoch": self.locks.detector?.epoch ?? 0] as [String: Any]))
         }
     }
+}
+
+/// The shards a session drop has not reached yet (loop thread only).
+final class DropFanout: @unchecked Sendable {
+    var pending: Set<ShardID>
+    /// Shards that applied the drop (for the answer of `dropHere`).
+    var done: [Int] = []
+    init(pending: Set<ShardID>) { self.pending = pending }
 }
