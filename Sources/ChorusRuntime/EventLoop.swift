@@ -125,7 +125,10 @@ public final class EventLoop: @unchecked Sendable {
         switch inbox.withLock({ $0.offer(body) }) {
         case .refused: return false
         case let .accepted(needsWake):
-            if needsWake { wakeup.wake() }
+            // On the loop thread no wake-up is needed: the loop runs its inbox at the end of
+            // this turn, or polls without waiting while tasks are queued. That saves a pipe
+            // write and read in every turn that schedules work for itself (Raft's Ready).
+            if needsWake && !inLoopThread { wakeup.wake() }
             return true
         }
     }
