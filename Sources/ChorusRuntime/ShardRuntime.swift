@@ -52,11 +52,14 @@ final class ShardRuntime {
         self.placement = placement
         store = try ShardStore(directory: directory, fileSystem: PosixFileSystem())
         let id = try store.loadOrCreateIdentity { UInt64.random(in: 1 ... .max) }
+        self.id = id
         host = try ShardHost(id: id, settings: settings, seed: UInt64.random(in: .min ... .max),
                              epoch: try store.loadEpoch(), restoring: try store.loadGroups())
     }
 
-    var id: NodeID { host.id }
+    /// This node's Raft member id (stored apart from `host`, so code running while the host
+    /// is being driven — the send callback — can read it without touching the host).
+    let id: NodeID
 
     /// A member that hosts shards, as the membership view describes it.
     struct ShardPeer {
