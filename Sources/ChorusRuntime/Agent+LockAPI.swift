@@ -43,8 +43,14 @@ extension Agent {
             return
         }
         var request = request
-        if let id = body["request_id"]?.stringValue, !id.isEmpty { request.headers.set(Agent.requestIDHeader, String(id.prefix(RequestID.maxBytes))) }
-        let requestID = Agent.requestID(of: request)
+        if let id = body["request_id"]?.stringValue, !id.isEmpty {
+            guard Agent.isUsableRequestID(id) else { responder.respond(Agent.invalid("request_id must be 1...128 bytes without control characters")); return }
+            request.headers.set(Agent.requestIDHeader, id)
+        }
+        guard let requestID = Agent.requestID(of: request) else {
+            responder.respond(Agent.invalid("request_id must be 1...128 bytes without control characters"))
+            return
+        }
         request.headers.set(Agent.requestIDHeader, requestID)
         // The home shard follows from the request id, so a retry lands on the same shard.
         let home = shardMap.shard(forKey: "session/" + requestID)
@@ -154,8 +160,10 @@ extension Agent {
             guard let n = w.intValue, n >= 0 else { return .failure(Rejection(response: Agent.invalid("wait_ms must be a non-negative integer"))) }
             wait = UInt64(n)
         }
-        let idText = body["request_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? request.headers[Agent.requestIDHeader] ?? Agent.requestID(of: request)
-        guard let id = try? RequestID(String(idText.prefix(RequestID.maxBytes))) else { return .failure(Rejection(response: Agent.invalid("bad request_id"))) }
+        let given = body["request_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? request.headers[Agent.requestIDHeader]
+        guard let idText = given ?? Agent.requestID(of: request), Agent.isUsableRequestID(idText), let id = try? RequestID(idText) else {
+            return .failure(Rejection(response: Agent.invalid("request_id must be 1...128 bytes without control characters")))
+        }
         return .success(LockRequest(name: name, session: session, mode: mode, waitMillis: wait, requestID: id))
     }
 

@@ -22,11 +22,19 @@ extension Agent {
     static let requestIDHeader = "X-Chorus-Request-Id"
 
     /// The request id of `request`: the client's `request_id` query item, else the one a
-    /// previous hop assigned, else a new random one.
-    static func requestID(of request: HTTPRequest) -> String {
-        if let id = request.query("request_id"), !id.isEmpty { return String(id.prefix(CommandEnvelope.maxRequestIDBytes)) }
-        if let id = request.headers[requestIDHeader], !id.isEmpty { return String(id.prefix(CommandEnvelope.maxRequestIDBytes)) }
+    /// previous hop assigned, else a new random one; nil when the client's id is unusable.
+    static func requestID(of request: HTTPRequest) -> String? {
+        if let id = request.query("request_id"), !id.isEmpty { return isUsableRequestID(id) ? id : nil }
+        if let id = request.headers[requestIDHeader], !id.isEmpty { return isUsableRequestID(id) ? id : nil }
         return String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
+    }
+
+    /// 1…128 bytes of UTF-8 without control characters (it travels in an HTTP header when a
+    /// request is forwarded, so a line break must never get in).
+    static func isUsableRequestID(_ id: String) -> Bool {
+        let n = id.utf8.count
+        return n >= 1 && n <= CommandEnvelope.maxRequestIDBytes
+            && id.unicodeScalars.allSatisfy { $0.properties.generalCategory != .control }
     }
 
     /// Runs `local` here if this node leads `shard`, else forwards the request to the leader.
@@ -38,7 +46,13 @@ extension Agent {
                        _ responder: HTTPResponder, local: @escaping ShardHandler) {
         var request = request
         let deadline = deadline ?? loop.now() + shardRequestBudget
-        if request.headers[Agent.requestIDHeader] == nil { request.headers.set(Agent.requestIDHeader, Agent.requestID(of: request)) }
+        if request.headers[Agent.requestIDHeader] == nil {
+            guard let id = Agent.requestID(of: request) else {
+                responder.respond(.error(400, code: "invalid_request", message: "request_id must be 1...\(CommandEnvelope.maxRequestIDBytes) bytes without control characters"))
+                return
+            }
+            request.headers.set(Agent.requestIDHeader, id)
+        }
         if shards.host.isLeader(of: shard) {
             local(request, responder, deadline)
             return

@@ -105,3 +105,20 @@ import Testing
         #expect(b.members().first { $0.name == "a6" }?.address == a.gossip.description)
     }
 }
+
+@Suite struct RequestIDInputTests {
+    /// A request id travels in an HTTP header when a request is forwarded: one with a line
+    /// break (or any control character) is refused up front, never forwarded.
+    @Test func requestIDWithControlCharacters_isRefused() throws {
+        let node = try TestAgent(name: "r1")
+        defer { node.stop() }
+        var r = try node.request(.put, "/v1/kv/k?request_id=a%0D%0AX-Evil:%201", body: "v")
+        #expect(r.status == 400 && r.apiError?.code == "invalid_request", "\(r.bodyText ?? "")")
+        r = try node.request(.post, "/v1/sessions", body: #"{"ttl_ms": 5000, "request_id": "a\r\nb"}"#)
+        #expect(r.status == 400, "\(r.bodyText ?? "")")
+        r = try node.request(.post, "/v1/locks/x/acquire", body: #"{"session": "0-1-2", "request_id": "a\u0007"}"#)
+        #expect(r.status == 400, "\(r.bodyText ?? "")")
+        r = try node.request(.put, "/v1/kv/k?request_id=" + String(repeating: "x", count: 129), body: "v")
+        #expect(r.status == 400, "\(r.bodyText ?? "")")
+    }
+}
