@@ -22,6 +22,12 @@ extension LockTable {
         sessions.keys.sorted().map { SessionInfo(id: $0, ttlMillis: sessions[$0]?.ttlMillis) }
     }
 
+    /// One live session this shard knows, in O(1): its TTL if it is at home here, nil TTL if
+    /// it belongs to another shard; nil if unknown.
+    public func session(_ id: SessionID) -> SessionInfo? {
+        sessions[id].map { SessionInfo(id: id, ttlMillis: $0.ttlMillis) }
+    }
+
     /// Open sessions at home on this shard, for `SessionLeases.becameLeader`.
     public func homeSessions() -> [SessionInfo] { knownSessions().filter { $0.ttlMillis != nil } }
 

@@ -88,7 +88,7 @@ extension Agent {
         let home = ShardID(Int(session.home))
         routeToLeader(request, shard: home, responder) { [unowned self] _, responder, _ in
             let now = self.loop.now()
-            let ttl = self.shards.host.machine(of: home)?.locks.homeSessions().first { $0.id == session }?.ttlMillis
+            let ttl = self.shards.host.machine(of: home)?.locks.session(session)?.ttlMillis
             if let ttl, var clocks = self.locks.leaders[home], !clocks.tracked.contains(session) {
                 // Open in the table but not yet in the clocks (applied after they were set up).
                 clocks.leases.opened(session, ttlMillis: ttl, now: now)

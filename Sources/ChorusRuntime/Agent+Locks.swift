@@ -158,7 +158,11 @@ extension Agent {
         let now = loop.now()
         for shard in locks.leaders.keys.sorted() {
             guard var clocks = locks.leaders[shard] else { continue }
-            if let table = shards.host.machine(of: shard)?.locks, table.appliedIndex != clocks.reconciledAt {
+            // At most once a second: it walks every session and wait of the shard, and keep-alives
+            // adopt a session the clocks miss on their own (Agent+LockAPI).
+            if now - clocks.reconciledTime >= .seconds(1), let table = shards.host.machine(of: shard)?.locks,
+               table.appliedIndex != clocks.reconciledAt {
+                clocks.reconciledTime = now
                 reconcile(&clocks, with: table, now: now)
             }
             let expired = clocks.leases.expired(at: now)
@@ -308,7 +312,7 @@ extension Agent {
     func sessionState(_ session: SessionID, home: ShardID) -> LockService.SessionState {
         guard let table = shards.host.machine(of: home)?.locks else { return .unknown }
         if table.isDead(session) { return .dead }
-        guard table.homeSessions().contains(where: { $0.id == session }) else { return .unknown }
+        guard table.session(session)?.ttlMillis != nil else { return .unknown }
         guard let deadline = locks.leaders[home]?.leases.deadline(of: session) else { return .alive }
         return loop.now() < deadline ? .alive : .expiring
     }

@@ -19,6 +19,7 @@ final class LockService {
         /// Home sessions the leases track, and the table's applied index they match.
         var tracked: Set<SessionID> = []
         var reconciledAt: UInt64 = 0
+        var reconciledTime = Instant.zero
     }
 
     /// What a session's home shard says of it.
