@@ -1,13 +1,14 @@
 import Glibc
 
-/// A nonblocking pipe whose read end sits in the event loop's poll set, so another thread can
-/// interrupt a blocking poll(2). Invariant: both ends stay open until `close()`; a full pipe
-/// means a wake-up is already pending, so a failed write loses nothing.
-struct WakeupPipe {
-    let readEnd: Int32
+/// A nonblocking pipe whose read end sits in a poll set, so another thread can interrupt a
+/// blocking poll(2) (the event loop's, or `chorus lock acquire`'s supervisor). Invariant: both
+/// ends stay open until `close()`; a full pipe means a wake-up is already pending, so a failed
+/// write loses nothing.
+public struct WakeupPipe: Sendable {
+    public let readEnd: Int32
     let writeEnd: Int32
 
-    init() throws(EventLoopError) {
+    public init() throws(EventLoopError) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw EventLoopError.wakeupPipe(errno: errno) }
         for fd in fds {
@@ -18,18 +19,18 @@ struct WakeupPipe {
         writeEnd = fds[1]
     }
 
-    func wake() {
+    public func wake() {
         var byte: UInt8 = 1
         _ = write(writeEnd, &byte, 1)
     }
 
     /// Empties the pipe so poll stops reporting it readable.
-    func drain() {
+    public func drain() {
         var buf = [UInt8](repeating: 0, count: 64)
         while read(readEnd, &buf, buf.count) > 0 {}
     }
 
-    func close() {
+    public func close() {
         Descriptor.close(readEnd)
         Descriptor.close(writeEnd)
     }
