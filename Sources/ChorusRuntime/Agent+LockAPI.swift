@@ -346,24 +346,16 @@ extension Agent {
             responder.respond(HTTPResponse.jsonArray(200, local))
             return
         }
-        let apis = shards.peers.values.filter(\.live).compactMap(\.api).sorted()
         let path = "/v1/locks?local=1&prefix=" + (prefix.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
-        let mine = local.compactMap { try? JSONSerialization.data(withJSONObject: $0) }.map { Array($0) }
-        DispatchQueue.global().async {
-            let collected = Mutex(mine)
-            DispatchQueue.concurrentPerform(iterations: apis.count) { i in
-                guard let r = try? HTTPClient(peerName: "member").request(apis[i], path: path, timeout: .milliseconds(1_500)), r.status == 200,
-                      let items = (try? JSONValue.parse(r.body))?.arrayValue else { return }
-                let encoded = items.compactMap { item -> [UInt8]? in
-                    guard case .object = item else { return nil }
-                    return try? JSONSerialization.data(withJSONObject: item.foundationObject).map { $0 }
-                }
-                collected.withLock { $0 += encoded }
-            }
+        let mine = (try? JSONSerialization.data(withJSONObject: local)).map { Array($0) } ?? []
+        askEveryLiveMember(path) { bodies in
+            // Each shard is led by one node, so a name appears once; keep the last if a
+            // leadership change made two nodes list it.
             var byName: [String: Any] = [:]
-            for bytes in collected.withLock({ $0 }) {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], let name = object["name"] as? String else { continue }
-                byName[name] = object
+            for body in [mine] + bodies {
+                for object in (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] ?? [] {
+                    if let name = object["name"] as? String { byName[name] = object }
+                }
             }
             let rows = byName.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.compactMap { byName[$0] }
             responder.respond(HTTPResponse.jsonArray(200, rows))
@@ -384,20 +376,5 @@ extension HTTPResponse {
             return .error(500, code: "encoding_failed", message: "response is not valid JSON")
         }
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(data))
-    }
-}
-
-extension JSONValue {
-    /// The value as Foundation objects (for JSONSerialization).
-    var foundationObject: Any {
-        switch self {
-        case .null: return NSNull()
-        case let .bool(b): return b
-        case let .integer(i): return i
-        case let .number(d): return d
-        case let .string(s): return s
-        case let .array(a): return a.map(\.foundationObject)
-        case let .object(o): return o.mapValues(\.foundationObject)
-        }
     }
 }

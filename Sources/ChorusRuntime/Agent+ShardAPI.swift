@@ -39,17 +39,10 @@ extension Agent {
             responder.respond(.json(200, local))
             return
         }
-        let apis = shards.peers.values.filter(\.live).compactMap(\.api).sorted()
         let shardCount = settings.placement.shardCount
         let map = shards.placementMap ?? currentRing().shardMap
-        DispatchQueue.global().async { [weak self] in
-            let collected = Mutex(local)
-            DispatchQueue.concurrentPerform(iterations: apis.count) { i in
-                guard let response = try? HTTPClient(peerName: "member").request(apis[i], path: "/v1/shards?local=1", timeout: .milliseconds(1_500)),
-                      response.status == 200, let views = try? response.decodeJSON([ShardView].self) else { return }
-                collected.withLock { $0 += views }
-            }
-            let reports = collected.withLock { $0 }
+        askEveryLiveMember("/v1/shards?local=1") { bodies in
+            let reports = local + bodies.flatMap { (try? JSONDecoder().decode([ShardView].self, from: Data($0))) ?? [] }
             var best: [Int: ShardView] = [:]
             for v in reports where v.shard >= 0 && v.shard < shardCount {
                 best[v.shard] = best[v.shard].map { ShardView.better($0, v) } ?? v
@@ -58,9 +51,29 @@ extension Agent {
                 best[s] ?? ShardView(shard: s, replicas: map.placement(ShardID(s)).replicas, learners: [], leader: nil,
                                      term: 0, commitIndex: 0, appliedIndex: 0, reportedBy: nil)
             }
-            _ = self
             responder.respond(.json(200, rows))
         }
+    }
+
+    /// Asks every live member's API for `path` at once (each call on its own thread, within
+    /// the outbound bound) and hands the bodies of the 200 answers to `done`, off the loop
+    /// thread, once every call ended (a member that does not answer costs at most 1.5 s).
+    func askEveryLiveMember(_ path: String, _ done: @escaping @Sendable ([[UInt8]]) -> Void) {
+        let apis = shards.peers.values.filter(\.live).compactMap(\.api).sorted()
+        let bodies = Mutex<[[UInt8]]>([])
+        let group = DispatchGroup()
+        for api in apis {
+            group.enter()
+            let started = outbound.start {
+                if let r = try? HTTPClient(peerName: "member").request(api, path: path, timeout: .milliseconds(1_500)), r.status == 200 {
+                    bodies.withLock { $0.append(r.body) }
+                }
+                group.leave()
+            }
+            if !started { group.leave() }
+        }
+        // Sorted, so ties between reports never depend on which member answered first.
+        group.notify(queue: .global()) { done(bodies.withLock { $0 }.sorted { $0.lexicographicallyPrecedes($1) }) }
     }
 
     // MARK: /v1/kv/{key}
