@@ -46,6 +46,9 @@ extension Agent {
             if self.shards.ticks % 10 == 1 { self.refreshShardPlacement() }
             self.followDrain()
             self.lockLeaderTick()
+            // Gauges and counters follow the host once a tick, not on every drive (a hot path
+            // under load): /metrics lags by at most one tick.
+            self.shardMetrics.refresh(from: self.shards.host)
             self.scheduleShardDrive()
             self.scheduleShardTick()
         }
@@ -76,7 +79,6 @@ extension Agent {
         }
         for latency in shards.settle(replies, at: loop.now()) { shardMetrics.commitLatency.observe(latency) }
         followLockEvents()
-        shardMetrics.refresh(from: shards.host)
     }
 
     func sendShardBatch(_ batch: ShardBatch) {
