@@ -54,23 +54,31 @@ extension Agent {
         request.headers.set(Agent.requestIDHeader, requestID)
         // The home shard follows from the request id, so a retry lands on the same shard.
         let home = shardMap.shard(forKey: "session/" + requestID)
-        routeToLeader(request, shard: home, responder) { [unowned self] request, responder, _ in
+        routeToLeader(request, shard: home, responder, local: openSessionOnLeader(home: home, ttl: UInt64(ttl), requestID: requestID))
+    }
+
+    /// The open as the home shard's leader carries it out; if leadership moves before the
+    /// outcome is known, the same request (same request id) is routed again, within the same
+    /// deadline.
+    private func openSessionOnLeader(home: ShardID, ttl: UInt64, requestID: String) -> ShardHandler {
+        { [unowned self] request, responder, deadline in
             guard let id = try? RequestID(requestID) else { responder.respond(Agent.invalid("bad request id")); return }
             let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-            self.proposeHere(home, .lock(.openSession(ttlMillis: UInt64(ttl), openedAtMillis: now, requestID: id)), requestID: requestID) { outcome in
+            let again = self.openSessionOnLeader(home: home, ttl: ttl, requestID: requestID)
+            self.proposeHere(home, .lock(.openSession(ttlMillis: ttl, openedAtMillis: now, requestID: id)), requestID: requestID) { outcome in
                 switch outcome {
                 case let .applied(bytes):
                     switch try? LockCodec.decodeReply(bytes) {
                     case let .sessionOpened(session)?:
                         if self.locks.leaders[home]?.tracked.contains(session) == false {
-                            self.locks.leaders[home]?.leases.opened(session, ttlMillis: UInt64(ttl), now: self.loop.now())
+                            self.locks.leaders[home]?.leases.opened(session, ttlMillis: ttl, now: self.loop.now())
                             self.locks.leaders[home]?.tracked.insert(session)
                         }
                         responder.respond(.json(200, ["id": session.description, "ttl_ms": ttl] as [String: Any]))
                     case let reply?: responder.respond(Agent.lockReplyResponse(reply))
                     case nil: responder.respond(.error(500, code: "internal", message: "unreadable reply"))
                     }
-                case .reroute: self.openSession(request, responder)
+                case .reroute: self.routeToLeader(request, shard: home, deadline: deadline, responder, local: again)
                 case let .refused(e): responder.respond(.error(503, code: "overloaded", message: e.description))
                 }
             }
@@ -106,9 +114,14 @@ extension Agent {
     private func closeSession(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let session = sessionID(request) else { responder.respond(Agent.invalid("unreadable session id")); return }
         let home = ShardID(Int(session.home))
-        let handler: ShardHandler = { [unowned self] request, responder, _ in
+        routeToLeader(request, shard: home, responder, local: closeSessionOnLeader(session, home: home))
+    }
+
+    private func closeSessionOnLeader(_ session: SessionID, home: ShardID) -> ShardHandler {
+        { [unowned self] request, responder, deadline in
             let requestID = request.headers[Agent.requestIDHeader] ?? "close-\(session)"
-            guard let id = try? RequestID(String(requestID.prefix(RequestID.maxBytes))) else { responder.respond(Agent.invalid("bad request id")); return }
+            guard let id = try? RequestID(requestID) else { responder.respond(Agent.invalid("bad request id")); return }
+            let again = self.closeSessionOnLeader(session, home: home)
             self.proposeHere(home, .lock(.closeSession(session, requestID: id)), requestID: requestID) { outcome in
                 switch outcome {
                 case let .applied(bytes):
@@ -120,12 +133,11 @@ extension Agent {
                     } else {
                         responder.respond(reply.map(Agent.lockReplyResponse) ?? .error(500, code: "internal", message: "unreadable reply"))
                     }
-                case .reroute: self.closeSession(request, responder)
+                case .reroute: self.routeToLeader(request, shard: home, deadline: deadline, responder, local: again)
                 case let .refused(e): responder.respond(.error(503, code: "overloaded", message: e.description))
                 }
             }
         }
-        routeToLeader(request, shard: home, responder, local: handler)
     }
 
     // MARK: acquire and release
