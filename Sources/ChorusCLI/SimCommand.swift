@@ -28,7 +28,9 @@ enum SimCommand {
             .init("--probe-timeout-ms", value: "MS", help: "Probe timeout of the fixed detector (and phi's prior).", default: "500"),
             .init("--suspicion-multiplier", value: "A", help: "Suspicion timeout minimum = A · log10(N) · probe interval.", default: "2"),
             .init("--retransmit-multiplier", value: "L", help: "Each update is gossiped at most L · ceil(log10(N+1)) times.", default: "4"),
-            .init("--join-retransmit-multiplier", value: "L", help: "The same for news that a member joined.", default: "2"),
+            .init("--join-retransmit-multiplier", value: "L", help: "The same for news that a member joined (at least 8 sends below 1,000 nodes).", default: "1"),
+            .init("--lanes", value: "N", help: "Deal the nodes into N lanes run side by side (needs a latency floor > 0).", default: "2 from 1,000 nodes, else 1"),
+            .init("--threads", value: "N", help: "Threads running the lanes; the result does not depend on it.", default: "one per core"),
             .init("--wire-check", help: "Round-trip every datagram through the wire codec."),
             .init("--json", help: "Print exactly one JSON object."),
             .init("--progress", help: "Print a progress line to standard error every 10 simulated seconds."),
@@ -100,10 +102,19 @@ enum SimCommand {
         config.actions = config.actions.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         config.wireCheck = config.wireCheck || p.flag("--wire-check")
         config.progress = p.flag("--progress")
+        if let n = try p.int("--lanes") {
+            guard n >= 1 && n <= 64 else { throw UsageError("--lanes must be in 1...64, got \(n)") }
+            config.lanes = n
+        }
+        if let n = try p.int("--threads") {
+            guard n >= 1 && n <= 64 else { throw UsageError("--threads must be in 1...64, got \(n)") }
+            config.threads = n
+        }
         let svgPath = p.string("--svg")
         config.sampleTimeline = svgPath != nil
         do { try config.settings.validate() } catch { throw UsageError(error.message) }
 
+        if config.nodes >= 1_000 { MallocTuning.reexecuteIfUntuned() }
         var sim = ClusterSimulation(config)
         if let probe = ProcessInfo.processInfo.environment["CHORUS_SIM_STRAGGLERS_AT"], let t = Double(probe) {
             sim.advance(until: .zero + Interval(seconds: t))

@@ -21,39 +21,50 @@ public struct ClusterConfig: Sendable {
     public var sampleTimeline = false
     /// Print a progress line to standard error every 10 simulated seconds.
     public var progress = false
+    /// Lanes the nodes are dealt into (nil: two for 1,000 nodes or more, else one). More
+    /// than one needs a network whose least delay is positive; otherwise one is used.
+    public var lanes: Int?
+    /// Threads that run the lanes (nil: one per core, at most one per lane). The result
+    /// never depends on it.
+    public var threads: Int?
     public init() {}
 }
 
 /// Runs a whole cluster of `Membership` state machines — the same code the agent runs — on a
-/// virtual clock and a simulated network, single-threaded and deterministic: the same
-/// config gives the same ordered event trace and so the same digest.
+/// virtual clock and a simulated network, deterministically: the same config gives the same
+/// ordered event trace in every lane and so the same digest.
 ///
-/// Invariant: `nodes[i] != nil` ⇔ node i is running (started, not crashed, not departed).
+/// The nodes are dealt round-robin into `laneCount` lanes (`SimLane`). When the network's
+/// least delay (the lookahead L) is positive, lanes run side by side, on as many threads as
+/// there are cores, one window at a time: a window runs every lane's events before
+/// `t + L`, where `t` is the earliest pending event, so nothing sent inside it can arrive
+/// inside it on another lane; packets between lanes, network-wide effects and observer
+/// notes are then merged in lane order. Scenario actions and convergence checks run alone
+/// between windows. The lane count is a function of the config, never of the machine, so a
+/// seed replays the same run on any number of cores.
+///
+/// Invariant: a lane's `nodes[k] != nil` ⇔ that node is running (started, not crashed, not
+/// departed).
 public struct ClusterSimulation {
     typealias Wire = ChorusMembership.Packet
 
-    enum Event: PacketEvent {
-        case delivery(Packet<Wire>)
-        case tick(node: Int32, generation: UInt32)
-        case start(node: Int32)
+    /// What runs between windows, with every lane stopped.
+    enum GlobalEvent {
         case action(index: Int32)
         case check
     }
 
     public let config: ClusterConfig
-    var nodes: [Membership?]
-    var tickAt: [Instant]
-    var tickGeneration: [UInt32]
-    var queue = EventQueue<Event>()
-    var network: Network<Wire>
+    /// Lanes, and how far a window may reach past the earliest pending event.
+    let laneCount: Int
+    let lookahead: Interval
+    var lanes: [SimLane]
+    var queue = EventQueue<GlobalEvent>()
     var rng: SeededRandom
     var now = Instant.zero
-    var effects: [MembershipEffect] = []
     var digest = TraceDigest()
     var observer: Observer
-    var eventCount = 0
-    var started: [Bool]
-    var restartCount: [UInt64]
+    var globalEvents = 0
     var wallStart: Date?
     var nextProgress = Instant.zero
     /// The config's actions, then actions added while running (the end of a slowdown).
@@ -61,16 +72,22 @@ public struct ClusterSimulation {
 
     public init(_ config: ClusterConfig) {
         self.config = config
-        nodes = Array(repeating: nil, count: config.nodes)
-        tickAt = Array(repeating: .distantFuture, count: config.nodes)
-        tickGeneration = Array(repeating: 0, count: config.nodes)
-        started = Array(repeating: false, count: config.nodes)
-        restartCount = Array(repeating: 0, count: config.nodes)
+        let lookahead = config.network.minimumLatency
+        let wanted = config.lanes ?? ClusterSimulation.defaultLanes(nodes: config.nodes, lookahead: lookahead)
+        let count = lookahead > .zero ? max(1, min(wanted, config.nodes)) : 1
+        laneCount = count
+        self.lookahead = lookahead
+        lanes = (0..<count).map { SimLane(index: $0, of: count, config: config) }
         actions = config.actions.map(\.action)
-        network = Network(nodeCount: config.nodes, model: config.network)
-        rng = SeededRandom(seed: config.seed)
+        // The lanes' network streams are derived from the seed; this one picks crash victims.
+        rng = SeededRandom(seed: config.seed ^ 0x5CE7_A210_0000_0001)
         observer = Observer(nodes: config.nodes)
-        queue = EventQueue(minimumCapacity: config.nodes * 8)
+    }
+
+    /// Two lanes once a cluster is large enough for the work of a window to outweigh
+    /// handing it to a second thread; one below that (and whenever there is no lookahead).
+    static func defaultLanes(nodes: Int, lookahead: Interval) -> Int {
+        nodes >= 1_000 && lookahead >= .microseconds(100) ? 2 : 1
     }
 
     // MARK: naming
@@ -80,7 +97,7 @@ public struct ClusterSimulation {
     static func index(of address: Endpoint) -> Int { Int(address.ip.ipv4 &- 0x0A00_0001) }
     static func index(of name: String) -> Int {
         var v = 0
-        for b in name.utf8.dropFirst() { v = v * 10 + Int(b &- 48) }
+        for b in name.utf8.dropFirst() { v = v &* 10 &+ Int(b &- 48) }
         return v
     }
 
@@ -100,49 +117,130 @@ public struct ClusterSimulation {
             for i in 0..<config.nodes {
                 let at = config.seeds.contains(i) ? Instant.zero
                     : Instant(nanoseconds: config.joinSpread.nanoseconds * Int64(i) / Int64(max(1, config.nodes - 1)))
-                _ = queue.push(.start(node: Int32(i)), at: at)
+                _ = lanes[i % laneCount].queue.push(.start(node: Int32(i)), at: at)
             }
             for (k, a) in config.actions.enumerated() { _ = queue.push(.action(index: Int32(k)), at: a.time) }
             _ = queue.push(.check, at: .zero)
         }
         let limit = min(end, Instant.zero + config.duration)
-        while let next = queue.peek(), next.time <= limit {
-            guard let item = queue.pop() else { break }
-            now = item.time
-            eventCount += 1
-            switch item.event {
-            case let .delivery(p):
-                guard network.arrive(p, at: now) else { continue }
-                deliver(p)
-            case let .tick(node, generation):
-                guard generation == tickGeneration[Int(node)] else { continue }
-                tick(Int(node))
-            case let .start(node):
-                start(Int(node), rejoin: false)
-            case let .action(index):
-                perform(actions[Int(index)])
-            case .check:
-                if config.progress && now >= nextProgress {
-                    nextProgress = now + .seconds(10)
-                    let line = String(format: "sim: t=%.0fs events=%d rss=%.0fMiB wall=%.0fs\n", now.seconds, eventCount,
-                                      Double(ProcessMemory.currentResidentBytes() ?? 0) / 1_048_576, Date().timeIntervalSince(wallStart ?? Date()))
-                    FileHandle.standardError.write(Data(line.utf8))
+        let threads = max(1, min(laneCount, config.threads ?? ProcessInfo.processInfo.activeProcessorCount))
+        while true {
+            let laneNext = lanes.compactMap(\.queue.nextTime).min()
+            if let g = queue.nextTime, g <= limit, laneNext.map({ g <= $0 }) ?? true {
+                guard let item = queue.pop() else { break }
+                now = item.time
+                globalEvents += 1
+                switch item.event {
+                case let .action(index): perform(actions[Int(index)])
+                case .check: check()
                 }
-                observer.check(now: now, nodes: nodes, sample: config.sampleTimeline)
-                if config.sampleTimeline || config.progress || observer.convergedAt == nil {
-                    _ = queue.push(.check, at: now + (observer.convergedAt == nil ? .milliseconds(100) : .seconds(1)))
-                }
+                mergeLanes()
+                continue
             }
+            guard let first = laneNext, first <= limit else { break }
+            var windowEnd = laneCount > 1 ? first + lookahead : Instant.distantFuture
+            if let g = queue.nextTime { windowEnd = min(windowEnd, g) }
+            windowEnd = min(windowEnd, limit + Interval(nanoseconds: 1))
+            runLanes(before: windowEnd, threads: threads)
+            mergeLanes()
+            now = max(now, lanes.map(\.now).max() ?? now)
         }
         now = max(now, limit)
+        for k in lanes.indices { lanes[k].now = max(lanes[k].now, now) }
     }
+
+    mutating func runLanes(before end: Instant, threads: Int) {
+        guard threads > 1 else {
+            for k in lanes.indices { lanes[k].process(before: end) }
+            return
+        }
+        lanes.withUnsafeMutableBufferPointer { buffer in
+            let shared = LaneBuffer(buffer)
+            DispatchQueue.concurrentPerform(iterations: buffer.count) { k in shared.buffer[k].process(before: end) }
+        }
+    }
+
+    /// After a window or a global step: packets cross to their lanes, exits reach every
+    /// network copy, and the observer takes the notes in time order (ties in lane order).
+    mutating func mergeLanes() {
+        if laneCount > 1 {
+            for source in lanes.indices {
+                for target in lanes.indices where target != source {
+                    while let item = lanes[source].outbox[target].pop() {
+                        _ = lanes[target].queue.push(item.event, at: item.time)
+                    }
+                }
+                for i in lanes[source].departed {
+                    for other in lanes.indices where other != source { lanes[other].network.crash(SimNodeID(Int(i))) }
+                }
+                lanes[source].departed.removeAll(keepingCapacity: true)
+            }
+        }
+        var cursors = [Int](repeating: 0, count: laneCount)
+        while true {
+            var pick = -1
+            for k in lanes.indices where cursors[k] < lanes[k].notes.count {
+                if pick < 0 || lanes[k].notes[cursors[k]].time < lanes[pick].notes[cursors[pick]].time { pick = k }
+            }
+            guard pick >= 0 else { break }
+            apply(lanes[pick].notes[cursors[pick]])
+            cursors[pick] += 1
+        }
+        for k in lanes.indices { lanes[k].notes.removeAll(keepingCapacity: true) }
+    }
+
+    mutating func apply(_ note: ObserverNote) {
+        switch note {
+        case let .event(kind, o, s, at):
+            observer.record(kind, observer: Int(o), subject: Int(s), now: at)
+        case let .started(i, rejoin, at):
+            observer.nodeStarted(Int(i), now: at)
+            if !rejoin { observer.pendingStarts -= 1 }
+            if laneCount > 1 {
+                for k in lanes.indices where k != Int(i) % laneCount { lanes[k].network.restart(SimNodeID(Int(i))) }
+            }
+        case let .departed(i, at):
+            observer.nodeDeparted(Int(i), now: at, crashed: false)
+        }
+    }
+
+    mutating func check() {
+        if config.progress && now >= nextProgress {
+            nextProgress = now + .seconds(10)
+            let line = String(format: "sim: t=%.0fs events=%d rss=%.0fMiB wall=%.0fs\n", now.seconds, eventCount,
+                              Double(ProcessMemory.currentResidentBytes() ?? 0) / 1_048_576, Date().timeIntervalSince(wallStart ?? Date()))
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        let lanes = self.lanes, laneCount = self.laneCount
+        observer.check(now: now, sample: config.sampleTimeline) { lanes[$0 % laneCount].node($0)?.count(of: .alive) }
+        if config.sampleTimeline || config.progress || observer.convergedAt == nil {
+            _ = queue.push(.check, at: now + (observer.convergedAt == nil ? .milliseconds(100) : .seconds(1)))
+        }
+    }
+
+    /// Events processed so far, in every lane and between windows.
+    public var eventCount: Int { lanes.reduce(globalEvents) { $0 + $1.events } }
+
+    /// The trace digest: the global steps' digest, then each lane's, in lane order.
+    var traceDigest: TraceDigest {
+        var d = digest
+        for lane in lanes { d.mix(lane.digest.hex) }
+        return d
+    }
+
+    /// Every node, running or not, in index order.
+    var allNodes: [Membership?] { (0..<config.nodes).map { node($0) } }
 
     /// The figures of the run so far.
     public mutating func report() -> ClusterReport {
-        observer.check(now: now, nodes: nodes, sample: false)
+        mergeLanes()
+        let nodes = allNodes
+        observer.check(now: now, sample: false) { nodes[$0]?.count(of: .alive) }
         let wall = Date().timeIntervalSince(wallStart ?? Date())
-        return observer.report(config: config, now: now, nodes: nodes, network: network.counters,
-                               events: eventCount, digest: digest.hex, wallSeconds: wall)
+        var counters = NetworkCounters()
+        for lane in lanes { counters.add(lane.network.counters) }
+        return observer.report(config: config, now: now, nodes: nodes, network: counters,
+                               events: eventCount, digest: traceDigest.hex, wallSeconds: wall)
     }
 
     /// For diagnosis: live observers that do not list every live node alive, with what they miss.
@@ -152,7 +250,7 @@ public struct ClusterSimulation {
         for o in 0..<config.nodes where observer.live[o] && observer.aliveSeen[o] != want && out.count < limit {
             var missing: [String] = []
             for x in 0..<config.nodes where x != o && observer.live[x] && !observer.bit(o, x) && missing.count < 5 {
-                let st = nodes[o]?.status(of: Self.name(x)).map { "\($0)" } ?? "unknown"
+                let st = node(o)?.status(of: Self.name(x)).map { "\($0)" } ?? "unknown"
                 missing.append("n\(x)=\(st)")
             }
             out.append("n\(o) sees \(observer.aliveSeen[o])/\(want) missing \(missing)")
@@ -160,143 +258,67 @@ public struct ClusterSimulation {
         return out
     }
 
+    func node(_ i: Int) -> Membership? { lanes[i % laneCount].node(i) }
+
     /// The current simulated time.
     public var time: Instant { now }
 
     /// How node `observer` sees node `subject` (nil: unknown, or the observer is down).
     public func status(of subject: Int, seenBy observer: Int) -> MemberStatus? {
-        nodes[observer]?.status(of: Self.name(subject))
+        node(observer)?.status(of: Self.name(subject))
     }
 
     /// Whether node `i` is running.
-    public func isRunning(_ i: Int) -> Bool { nodes[i] != nil }
+    public func isRunning(_ i: Int) -> Bool { node(i) != nil }
 
     /// The protocol counters of node `i`, if it runs.
-    public func counters(of i: Int) -> MembershipCounters? { nodes[i]?.counters }
+    public func counters(of i: Int) -> MembershipCounters? { node(i)?.counters }
 
-    mutating func start(_ i: Int, rejoin: Bool) {
-        let seedNode: Int
-        if !rejoin {
-            seedNode = config.seeds.first ?? 0
-        } else {
-            // A restarted node is configured with the seeds and a few more; it uses the first
-            // that runs.
-            let candidates = config.seeds + Array(0..<min(3, config.nodes))
-            seedNode = candidates.first { nodes[$0] != nil && $0 != i } ?? 0
-        }
-        let seedValue = config.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 1_000_003 &+ restartCount[i]
-        guard var m = try? Membership(name: Self.name(i), address: Self.address(i), settings: config.settings,
-                                      seed: seedValue, now: now) else { return }
-        started[i] = true
-        network.restart(SimNodeID(i))
-        observer.nodeStarted(i, now: now)
-        if !rejoin { observer.pendingStarts -= 1 }
-        effects.removeAll(keepingCapacity: true)
-        if i != seedNode || rejoin { m.join(seeds: [Self.address(seedNode)], at: now, into: &effects) }
-        nodes[i] = m
-        digest.mix(0x5354_4152_54 as UInt64); digest.mix(now); digest.mix(i)
-        performEffects(of: i)
-        reschedule(i)
+    func running() -> [SimNodeID] { (0..<config.nodes).filter { node($0) != nil }.map { SimNodeID($0) } }
+
+    /// Applies `change` to every lane's copy of the network.
+    mutating func everyNetwork(_ change: (inout Network<Wire>) -> Void) {
+        for k in lanes.indices { change(&lanes[k].network) }
     }
-
-    mutating func deliver(_ p: Packet<Wire>) {
-        let to = p.to.index
-        guard nodes[to] != nil else { return }
-        var packet = p.message
-        if config.wireCheck && !p.reliable {
-            guard let decoded = try? PacketCodec.decode(PacketCodec.encode(packet)) else {
-                fatalError("simulator wire check: a packet did not survive the codec")
-            }
-            packet = decoded
-        }
-        digest.mix(now); digest.mix(p.from); digest.mix(p.to); digest.mix(Int(packet.message.kindCode))
-        effects.removeAll(keepingCapacity: true)
-        nodes[to]!.receive(packet, from: Self.address(p.from.index), at: now, into: &effects)
-        performEffects(of: to)
-        reschedule(to)
-    }
-
-    mutating func tick(_ i: Int) {
-        guard nodes[i] != nil else { return }
-        tickAt[i] = .distantFuture
-        effects.removeAll(keepingCapacity: true)
-        nodes[i]!.tick(at: now, into: &effects)
-        performEffects(of: i)
-        if nodes[i]!.hasLeft {
-            // Gone for good: the process exits after its leave was disseminated.
-            nodes[i] = nil
-            network.crash(SimNodeID(i))
-            observer.nodeDeparted(i, now: now, crashed: false)
-            return
-        }
-        reschedule(i)
-    }
-
-    mutating func reschedule(_ i: Int) {
-        guard let m = nodes[i] else { return }
-        let d = max(m.nextDeadline, now)
-        if d < tickAt[i] {
-            tickAt[i] = d
-            tickGeneration[i] &+= 1
-            _ = queue.push(.tick(node: Int32(i), generation: tickGeneration[i]), at: d)
-        }
-    }
-
-    mutating func performEffects(of i: Int) {
-        for e in effects {
-            switch e {
-            case let .send(packet, to, via):
-                let target = Self.index(of: to)
-                guard target >= 0 && target < config.nodes else { continue }
-                let bytes = PacketCodec.size(packet)
-                network.transmit(from: SimNodeID(i), to: SimNodeID(target), message: packet, bytes: bytes,
-                                 reliable: via == .stream, at: now, rng: &rng, into: &queue)
-            case let .event(ev):
-                digest.mix(now); digest.mix(i); digest.mix(Int(ev.kind.code)); digest.mix(ev.name); digest.mix(Int(ev.incarnation))
-                observer.record(ev, observer: i, subject: Self.index(of: ev.name), now: now)
-            }
-        }
-    }
-
-    func running() -> [SimNodeID] { (0..<config.nodes).filter { nodes[$0] != nil }.map { SimNodeID($0) } }
 
     mutating func perform(_ action: ScenarioAction) {
         digest.mix(0x4143_54 as UInt64); digest.mix(now)
+        for k in lanes.indices { lanes[k].now = max(lanes[k].now, now) }
         switch action {
         case let .crash(selection):
-            for v in selection.resolve(among: running(), using: &rng).map(\.index) where v < config.nodes && nodes[v] != nil {
-                nodes[v] = nil
-                network.crash(SimNodeID(v))
-                tickGeneration[v] &+= 1
-                tickAt[v] = .distantFuture
+            for v in selection.resolve(among: running(), using: &rng).map(\.index) where v < config.nodes && node(v) != nil {
+                lanes[v % laneCount].crash(v)
+                everyNetwork { $0.crash(SimNodeID(v)) }
                 observer.nodeDeparted(v, now: now, crashed: true)
             }
         case let .restart(selection):
-            let down = (0..<config.nodes).filter { nodes[$0] == nil && started[$0] }.map { SimNodeID($0) }
-            for v in selection.resolve(among: down, using: &rng).map(\.index) where v < config.nodes && nodes[v] == nil && started[v] {
-                restartCount[v] &+= 1
-                start(v, rejoin: true)
+            let down = (0..<config.nodes).filter { node($0) == nil && lanes[$0 % laneCount].started[$0 / laneCount] }.map { SimNodeID($0) }
+            for v in selection.resolve(among: down, using: &rng).map(\.index) where v < config.nodes && node(v) == nil {
+                // A restarted node is configured with the seeds and a few more; it uses the
+                // first that runs.
+                let candidates = config.seeds + Array(0..<min(3, config.nodes))
+                let seedNode = candidates.first { node($0) != nil && $0 != v } ?? 0
+                lanes[v % laneCount].restartCount[v / laneCount] &+= 1
+                everyNetwork { $0.restart(SimNodeID(v)) }
+                lanes[v % laneCount].start(v, seedNode: seedNode, rejoin: true)
             }
         case let .leave(selection):
-            for v in selection.resolve(among: running(), using: &rng).map(\.index) where v < config.nodes && nodes[v] != nil {
-                effects.removeAll(keepingCapacity: true)
-                nodes[v]!.leave(at: now, into: &effects)
+            for v in selection.resolve(among: running(), using: &rng).map(\.index) where v < config.nodes && node(v) != nil {
                 observer.nodeLeaving(v, now: now)
-                performEffects(of: v)
-                reschedule(v)
+                lanes[v % laneCount].leave(v)
             }
         case let .partition(groups):
-            network.partition.split(into: groups)
+            everyNetwork { $0.partition.split(into: groups) }
             observer.markers.append(TimelineMarker(seconds: now.seconds, category: "partition", label: "partition", color: "#9467bd"))
         case let .cut(from, to):
-            network.partition.cut(from: from, to: to)
+            everyNetwork { $0.partition.cut(from: from, to: to) }
             observer.markers.append(TimelineMarker(seconds: now.seconds, category: "partition", label: "cut", color: "#9467bd"))
         case .heal:
-            network.partition.heal()
+            everyNetwork { $0.partition.heal() }
             observer.markers.append(TimelineMarker(seconds: now.seconds, category: "partition", label: "heal", color: "#17becf"))
         case let .slow(selection, extra, until):
             let chosen = selection.resolve(among: running(), using: &rng)
-            for v in chosen where v.index < config.nodes { network.setExtraLatency(extra, for: v) }
+            for v in chosen where v.index < config.nodes { everyNetwork { $0.setExtraLatency(extra, for: v) } }
             if let until, extra > .zero {
                 let end = Instant.zero + Interval(seconds: until)
                 if end > now {
@@ -305,9 +327,16 @@ public struct ClusterSimulation {
                 }
             }
         case let .loss(p):
-            network.model.loss = p
+            everyNetwork { $0.model.loss = p }
         }
     }
+}
+
+/// Lets the lanes of one window be handed to worker threads: each thread touches only the
+/// lane at its own index, and the window ends before anyone else reads them.
+private struct LaneBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<SimLane>
+    init(_ buffer: UnsafeMutableBufferPointer<SimLane>) { self.buffer = buffer }
 }
 
 extension Message {

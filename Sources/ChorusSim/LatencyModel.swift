@@ -73,6 +73,18 @@ public indirect enum LatencyModel: Sendable, Equatable {
         return Interval(nanoseconds: Int64(nanoseconds.rounded()))
     }
 
+    /// A delay no sample falls below: the simulator's lookahead (a message sent at `t` cannot
+    /// arrive before `t + lowerBound`), which lets node groups run side by side for that long.
+    public var lowerBound: Interval {
+        switch self {
+        case .constant(let delay): return max(.zero, delay)
+        case .uniform(let low, _): return max(.zero, low)
+        case .normal, .lognormal: return .zero
+        case .pareto(let minimum, _): return max(.zero, minimum)
+        case .shifted(let base, let model): return max(.zero, base) + model.lowerBound
+        }
+    }
+
     /// Throws when a parameter is out of its domain; `field` prefixes the parameter's name.
     public func validate(field: String = "latency") throws(SimSettingError) {
         switch self {

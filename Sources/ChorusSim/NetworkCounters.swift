@@ -51,6 +51,20 @@ public struct NetworkCounters: Sendable, Equatable {
     public func droppedBytes(_ reason: DropReason) -> Int { droppedBytesByReason[reason.rawValue] }
     public var totalDropped: Int { droppedByReason.reduce(0, +) }
 
+    /// Adds another tally (of another part of the same network) to this one.
+    public mutating func add(_ other: NetworkCounters) {
+        sentMessages += other.sentMessages
+        sentBytes += other.sentBytes
+        deliveredMessages += other.deliveredMessages
+        deliveredBytes += other.deliveredBytes
+        duplicated += other.duplicated
+        reordered += other.reordered
+        for i in droppedByReason.indices {
+            droppedByReason[i] += other.droppedByReason[i]
+            droppedBytesByReason[i] += other.droppedBytesByReason[i]
+        }
+    }
+
     @inlinable
     mutating func recordDrop(_ reason: DropReason, bytes: Int) {
         droppedByReason[reason.rawValue] += 1

@@ -39,6 +39,12 @@ public struct NetworkModel: Sendable, Equatable {
         return linkLatency[SimLink(from: from, to: to)] ?? latency
     }
 
+    /// The least delay of any datagram or stream packet on any link (see `LatencyModel.lowerBound`);
+    /// reordering and slow nodes only add to it.
+    public var minimumLatency: Interval {
+        linkLatency.values.reduce(latency.lowerBound) { min($0, $1.lowerBound) }
+    }
+
     /// Throws on the first setting out of its domain, naming it.
     public func validate() throws(SimSettingError) {
         try latency.validate(field: "network.latency")

@@ -86,9 +86,9 @@ struct Observer {
         for o in 0..<n where bit(o, i) { aliveSeen[o] -= 1 }
     }
 
-    mutating func record(_ ev: MemberEvent, observer o: Int, subject s: Int, now: Instant) {
+    mutating func record(_ kind: MemberEvent.Kind, observer o: Int, subject s: Int, now: Instant) {
         guard s >= 0 && s < n && s != o else { return }
-        switch ev.kind {
+        switch kind {
         case .joined, .alive:
             set(o, s, true)
         case .suspect:
@@ -98,7 +98,7 @@ struct Observer {
             if live[s] { falseSuspicions += 1; suspectedWhileLive.insert(s) }
         case .dead, .left:
             set(o, s, false)
-            if ev.kind == .dead && live[s] && live[o] { falsePositivePairs.insert(Int64(o) * Int64(n) + Int64(s)) }
+            if kind == .dead && live[s] && live[o] { falsePositivePairs.insert(Int64(o) * Int64(n) + Int64(s)) }
             if let k = openCrash[s], live[o] {
                 if crashes[k].firstDead == nil {
                     crashes[k].firstDead = now
@@ -119,13 +119,15 @@ struct Observer {
         return true
     }
 
-    mutating func check(now: Instant, nodes: [Membership?], sample: Bool) {
+    /// Notes convergence and, with `sample`, the spread of alive counts (`aliveCount(o)`: how
+    /// many members node `o` lists alive, nil when it is down).
+    mutating func check(now: Instant, sample: Bool, aliveCount: (Int) -> Int?) {
         if convergedAt == nil && converged() { convergedAt = now }
         guard sample else { return }
         var lo = Double.infinity, hi = 0.0, sum = 0.0, count = 0.0
         for o in 0..<n where live[o] {
-            guard let m = nodes[o] else { continue }
-            let a = Double(m.count(of: .alive))
+            guard let alive = aliveCount(o) else { continue }
+            let a = Double(alive)
             lo = min(lo, a); hi = max(hi, a); sum += a; count += 1
         }
         let t = now.seconds

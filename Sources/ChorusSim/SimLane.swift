@@ -1,0 +1,210 @@
+import ChorusBase
+import ChorusMembership
+
+/// What a lane has to tell the `Observer`, kept in the order it happened and handed over
+/// after each window (the observer is shared, the lanes are not).
+enum ObserverNote {
+    case event(MemberEvent.Kind, observer: Int32, subject: Int32, at: Instant)
+    case started(node: Int32, rejoin: Bool, at: Instant)
+    /// Left gracefully and exited.
+    case departed(node: Int32, at: Instant)
+
+    var time: Instant {
+        switch self {
+        case let .event(_, _, _, at), let .started(_, _, at), let .departed(_, at): return at
+        }
+    }
+}
+
+/// One lane of a `ClusterSimulation`: the nodes `i` with `i mod laneCount == index`, their
+/// pending events, a copy of the network state, and the lane's own random stream and trace
+/// digest. Lanes run side by side for one lookahead window at a time.
+///
+/// Invariants:
+/// - A lane touches only its own nodes and its own fields: a packet for another lane goes
+///   into `outbox[lane]`, what the observer must learn into `notes` (in event order), a
+///   graceful exit into `departed`. So what a window does depends on the lane's state at its
+///   start alone, never on which thread ran it or when.
+/// - `nodes[k] != nil` ⇔ node `k·laneCount + index` is running.
+struct SimLane {
+    typealias Wire = ChorusMembership.Packet
+
+    enum Event: PacketEvent {
+        case delivery(Packet<Wire>)
+        case tick(node: Int32, generation: UInt32)
+        case start(node: Int32)
+    }
+
+    let index: Int
+    let laneCount: Int
+    let nodeCount: Int
+    let settings: MembershipSettings
+    let wireCheck: Bool
+    let seed: UInt64
+    let seedNode: Int
+
+    var nodes: [Membership?]
+    var tickAt: [Instant]
+    var tickGeneration: [UInt32]
+    var started: [Bool]
+    var restartCount: [UInt64]
+    var queue = EventQueue<Event>()
+    var outbox: [EventQueue<Event>]
+    var network: Network<Wire>
+    var rng: SeededRandom
+    var effects: [MembershipEffect] = []
+    var digest = TraceDigest()
+    var events = 0
+    var notes: [ObserverNote] = []
+    var departed: [Int32] = []
+    var now = Instant.zero
+
+    init(index: Int, of laneCount: Int, config: ClusterConfig) {
+        self.index = index
+        self.laneCount = laneCount
+        nodeCount = config.nodes
+        settings = config.settings
+        wireCheck = config.wireCheck
+        seed = config.seed
+        seedNode = config.seeds.first ?? 0
+        let own = (config.nodes - index + laneCount - 1) / laneCount
+        nodes = Array(repeating: nil, count: own)
+        tickAt = Array(repeating: .distantFuture, count: own)
+        tickGeneration = Array(repeating: 0, count: own)
+        started = Array(repeating: false, count: own)
+        restartCount = Array(repeating: 0, count: own)
+        queue = EventQueue(minimumCapacity: own * 8)
+        outbox = Array(repeating: EventQueue<Event>(), count: laneCount)
+        network = Network(nodeCount: config.nodes, model: config.network)
+        // Lane 0 of a one-lane run draws exactly the stream the seed names.
+        rng = SeededRandom(seed: config.seed &+ UInt64(index) &* 0xA24B_AED4_963E_E407)
+    }
+
+    @inline(__always) func local(_ node: Int) -> Int { node / laneCount }
+    @inline(__always) func lane(of node: Int) -> Int { node % laneCount }
+    func node(_ i: Int) -> Membership? { nodes[local(i)] }
+
+    /// Runs every event of this lane due before `end`.
+    mutating func process(before end: Instant) {
+        while let next = queue.nextTime, next < end {
+            guard let item = queue.pop() else { break }
+            now = item.time
+            events += 1
+            switch item.event {
+            case let .delivery(p):
+                guard network.arrive(p, at: now) else { continue }
+                deliver(p)
+            case let .tick(node, generation):
+                guard generation == tickGeneration[local(Int(node))] else { continue }
+                tick(Int(node))
+            case let .start(node):
+                start(Int(node), seedNode: seedNode, rejoin: false)
+            }
+        }
+    }
+
+    /// Starts (or, with `rejoin`, restarts) node `i`, joining through `seedNode`.
+    mutating func start(_ i: Int, seedNode: Int, rejoin: Bool) {
+        let k = local(i)
+        let seedValue = seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 1_000_003 &+ restartCount[k]
+        guard var m = try? Membership(name: ClusterSimulation.name(i), address: ClusterSimulation.address(i),
+                                      settings: settings, seed: seedValue, now: now) else { return }
+        started[k] = true
+        network.restart(SimNodeID(i))
+        notes.append(.started(node: Int32(i), rejoin: rejoin, at: now))
+        effects.removeAll(keepingCapacity: true)
+        if i != seedNode || rejoin { m.join(seeds: [ClusterSimulation.address(seedNode)], at: now, into: &effects) }
+        nodes[k] = m
+        digest.mix(0x5354_4152_54 as UInt64); digest.mix(now); digest.mix(i)
+        performEffects(of: i)
+        reschedule(i)
+    }
+
+    mutating func deliver(_ p: Packet<Wire>) {
+        let to = p.to.index, k = local(to)
+        guard nodes[k] != nil else { return }
+        var packet = p.message
+        if wireCheck && !p.reliable {
+            guard let decoded = try? PacketCodec.decode(PacketCodec.encode(packet)) else {
+                fatalError("simulator wire check: a packet did not survive the codec")
+            }
+            packet = decoded
+        }
+        digest.mix(now); digest.mix(p.from); digest.mix(p.to); digest.mix(Int(packet.message.kindCode))
+        effects.removeAll(keepingCapacity: true)
+        nodes[k]!.receive(packet, from: ClusterSimulation.address(p.from.index), at: now, into: &effects)
+        performEffects(of: to)
+        reschedule(to)
+    }
+
+    mutating func tick(_ i: Int) {
+        let k = local(i)
+        guard nodes[k] != nil else { return }
+        tickAt[k] = .distantFuture
+        effects.removeAll(keepingCapacity: true)
+        nodes[k]!.tick(at: now, into: &effects)
+        performEffects(of: i)
+        if nodes[k]!.hasLeft {
+            // Gone for good: the process exits after its leave was disseminated. Other lanes'
+            // copies of the network learn it when the window ends.
+            nodes[k] = nil
+            network.crash(SimNodeID(i))
+            departed.append(Int32(i))
+            notes.append(.departed(node: Int32(i), at: now))
+            return
+        }
+        reschedule(i)
+    }
+
+    /// Node `i` stops at once (memory lost).
+    mutating func crash(_ i: Int) {
+        let k = local(i)
+        nodes[k] = nil
+        tickGeneration[k] &+= 1
+        tickAt[k] = .distantFuture
+    }
+
+    /// Node `i` starts a graceful leave.
+    mutating func leave(_ i: Int) {
+        let k = local(i)
+        guard nodes[k] != nil else { return }
+        effects.removeAll(keepingCapacity: true)
+        nodes[k]!.leave(at: now, into: &effects)
+        performEffects(of: i)
+        reschedule(i)
+    }
+
+    mutating func reschedule(_ i: Int) {
+        let k = local(i)
+        guard let m = nodes[k] else { return }
+        let d = max(m.nextDeadline, now)
+        if d < tickAt[k] {
+            tickAt[k] = d
+            tickGeneration[k] &+= 1
+            _ = queue.push(.tick(node: Int32(i), generation: tickGeneration[k]), at: d)
+        }
+    }
+
+    mutating func performEffects(of i: Int) {
+        for e in effects {
+            switch e {
+            case let .send(packet, to, via):
+                let target = ClusterSimulation.index(of: to)
+                guard target >= 0 && target < nodeCount else { continue }
+                let bytes = PacketCodec.size(packet)
+                let destination = lane(of: target)
+                if destination == index {
+                    network.transmit(from: SimNodeID(i), to: SimNodeID(target), message: packet, bytes: bytes,
+                                     reliable: via == .stream, at: now, rng: &rng, into: &queue)
+                } else {
+                    network.transmit(from: SimNodeID(i), to: SimNodeID(target), message: packet, bytes: bytes,
+                                     reliable: via == .stream, at: now, rng: &rng, into: &outbox[destination])
+                }
+            case let .event(ev):
+                let subject = ClusterSimulation.index(of: ev.name)
+                digest.mix(now); digest.mix(i); digest.mix(Int(ev.kind.code)); digest.mix(ev.name); digest.mix(Int(ev.incarnation))
+                notes.append(.event(ev.kind, observer: Int32(i), subject: Int32(truncatingIfNeeded: subject), at: now))
+            }
+        }
+    }
+}
