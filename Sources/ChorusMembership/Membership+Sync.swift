@@ -131,18 +131,26 @@ extension Membership {
     /// Starts a digest sync with one random alive member.
     mutating func startPushPull(now: Instant, into out: inout [MembershipEffect]) {
         guard let peer = randomMembers(1, where: { $0.status == .alive }).first else { return }
+        sendDigest(to: peer, into: &out)
+    }
+
+    /// The first step of a digest sync with the member in `peer`.
+    mutating func sendDigest(to peer: Int32, into out: inout [MembershipEffect]) {
         // Our own entry rides along so the peer can answer even if it does not know us yet.
         let state = PushPull(isJoin: false, phase: .request, digest: digest(buckets: digestBuckets), members: [update(for: localSlot)])
         send(.pushPull(state), to: table[peer].address, via: .stream, into: &out)
     }
 
-    /// Serf-style reconnect: a push-pull with one member we hold dead. If it is in fact
-    /// alive (the two of us were partitioned), each learns the other's view and refutes.
+    /// Serf-style reconnect: a digest sync with one member we hold dead. If it is in fact
+    /// alive (the two of us were partitioned), it answers with what differs — itself alive
+    /// among it — and we push back what it lacks, our verdict on it included, which it
+    /// refutes. A digest, not the whole table: most such members really are dead, and a
+    /// full state built for each of them every period was the largest cost of a large
+    /// cluster after a mass crash.
     mutating func reconnect(now: Instant, into out: inout [MembershipEffect]) {
         guard table.counts[Int(MemberStatus.dead.rawValue)] > 0 else { return }
         guard let peer = randomMembers(1, where: { $0.status == .dead }).first else { return }
-        let state = PushPull(isJoin: false, isResponse: false, members: exportState())
-        send(.pushPull(state), to: table[peer].address, via: .stream, into: &out)
+        sendDigest(to: peer, into: &out)
     }
 
     // MARK: join

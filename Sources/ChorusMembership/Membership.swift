@@ -253,10 +253,16 @@ public struct Membership {
 
     /// Retransmit limit λ·⌈log10(N+1)⌉ for the current cluster size.
     var retransmitLimit: Int { settings.retransmitMultiplier * sizeDigits }
-    /// The limit for "a member joined" news: never below 8 transmissions (what small
-    /// clusters need to see a join within a second), less than the full limit only in large
-    /// clusters, where bootstrap gossip volume is the cost that matters.
-    var joinRetransmitLimit: Int { min(retransmitLimit, max(8, settings.joinRetransmitMultiplier * sizeDigits)) }
+    /// The limit for "a member joined" news: in clusters under `largeCluster` never below 8
+    /// transmissions (what they need to see a join within a second); in large clusters,
+    /// where bootstrap gossip volume is the cost that matters, λ_join·⌈log10(N+1)⌉, and the
+    /// few members a join's gossip misses learn it from a sync.
+    var joinRetransmitLimit: Int {
+        let limit = settings.joinRetransmitMultiplier * sizeDigits
+        return min(retransmitLimit, table.liveCount < Membership.largeCluster ? max(8, limit) : limit)
+    }
+    /// From this many live members on, join news gets no more than its multiplier's share.
+    static let largeCluster = 1_000
     /// ⌈log10(N+1)⌉, but at least 2: in a cluster of fewer than 9 members memberlist's
     /// formula allows only λ sends per update, and an update sent 4 times among a handful of
     /// members arriving at once misses one of them too often; 8 sends cost nothing there.

@@ -42,11 +42,13 @@ public struct MembershipSettings: Sendable, Hashable {
     public var gossipFanout: Int = 3
     /// Each update is sent at most multiplier × ceil(log10(N + 1)) times (memberlist: 4).
     public var retransmitMultiplier: Int = 4
-    /// The same for news that a member joined (λ_join·⌈log10(N+1)⌉ transmissions, at least
-    /// 8): joins
-    /// have a second path — a joiner's sync and the catch-up syncs that follow — so they
-    /// need less redundancy than suspicions and deaths, which race a timeout.
-    public var joinRetransmitMultiplier: Int = 2
+    /// The same for news that a member joined (λ_join·⌈log10(N+1)⌉ transmissions, and at
+    /// least 8 in clusters under 1,000): joins have a second path — a joiner's sync and the
+    /// catch-up and routine syncs that follow — so they need less redundancy than
+    /// suspicions and deaths, which race a timeout. In a bootstrap of N nodes every node
+    /// sends every join this many times (N²·λ_join·⌈log10(N+1)⌉ updates in all), the bulk
+    /// of all traffic; at 3,000 nodes λ_join = 1 converged sooner than 2, on 25 % less work.
+    public var joinRetransmitMultiplier: Int = 1
     /// Dead members still receive gossip this long, so a member declared dead by mistake
     /// hears of it and refutes (memberlist: 30 s).
     public var gossipToTheDead: Interval = .seconds(30)
