@@ -257,6 +257,10 @@ final class StreamChannel {
                 gotBytes = true
                 budget -= n
                 lastActivity = loop.now()
+                // A short read emptied the socket's queue: asking again would only return
+                // EAGAIN, one wasted system call per readable connection per turn. Poll is
+                // level-triggered, so bytes that arrive meanwhile are reported next turn.
+                if n < room { break }
                 continue
             }
             if n == 0 {
