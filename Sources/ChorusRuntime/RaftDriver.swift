@@ -53,7 +53,7 @@ public final class RaftDriver: @unchecked Sendable {
     private let snapshots: SnapshotStore
     private static let group: UInt64 = 1
 
-    private var kv: [[UInt8]: [UInt8]] = [:]
+    private var kv: [ByteKey: [UInt8]] = [:]
     private var appliedSinceSnapshot = 0
     public private(set) var counters = RaftDriverCounters()
 
@@ -427,7 +427,7 @@ public final class RaftDriver: @unchecked Sendable {
                 // `applied` on the node moves in `advance`; entries applied just now count too.
                 let reached = max(applied, ready.committedEntries.last?.index ?? .zero)
                 if index <= reached {
-                    if let value = kv[read.key] {
+                    if let value = kv[ByteKey(read.key)] {
                         respond(read.session, .init(id: read.requestID, status: .ok, leader: leaderHint(), value: value))
                     } else {
                         respond(read.session, .init(id: read.requestID, status: .notFound, leader: leaderHint()))
@@ -446,7 +446,7 @@ public final class RaftDriver: @unchecked Sendable {
         if case let .command(bytes) = e.payload {
             var r = ByteReader(bytes)
             if let n = try? r.u16(), let key = try? r.raw(Int(n)) {
-                kv[key] = Array(bytes[(2 + Int(n))...])
+                kv[ByteKey(key)] = Array(bytes[(2 + Int(n))...])
             }
         }
         if let p = pendingPuts.removeValue(forKey: e.index.value) {
@@ -460,7 +460,7 @@ public final class RaftDriver: @unchecked Sendable {
     private func stateMachineImage() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + kv.count * 32)
         w.u32(UInt32(kv.count))
-        for (k, v) in kv.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+        for (k, v) in kv.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }).map({ ($0.key.bytes, $0.value) }) {
             w.u32(UInt32(k.count)); w.raw(k); w.u32(UInt32(v.count)); w.raw(v)
         }
         return w.bytes
@@ -473,7 +473,7 @@ public final class RaftDriver: @unchecked Sendable {
         let count = Int(try r.u32())
         for _ in 0..<count {
             let k = try r.raw(Int(try r.u32()))
-            kv[k] = try r.raw(Int(try r.u32()))
+            kv[ByteKey(k)] = try r.raw(Int(try r.u32()))
         }
     }
 
