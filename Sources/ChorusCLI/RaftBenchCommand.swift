@@ -15,6 +15,7 @@ enum RaftBenchCommand {
             .init("--targets", value: "HOST:PORT,...", help: "Client addresses of the members, in id order (member i is the i-th)."),
             .init("--etcd", help: "The targets are etcd client URLs (host:port); use the v3 JSON gateway."),
             .init("--clients", value: "C,C,...", help: "Concurrent clients (requests in flight).", default: "1,8,32,128"),
+            .init("--connections", value: "N", help: "Connections the chorus clients share (pipelined).", default: "one per 10 clients"),
             .init("--duration", value: "S", help: "Measured seconds per client count.", default: "10"),
             .init("--warmup", value: "S", help: "Unmeasured seconds before each measurement.", default: "1"),
             .init("--value-bytes", value: "B", help: "Value size of each put (keys are ~10 bytes).", default: "16"),
@@ -25,7 +26,10 @@ enum RaftBenchCommand {
         ],
         details: """
             Each client sends a put, waits for its answer, and sends the next (closed loop). chorus
-            clients share at most 32 pipelined connections; etcd clients use one keep-alive HTTP
+            clients share --connections pipelined connections (by default one per 10 clients, the
+            ratio of etcd's own benchmark tool in its performance guide), and the clients of one
+            connection whose answers arrive together send their next puts in one write (as a
+            client library multiplexing requests over a connection does); etcd clients use one keep-alive HTTP
             connection each. Failover: the leader's pid is read from its pid file and sent SIGKILL;
             from then on a put is started every 10 ms against the surviving members until one
             succeeds. The time is from the kill to that success.
@@ -44,6 +48,8 @@ enum RaftBenchCommand {
             guard let n = Int(item), (1...4096).contains(n) else { throw UsageError("--clients: bad count \"\(item)\"") }
             return n
         }
+        let connectionCount = try p.int("--connections")
+        if let n = connectionCount, !(1...1024).contains(n) { throw UsageError("--connections must be in 1...1024, got \(n)") }
         let duration = try p.double("--duration") ?? 10
         let warmup = try p.double("--warmup") ?? 1
         let valueBytes = try p.int("--value-bytes") ?? 16
@@ -59,7 +65,8 @@ enum RaftBenchCommand {
             for c in clientCounts {
                 guard let leader = waitForLeader(targets, etcd: etcd, timeout: 30) else { throw CommandFailure("no leader among \(targets)") }
                 let endpoint = targets[leader]
-                let load = try RaftBenchLoad(target: etcd ? .etcdHTTP(endpoint) : .chorus(endpoint), clients: c, valueBytes: valueBytes)
+                let load = try RaftBenchLoad(target: etcd ? .etcdHTTP(endpoint) : .chorus(endpoint), clients: c, valueBytes: valueBytes,
+                                         connections: connectionCount ?? (c + 9) / 10)
                 let r = try load.run(warmup: warmup, duration: duration)
                 rows.append(["system": system, "clients": c, "committed_per_second": r.perSecond.rounded(),
                              "p50_ms": round3(r.percentile(0.5)), "p99_ms": round3(r.percentile(0.99)),

@@ -6,8 +6,9 @@ import Glibc
 /// each new request sent only when an earlier one is answered (so the load adapts to the
 /// server), run on one `EventLoop` thread. Two targets speak different protocols:
 ///
-/// - `.chorus`: `RaftClientProtocol` puts, pipelined over at most 32 connections (a client's
-///   request waits for its own response; several clients share a connection).
+/// - `.chorus`: `RaftClientProtocol` puts, pipelined over at most `connections` connections (a
+///   client's request waits for its own response; several clients share a connection, and
+///   those answered in one frame send their next puts in one write).
 /// - `.etcdHTTP`: etcd's v3 JSON gateway, `POST /v3/kv/put` with base64 key and value, one
 ///   keep-alive HTTP/1.1 connection per client (HTTP/1.1 has no useful pipelining).
 ///
@@ -33,14 +34,17 @@ public final class RaftBenchLoad: @unchecked Sendable {
     let target: Target
     let clients: Int
     let valueBytes: Int
+    let connections: Int
     let loop: EventLoop
     private var measuring = false
     private var stopped = false
     private var result = Result()
     private var keyCounter: UInt64 = 0
 
-    public init(target: Target, clients: Int, valueBytes: Int) throws {
+    /// `connections` bounds the chorus target's connections (the clients share them).
+    public init(target: Target, clients: Int, valueBytes: Int, connections: Int = 32) throws {
         self.target = target
+        self.connections = max(1, connections)
         self.clients = clients
         self.valueBytes = valueBytes
         self.loop = try EventLoop()
@@ -50,7 +54,7 @@ public final class RaftBenchLoad: @unchecked Sendable {
     public func run(warmup: Double, duration: Double) throws -> Result {
         switch target {
         case let .chorus(endpoint):
-            let connections = min(clients, 32)
+            let connections = min(clients, self.connections)
             for c in 0..<connections {
                 let share = clients / connections + (c < clients % connections ? 1 : 0)
                 startChorus(endpoint, outstanding: share, connection: c)
@@ -95,22 +99,31 @@ public final class RaftBenchLoad: @unchecked Sendable {
         var sentAt = [Instant](repeating: .zero, count: outstanding)
         let value = [UInt8](repeating: 0x61, count: valueBytes)
         var nextID: UInt64 = 0
-        func send(slot: Int) {
+        // The clients sharing a connection write together, as a multiplexing client library
+        // does: the requests answered in one frame are replaced in one write.
+        var batch: [[UInt8]] = []
+        func queue(slot: Int) {
             guard !stopped else { return }
             sentAt[slot] = MonotonicClock.now()
             nextID &+= 1
             let id = nextID << 16 | UInt64(slot)
-            _ = try? connection.send(RaftClientProtocol.encode(.init(id: id, op: .put, key: nextKey(), value: value)))
+            batch.append(RaftClientProtocol.encode(.init(id: id, op: .put, key: nextKey(), value: value)))
         }
-        connection.onConnect = { for slot in 0..<outstanding { send(slot: slot) } }
+        func flush() {
+            guard !batch.isEmpty else { return }
+            _ = try? connection.send(frames: batch)
+            batch.removeAll(keepingCapacity: true)
+        }
+        connection.onConnect = { for slot in 0..<outstanding { queue(slot: slot) }; flush() }
         connection.onFrame = { [self] frame in
             guard let responses = try? RaftClientProtocol.decodeResponses(frame) else { self.failure(); return }
             for r in responses {
                 let slot = Int(r.id & 0xFFFF)
                 guard slot < outstanding else { continue }
                 if r.status == .ok { self.record(sentAt[slot]) } else { self.failure() }
-                send(slot: slot)
+                queue(slot: slot)
             }
+            flush()
         }
         connection.onClose = { [self] reason in
             if !self.stopped { Log.standardError("bench: connection \(index) to \(endpoint) closed: \(reason)") }

@@ -97,6 +97,25 @@ public final class TCPConnection {
         }
     }
 
+    /// Queues several frames with one write (one system call where the kernel takes them
+    /// all); all or none are queued.
+    public func send(frames payloads: [[UInt8]]) throws(TCPSendError) {
+        guard channel.state != .closed else { throw TCPSendError.closed }
+        var total = 0
+        for p in payloads {
+            guard p.count <= settings.maxFrameBytes else {
+                throw TCPSendError.frameTooLarge(size: p.count, limit: settings.maxFrameBytes)
+            }
+            total += p.count + 4
+        }
+        var w = ByteWriter(capacity: total)
+        for p in payloads { w.u32(UInt32(p.count)); w.raw(p) }
+        guard channel.write(w.bytes) else {
+            if channel.state == .closed { throw TCPSendError.closed }
+            throw TCPSendError.outgoingBufferFull(queued: channel.pendingOutputCount, limit: settings.maxOutgoingBytes)
+        }
+    }
+
     /// Closes at once, discarding unsent output; `onClose(.closedLocally)` follows.
     public func close() {
         finish(.closedLocally)
