@@ -15,14 +15,16 @@ extension Membership {
         case pushPull(spreadNewMembers: Bool)
     }
 
-    /// Applies one update; returns the slot of the member it was about.
+    /// Applies one update; returns the slot of the member it was about. `hint` is a lookup
+    /// of its name done ahead (`forEachLookedUp`); it changes nothing but speed.
     @discardableResult
-    mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", now: Instant, into out: inout [MembershipEffect]) -> Int32 {
+    mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", hint: SlotHint = .unknown,
+                        now: Instant, into out: inout [MembershipEffect]) -> Int32 {
         if u.name == name {
             aboutSelf(u, now: now)
             return localSlot
         }
-        guard let slot = table.slot(of: u.name) else {
+        guard let slot = table.slot(of: u.name, hint: hint) else {
             guard table.memberCount < settings.maxMembers else {
                 counters.membersRefused += 1
                 return localSlot
@@ -51,6 +53,22 @@ extension Membership {
         }
         transition(slot, to: incoming, now: now, into: &out)
         return slot
+    }
+
+    /// Calls `body` for each of `updates` in order, with a hint for its slot: the slots are
+    /// looked up a batch at a time ahead of use (`MemberTable.resolve`), so that the cache
+    /// misses of large tables overlap. `body` may change the table; hints stay correct.
+    mutating func forEachLookedUp(_ updates: [MemberUpdate], _ body: (inout Membership, Int, SlotHint) -> Void) {
+        let width = MemberTable.lookaheadWidth
+        withUnsafeTemporaryAllocation(of: SlotHint.self, capacity: width) { hints in
+            var start = 0
+            while start < updates.count {
+                let n = min(width, updates.count - start)
+                table.resolve(n, name: { updates[start + $0].name }, into: hints)
+                for k in 0..<n { body(&self, start + k, hints[k]) }
+                start += n
+            }
+        }
     }
 
     /// The member is unknown: alive and suspect members are added, death verdicts kept as
@@ -84,7 +102,7 @@ extension Membership {
     mutating func transition(_ slot: Int32, to u: MemberUpdate, now: Instant, into out: inout [MembershipEffect]) {
         counters.updatesApplied += 1
         let before = table[slot]
-        table[slot].incarnation = u.incarnation
+        table.setIncarnation(slot, u.incarnation)
         table[slot].changedAt = now
         if before.status != .suspect || u.status != .suspect { suspicions[slot] = nil }
         switch u.status {
@@ -150,7 +168,7 @@ extension Membership {
         case .left:
             break
         }
-        table[localSlot].incarnation = u.incarnation &+ 1
+        table.setIncarnation(localSlot, u.incarnation &+ 1)
         table[localSlot].changedAt = now
         dissemination.enqueue(localSlot, in: &table)
     }

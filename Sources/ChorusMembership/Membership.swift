@@ -142,6 +142,7 @@ public struct Membership {
     public var footprint: [(String, Int)] {
         [("records", table.recordCapacity * MemoryLayout<MemberRecord>.stride),
          ("name index", table.indexBytes),
+         ("digest", table.fingerprintBytes),
          ("probe order", schedule.capacity * 4),
          ("dissemination", dissemination.capacityBytes),
          ("suspicions", suspicions.capacity * 48 + suspicionDeadlines.count * 32),
@@ -212,7 +213,9 @@ public struct Membership {
         }
         if !packet.updates.isEmpty {
             counters.updatesReceived += packet.updates.count
-            for u in packet.updates { apply(u, via: .gossip, now: now, into: &out) }
+            forEachLookedUp(packet.updates) { m, k, hint in
+                m.apply(packet.updates[k], via: .gossip, hint: hint, now: now, into: &out)
+            }
         }
         switch packet.message {
         case let .ping(seq, target):
@@ -235,7 +238,7 @@ public struct Membership {
     public mutating func setTags(_ tags: Tags, at now: Instant, into out: inout [MembershipEffect]) {
         guard tags != table[localSlot].tags else { return }
         table[localSlot].tags = tags
-        table[localSlot].incarnation &+= 1
+        table.setIncarnation(localSlot, table[localSlot].incarnation &+ 1)
         table[localSlot].changedAt = now
         dissemination.enqueue(localSlot, in: &table)
         out.append(.event(event(.updated, localSlot, now)))

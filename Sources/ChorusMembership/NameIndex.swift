@@ -37,7 +37,11 @@ struct NameIndex {
 
     /// The slot holding `name`; `nameAt` reads the name stored in a slot.
     func find(_ name: String, nameAt: (Int32) -> String) -> Int32? {
-        let h = hash(name)
+        find(name, hash: hash(name), nameAt: nameAt)
+    }
+
+    /// `find` with the name's `hash` already computed.
+    func find(_ name: String, hash h: UInt32, nameAt: (Int32) -> String) -> Int32? {
         var i = Int(h) & mask
         while true {
             let b = buckets[i]
@@ -49,6 +53,11 @@ struct NameIndex {
             i = (i + 1) & mask
         }
     }
+
+    /// The bucket a lookup of `hash` reads first: 0 when the name is certainly absent, an
+    /// entry whose `hashOf` equals `hash` when it is probably the name's, anything else
+    /// when only a full `find` can tell.
+    @inline(__always) func homeBucket(_ hash: UInt32) -> UInt64 { buckets[Int(hash) & mask] }
 
     /// Adds `name` at `slot`; the name must not be present.
     mutating func insert(_ name: String, slot: Int32) {
