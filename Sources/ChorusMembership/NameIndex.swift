@@ -54,10 +54,23 @@ struct NameIndex {
         }
     }
 
-    /// The bucket a lookup of `hash` reads first: 0 when the name is certainly absent, an
-    /// entry whose `hashOf` equals `hash` when it is probably the name's, anything else
-    /// when only a full `find` can tell.
+    /// The bucket a lookup of `hash` reads first (reading it early brings its cache line in).
     @inline(__always) func homeBucket(_ hash: UInt32) -> UInt64 { buckets[Int(hash) & mask] }
+
+    /// The first slot on `hash`'s probe path whose entry has that hash, or nil when the path
+    /// ends first (then no name with this hash is present); `home` is `homeBucket(hash)`,
+    /// read earlier. The name at that slot is the one looked for unless two names share
+    /// the 32-bit hash.
+    @inline(__always) func firstCandidate(_ hash: UInt32, home: UInt64) -> Int32? {
+        var i = Int(hash) & mask
+        var b = home
+        while true {
+            if b == 0 { return nil }
+            if NameIndex.hashOf(b) == hash { return NameIndex.slot(b) }
+            i = (i + 1) & mask
+            b = buckets[i]
+        }
+    }
 
     /// Adds `name` at `slot`; the name must not be present.
     mutating func insert(_ name: String, slot: Int32) {

@@ -22,33 +22,28 @@ extension MemberTable {
     ///
     /// Same answers as `slot(of:)` name by name, but in large tables nearly every lookup
     /// misses the cache twice (the index bucket, then the record holding the name), and
-    /// one by one those misses serialise. Here the first pass only hashes and reads each
-    /// name's home bucket, and the second reads the records the buckets point at: within a
-    /// pass the loads do not depend on each other, so the core overlaps their misses.
+    /// one by one those misses serialise. Here one pass reads every name's home bucket and
+    /// the next the records the buckets point at: within a pass the loads do not depend on
+    /// each other, so the core overlaps their misses.
     func resolve(_ count: Int, name: (Int) -> String, into hints: UnsafeMutableBufferPointer<SlotHint>) {
         precondition(hints.count >= count, "lookahead buffer too small")
         let stamp = insertions
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * count) { scratch in
-            // Pass 1: hashes and home buckets.
+            // Hashing touches only the packet: done first, so the loops that miss are tight
+            // enough for many iterations to be in flight at once.
+            for k in 0..<count { scratch[k] = UInt64(index.hash(name(k))) }
+            for k in 0..<count { scratch[count + k] = index.homeBucket(UInt32(truncatingIfNeeded: scratch[k])) }
+            // The bucket lines are cached now: walk each probe path to its candidate slot.
             for k in 0..<count {
-                let h = index.hash(name(k))
-                scratch[k] = UInt64(h)
-                scratch[count + k] = index.homeBucket(h)
+                let slot = index.firstCandidate(UInt32(truncatingIfNeeded: scratch[k]), home: scratch[count + k])
+                hints[k] = SlotHint(slot: slot ?? SlotHint.absent, insertions: stamp)
             }
-            // Pass 2: the records the home buckets point at.
+            // Then the candidates' records, which confirm the names.
             records.withUnsafeBufferPointer { r in
-                for k in 0..<count {
+                for k in 0..<count where hints[k].slot >= 0 && r[Int(hints[k].slot)].name != name(k) {
+                    // Two names share a hash: only a full walk of the probe path can tell.
                     let h = UInt32(truncatingIfNeeded: scratch[k])
-                    let home = scratch[count + k]
-                    let slot: Int32?
-                    if home == 0 {
-                        slot = nil
-                    } else if NameIndex.hashOf(home) == h, r[Int(NameIndex.slot(home))].name == name(k) {
-                        slot = NameIndex.slot(home)
-                    } else {
-                        slot = index.find(name(k), hash: h) { r[Int($0)].name }
-                    }
-                    hints[k] = SlotHint(slot: slot ?? SlotHint.absent, insertions: stamp)
+                    hints[k].slot = index.find(name(k), hash: h) { r[Int($0)].name } ?? SlotHint.absent
                 }
             }
         }
