@@ -195,6 +195,13 @@ struct MemberTable {
     /// Bytes of the kept digest fingerprints.
     var fingerprintBytes: Int { fingerprints.count * 8 }
 
+    /// The records in place, for hot loops that would otherwise pay a uniqueness check per
+    /// write. Names, incarnations and statuses must not change through it (the index and
+    /// the digest follow them); the latter two cannot.
+    mutating func withRecords<R>(_ body: (UnsafeMutableBufferPointer<MemberRecord>) -> R) -> R {
+        records.withUnsafeMutableBufferPointer { body($0) }
+    }
+
     /// Reserves room for `extra` more members (before merging a large state).
     mutating func reserve(_ extra: Int) {
         let need = index.count + extra

@@ -296,7 +296,7 @@ public struct Membership {
         let fixed = PacketCodec.headerSize(sender: name) + PacketCodec.bodySize(message) + PacketCodec.gossipCountSize(PacketCodec.maxPiggyback)
         let room = settings.datagramBudget - fixed
         let suspicions = self.suspicions
-        let chosen = dissemination.select(budget: room, limit: retransmitLimit, joinLimit: joinRetransmitLimit, table: &table) { r, slot in
+        dissemination.select(budget: room, limit: retransmitLimit, joinLimit: joinRetransmitLimit, table: &table) { r, slot in
             var n = 1 + ByteWriterSizes.string(r.name) + ByteWriterSizes.endpoint(r.address) + ByteWriterSizes.varint(UInt64(r.incarnation))
             if (r.status == .alive || r.status == .suspect) && !r.tags.isEmpty { n += r.tags.encodedSize }
             if r.status == .suspect, let s = suspicions[slot] {
@@ -305,9 +305,9 @@ public struct Membership {
             }
             return n
         }
-        if !chosen.isEmpty {
-            p.updates.reserveCapacity(chosen.count)
-            for slot in chosen { p.updates.append(update(for: slot)) }
+        if !dissemination.chosen.isEmpty {
+            p.updates.reserveCapacity(dissemination.chosen.count)
+            for slot in dissemination.chosen { p.updates.append(update(for: slot)) }
         }
         return p
     }
