@@ -33,26 +33,34 @@ extension Membership {
             if case let .pushPull(s) = source { spread = s }
             return learn(u, sender: sender, spread: spread, now: now, into: &out)
         }
-        let r = table[slot]
-        var incoming = u
-        if source != .gossip && u.status == .dead && r.status.isLive {
+        if source != .gossip && u.status == .dead && table[slot].status.isLive {
             // A death verdict in another node's full state may be a partition's artefact:
             // hold it as a suspicion the member can refute (memberlist does the same).
-            incoming.status = .suspect
-            incoming.accusers = [sender.isEmpty ? u.name : sender]
+            var softened = u
+            softened.status = .suspect
+            softened.accusers = [sender.isEmpty ? u.name : sender]
+            settle(slot, with: softened, sender: sender, now: now, into: &out)
+        } else {
+            settle(slot, with: u, sender: sender, now: now, into: &out)
         }
-        guard supersedes((incoming.incarnation, incoming.status), (r.incarnation, r.status)) else {
-            if incoming.status == .suspect && r.status == .suspect && incoming.incarnation == r.incarnation {
+        return slot
+    }
+
+    /// The precedence rule for a known member: `incoming` replaces what we hold when it
+    /// supersedes it; an equal suspicion counts as a confirmation.
+    @inline(__always)
+    mutating func settle(_ slot: Int32, with incoming: MemberUpdate, sender: String, now: Instant, into out: inout [MembershipEffect]) {
+        let held = (table[slot].incarnation, table[slot].status)
+        guard supersedes((incoming.incarnation, incoming.status), held) else {
+            if incoming.status == .suspect && held.1 == .suspect && incoming.incarnation == held.0 {
                 // Lifeguard: another member suspects it too — an independent confirmation.
-                let accusers = incoming.accusers.isEmpty ? [sender] : incoming.accusers
-                if confirm(slot, accusers: accusers.filter { !$0.isEmpty }, now: now) {
-                    dissemination.enqueue(slot, in: &table)
-                }
+                let grew = incoming.accusers.isEmpty ? confirm(slot, accusers: CollectionOfOne(sender), now: now)
+                                                     : confirm(slot, accusers: incoming.accusers, now: now)
+                if grew { dissemination.enqueue(slot, in: &table) }
             }
-            return slot
+            return
         }
         transition(slot, to: incoming, now: now, into: &out)
-        return slot
     }
 
     /// Calls `body` for each of `updates` in order, with a hint for its slot: the slots are
@@ -186,7 +194,7 @@ extension Membership {
         for t in targets {
             let p = packet(.gossip, transport: .datagram)
             guard !p.updates.isEmpty else { break }
-            counters.sent[.gossip, default: 0] += 1
+            counters.sentCounts[.gossip] += 1
             out.append(.send(p, to: table[t].address, via: .datagram))
         }
     }

@@ -204,7 +204,7 @@ extension Membership {
         for t in targets {
             let p = packet(.gossip, transport: .datagram)
             guard !p.updates.isEmpty else { break }
-            counters.sent[.gossip, default: 0] += 1
+            counters.sentCounts[.gossip] += 1
             out.append(.send(p, to: table[t].address, via: .datagram))
         }
     }

@@ -205,7 +205,7 @@ public struct Membership {
             counters.droppedWrongCluster += 1
             return
         }
-        counters.received[packet.message.kind, default: 0] += 1
+        counters.receivedCounts[packet.message.kind] += 1
         if packet.sender == name {
             // Our own packet reflected back (or a name clash): never act on it.
             counters.droppedSelf += 1
@@ -314,7 +314,7 @@ public struct Membership {
 
     mutating func send(_ message: Message, to: Endpoint, via transport: Transport = .datagram, into out: inout [MembershipEffect]) {
         let p = packet(message, transport: transport)
-        counters.sent[message.kind, default: 0] += 1
+        counters.sentCounts[message.kind] += 1
         out.append(.send(p, to: to, via: transport))
     }
 
@@ -367,8 +367,17 @@ enum ByteWriterSizes {
 
 /// Counters the state machine keeps; the runtime exports them as metrics.
 public struct MembershipCounters: Sendable {
-    public var sent: [MessageKind: Int] = [:]
-    public var received: [MessageKind: Int] = [:]
+    /// Messages sent and received by kind (kinds never seen are absent).
+    public var sent: [MessageKind: Int] {
+        get { sentCounts.dictionary }
+        set { sentCounts = MessageCounts(newValue) }
+    }
+    public var received: [MessageKind: Int] {
+        get { receivedCounts.dictionary }
+        set { receivedCounts = MessageCounts(newValue) }
+    }
+    var sentCounts = MessageCounts()
+    var receivedCounts = MessageCounts()
     public var probes = 0
     public var probesFailed = 0
     public var acks = 0
