@@ -13,7 +13,11 @@ struct Dissemination {
     private var buckets: [[UInt64]] = [[]]
     private var entryCount = 0
     private(set) var queued = 0
-    var capacityBytes: Int { buckets.reduce(0) { $0 + $1.capacity * 8 } + buckets.capacity * 8 }
+    /// The slots the last `select` picked, in order (kept to reuse its storage).
+    private(set) var chosen: [Int32] = []
+    /// Scratch for `select`: entries to move up to `level` once the walk is over.
+    private var promoted: [(level: Int, entry: UInt64)] = []
+    var capacityBytes: Int { buckets.reduce(0) { $0 + $1.capacity * 8 } + buckets.capacity * 8 + chosen.capacity * 4 + promoted.capacity * 16 }
 
     static func pack(_ slot: Int32, _ token: UInt16) -> UInt64 { UInt64(UInt32(bitPattern: slot)) << 32 | UInt64(token) }
     static func unpack(_ e: UInt64) -> (Int32, UInt16) { (Int32(bitPattern: UInt32(e >> 32)), UInt16(truncatingIfNeeded: e)) }
@@ -42,53 +46,56 @@ struct Dissemination {
     func isQueued(_ slot: Int32, in table: MemberTable) -> Bool { table[slot].isQueued }
 
     /// Picks updates whose sizes (from `size`) fit in `budget` bytes, least-sent first, and
-    /// counts one transmission for each. Returns the chosen slots.
-    mutating func select(budget: Int, limit: Int, joinLimit: Int, table: inout MemberTable, size: (MemberRecord, Int32) -> Int) -> [Int32] {
+    /// counts one transmission for each. The chosen slots are left in `chosen`, in order.
+    mutating func select(budget: Int, limit: Int, joinLimit: Int, table: inout MemberTable, size: (borrowing MemberRecord, Int32) -> Int) {
+        chosen.removeAll(keepingCapacity: true)
         let limit = min(limit, 63), joinLimit = min(joinLimit, 63)
-        guard queued > 0, budget > 0 else { return [] }
-        var chosen: [Int32] = []
-        var promoted: [(Int, UInt64)] = []
+        guard queued > 0, budget > 0 else { return }
+        // Entries sent once more move up a level after the walk, so none is picked twice.
+        promoted.removeAll(keepingCapacity: true)
         var room = budget
         var misses = 0
         var level = 0
-        while level < buckets.count && room > 0 && misses < 4 {
-            while let entry = buckets[level].last {
-                let (slot, token) = Dissemination.unpack(entry)
-                let r = table[slot]
-                guard r.isQueued && r.queueToken == token && Int(r.transmits) == level else {
-                    buckets[level].removeLast(); entryCount -= 1
-                    continue
+        table.withRecords { records in
+            while level < buckets.count && room > 0 && misses < 4 {
+                while let entry = buckets[level].popLast() {
+                    entryCount -= 1
+                    let (slot, token) = Dissemination.unpack(entry)
+                    precondition(slot >= 0 && Int(slot) < records.count, "dissemination entry outside the member table")
+                    let r = records.baseAddress.unsafelyUnwrapped + Int(slot)
+                    guard r.pointee.isQueued && r.pointee.queueToken == token && Int(r.pointee.transmits) == level else { continue }
+                    let cap = r.pointee.isJoinNews ? joinLimit : limit
+                    if Int(r.pointee.transmits) >= cap {
+                        r.pointee.isQueued = false; queued -= 1
+                        continue
+                    }
+                    let n = size(r.pointee, slot)
+                    if n > room {
+                        buckets[level].append(entry); entryCount += 1
+                        misses += 1
+                        break
+                    }
+                    room -= n
+                    chosen.append(slot)
+                    let sent = Int(r.pointee.transmits) + 1
+                    r.pointee.transmits = UInt8(min(sent, 63))
+                    if sent >= cap {
+                        r.pointee.isQueued = false; queued -= 1
+                    } else {
+                        promoted.append((sent, entry))
+                    }
                 }
-                let cap = r.isJoinNews ? joinLimit : limit
-                if Int(r.transmits) >= cap {
-                    buckets[level].removeLast(); entryCount -= 1
-                    table[slot].isQueued = false; queued -= 1
-                    continue
-                }
-                let n = size(r, slot)
-                if n > room { misses += 1; break }
-                room -= n
-                buckets[level].removeLast(); entryCount -= 1
-                chosen.append(slot)
-                let sent = Int(r.transmits) + 1
-                table[slot].transmits = UInt8(min(sent, 63))
-                if sent >= cap {
-                    table[slot].isQueued = false; queued -= 1
-                } else {
-                    promoted.append((sent, entry))
-                }
+                // An emptied bucket gives its storage back: at bootstrap every bucket briefly
+                // holds an entry per member, and kept capacity would cost ~L·8 bytes per member.
+                if buckets[level].isEmpty && buckets[level].capacity > 64 { buckets[level] = [] }
+                level += 1
             }
-            // An emptied bucket gives its storage back: at bootstrap every bucket briefly
-            // holds an entry per member, and kept capacity would cost ~L·8 bytes per member.
-            if buckets[level].isEmpty && buckets[level].capacity > 64 { buckets[level] = [] }
-            level += 1
         }
         for (lvl, entry) in promoted {
             while buckets.count <= lvl { buckets.append([]) }
             buckets[lvl].append(entry)
             entryCount += 1
         }
-        return chosen
     }
 
     /// Drops stale entries so memory stays proportional to what is queued.

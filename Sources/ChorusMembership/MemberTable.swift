@@ -5,12 +5,14 @@ import ChorusBase
 struct MemberRecord {
     var name: String
     private var packedAddress: PackedEndpoint
-    var status: MemberStatus
+    /// Set through `MemberTable` only, which keeps the state digest in step.
+    fileprivate(set) var status: MemberStatus
     /// Bit 7: queued for dissemination; bit 6: the queued news is only "a member joined";
     /// bits 0-5: transmissions so far (see `Dissemination`).
     private var dissemination: UInt8 = 0
     var queueToken: UInt16 = 0
-    var incarnation: Incarnation
+    /// Set through `MemberTable` only, which keeps the state digest in step.
+    fileprivate(set) var incarnation: Incarnation
     /// Response-time estimator for probes of this member (phi accrual).
     var responses = PhiAccrual()
     /// Phi at which the last probe of this member ended, in tenths, saturating at 25.5.
@@ -72,12 +74,16 @@ enum PackedEndpoint {
 ///
 /// Slots are stable while a member is known and reused after its tombstone is reaped.
 /// Invariant: `index` maps `name` to `slot` ⇔ `records[slot].name == name` and the slot is in use;
-/// `counts[s]` is the number of used slots with status `s`.
+/// `counts[s]` is the number of used slots with status `s`; `fingerprints`, once built, holds
+/// the state digest of the used slots (so names, incarnations and statuses change only here).
 struct MemberTable {
     private(set) var records: [MemberRecord] = []
-    private var index: NameIndex
+    private(set) var index: NameIndex
     private var free: [Int32] = []
     private(set) var counts: [Int] = [0, 0, 0, 0]
+    /// Members inserted so far: a name absent at some count stays absent while it holds.
+    private(set) var insertions: UInt64 = 0
+    private var fingerprints = DigestFingerprints()
 
     init(seed: UInt64) { index = NameIndex(seed: seed) }
 
@@ -115,6 +121,11 @@ struct MemberTable {
             records.append(record)
         }
         index.insert(record.name, slot: slot)
+        insertions &+= 1
+        if fingerprints.count > 0 {
+            let key = StateDigest.nameKey(record.name)
+            fingerprints.toggle(key: key, fingerprint: StateDigest.fingerprint(key: key, incarnation: record.incarnation, status: record.status))
+        }
         return slot
     }
 
@@ -123,6 +134,22 @@ struct MemberTable {
         guard old != status else { return }
         counts[Int(old.rawValue)] -= 1
         counts[Int(status.rawValue)] += 1
+        changeVersion(slot, incarnation: records[Int(slot)].incarnation, status: status)
+    }
+
+    mutating func setIncarnation(_ slot: Int32, _ incarnation: Incarnation) {
+        changeVersion(slot, incarnation: incarnation, status: records[Int(slot)].status)
+    }
+
+    private mutating func changeVersion(_ slot: Int32, incarnation: Incarnation, status: MemberStatus) {
+        let r = records[Int(slot)]
+        guard r.incarnation != incarnation || r.status != status else { return }
+        if fingerprints.count > 0 && !r.isFree {
+            let key = StateDigest.nameKey(r.name)
+            fingerprints.toggle(key: key, fingerprint: StateDigest.fingerprint(key: key, incarnation: r.incarnation, status: r.status)
+                                    ^ StateDigest.fingerprint(key: key, incarnation: incarnation, status: status))
+        }
+        records[Int(slot)].incarnation = incarnation
         records[Int(slot)].status = status
     }
 
@@ -131,10 +158,48 @@ struct MemberTable {
         guard !r.isFree else { return }
         counts[Int(r.status.rawValue)] -= 1
         index.remove(r.name, slot: slot)
+        if fingerprints.count > 0 {
+            let key = StateDigest.nameKey(r.name)
+            fingerprints.toggle(key: key, fingerprint: StateDigest.fingerprint(key: key, incarnation: r.incarnation, status: r.status))
+        }
         var empty = MemberRecord(name: "", address: r.address, incarnation: 0, status: .dead, tags: Tags(), changedAt: r.changedAt)
         empty.queueToken = r.queueToken
         records[Int(slot)] = empty
         free.append(slot)
+    }
+
+    /// Fingerprints of the table in `count` buckets (see `StateDigest`), folded from those kept
+    /// up to date at `resolution` buckets (rebuilt by a scan when `resolution` changes). A
+    /// `count` above `resolution` takes a scan. Either way equal to `scanDigest(buckets: count)`.
+    mutating func digest(buckets count: Int, keeping resolution: Int) -> [UInt64] {
+        if fingerprints.count != resolution {
+            fingerprints.rebuild(count: resolution, entries: records.lazy.filter { !$0.isFree }.map { r in
+                let key = StateDigest.nameKey(r.name)
+                return (key, StateDigest.fingerprint(key: key, incarnation: r.incarnation, status: r.status))
+            })
+        }
+        if count <= resolution { return fingerprints.folded(to: count) }
+        return scanDigest(buckets: count)
+    }
+
+    /// Fingerprints of the table in `count` buckets, computed from every member.
+    func scanDigest(buckets count: Int) -> [UInt64] {
+        var d = [UInt64](repeating: 0, count: count)
+        for r in records where !r.isFree {
+            let (b, f) = StateDigest.fingerprint(name: r.name, incarnation: r.incarnation, status: r.status, count: count)
+            d[b] ^= f
+        }
+        return d
+    }
+
+    /// Bytes of the kept digest fingerprints.
+    var fingerprintBytes: Int { fingerprints.count * 8 }
+
+    /// The records in place, for hot loops that would otherwise pay a uniqueness check per
+    /// write. Names, incarnations and statuses must not change through it (the index and
+    /// the digest follow them); the latter two cannot.
+    mutating func withRecords<R>(_ body: (UnsafeMutableBufferPointer<MemberRecord>) -> R) -> R {
+        records.withUnsafeMutableBufferPointer { body($0) }
     }
 
     /// Reserves room for `extra` more members (before merging a large state).

@@ -15,14 +15,16 @@ extension Membership {
         case pushPull(spreadNewMembers: Bool)
     }
 
-    /// Applies one update; returns the slot of the member it was about.
+    /// Applies one update; returns the slot of the member it was about. `hint` is a lookup
+    /// of its name done ahead (`forEachLookedUp`); it changes nothing but speed.
     @discardableResult
-    mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", now: Instant, into out: inout [MembershipEffect]) -> Int32 {
+    mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", hint: SlotHint = .unknown,
+                        now: Instant, into out: inout [MembershipEffect]) -> Int32 {
         if u.name == name {
             aboutSelf(u, now: now)
             return localSlot
         }
-        guard let slot = table.slot(of: u.name) else {
+        guard let slot = table.slot(of: u.name, hint: hint) else {
             guard table.memberCount < settings.maxMembers else {
                 counters.membersRefused += 1
                 return localSlot
@@ -31,26 +33,50 @@ extension Membership {
             if case let .pushPull(s) = source { spread = s }
             return learn(u, sender: sender, spread: spread, now: now, into: &out)
         }
-        let r = table[slot]
-        var incoming = u
-        if source != .gossip && u.status == .dead && r.status.isLive {
+        if source != .gossip && u.status == .dead && table[slot].status.isLive {
             // A death verdict in another node's full state may be a partition's artefact:
             // hold it as a suspicion the member can refute (memberlist does the same).
-            incoming.status = .suspect
-            incoming.accusers = [sender.isEmpty ? u.name : sender]
+            var softened = u
+            softened.status = .suspect
+            softened.accusers = [sender.isEmpty ? u.name : sender]
+            settle(slot, with: softened, sender: sender, now: now, into: &out)
+        } else {
+            settle(slot, with: u, sender: sender, now: now, into: &out)
         }
-        guard supersedes((incoming.incarnation, incoming.status), (r.incarnation, r.status)) else {
-            if incoming.status == .suspect && r.status == .suspect && incoming.incarnation == r.incarnation {
+        return slot
+    }
+
+    /// The precedence rule for a known member: `incoming` replaces what we hold when it
+    /// supersedes it; an equal suspicion counts as a confirmation.
+    @inline(__always)
+    mutating func settle(_ slot: Int32, with incoming: MemberUpdate, sender: String, now: Instant, into out: inout [MembershipEffect]) {
+        let held = (table[slot].incarnation, table[slot].status)
+        guard supersedes((incoming.incarnation, incoming.status), held) else {
+            if incoming.status == .suspect && held.1 == .suspect && incoming.incarnation == held.0 {
                 // Lifeguard: another member suspects it too — an independent confirmation.
-                let accusers = incoming.accusers.isEmpty ? [sender] : incoming.accusers
-                if confirm(slot, accusers: accusers.filter { !$0.isEmpty }, now: now) {
-                    dissemination.enqueue(slot, in: &table)
-                }
+                let grew = incoming.accusers.isEmpty ? confirm(slot, accusers: CollectionOfOne(sender), now: now)
+                                                     : confirm(slot, accusers: incoming.accusers, now: now)
+                if grew { dissemination.enqueue(slot, in: &table) }
             }
-            return slot
+            return
         }
         transition(slot, to: incoming, now: now, into: &out)
-        return slot
+    }
+
+    /// Calls `body` for each of `updates` in order, with a hint for its slot: the slots are
+    /// looked up a batch at a time ahead of use (`MemberTable.resolve`), so that the cache
+    /// misses of large tables overlap. `body` may change the table; hints stay correct.
+    mutating func forEachLookedUp(_ updates: [MemberUpdate], _ body: (inout Membership, Int, SlotHint) -> Void) {
+        let width = MemberTable.lookaheadWidth
+        withUnsafeTemporaryAllocation(of: SlotHint.self, capacity: width) { hints in
+            var start = 0
+            while start < updates.count {
+                let n = min(width, updates.count - start)
+                table.resolve(n, name: { updates[start + $0].name }, into: hints)
+                for k in 0..<n { body(&self, start + k, hints[k]) }
+                start += n
+            }
+        }
     }
 
     /// The member is unknown: alive and suspect members are added, death verdicts kept as
@@ -84,7 +110,7 @@ extension Membership {
     mutating func transition(_ slot: Int32, to u: MemberUpdate, now: Instant, into out: inout [MembershipEffect]) {
         counters.updatesApplied += 1
         let before = table[slot]
-        table[slot].incarnation = u.incarnation
+        table.setIncarnation(slot, u.incarnation)
         table[slot].changedAt = now
         if before.status != .suspect || u.status != .suspect { suspicions[slot] = nil }
         switch u.status {
@@ -150,7 +176,7 @@ extension Membership {
         case .left:
             break
         }
-        table[localSlot].incarnation = u.incarnation &+ 1
+        table.setIncarnation(localSlot, u.incarnation &+ 1)
         table[localSlot].changedAt = now
         dissemination.enqueue(localSlot, in: &table)
     }
@@ -168,7 +194,7 @@ extension Membership {
         for t in targets {
             let p = packet(.gossip, transport: .datagram)
             guard !p.updates.isEmpty else { break }
-            counters.sent[.gossip, default: 0] += 1
+            counters.sentCounts[.gossip] += 1
             out.append(.send(p, to: table[t].address, via: .datagram))
         }
     }

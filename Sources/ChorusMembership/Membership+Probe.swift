@@ -221,7 +221,7 @@ extension Membership {
             dissemination.enqueue(slot, in: &table)
             out.append(.event(event(.suspect, slot, now)))
         case .suspect:
-            if confirm(slot, accusers: [accuser], now: now) { dissemination.enqueue(slot, in: &table) }
+            if confirm(slot, accusers: CollectionOfOne(accuser), now: now) { dissemination.enqueue(slot, in: &table) }
         case .dead, .left:
             break
         }
@@ -239,11 +239,16 @@ extension Membership {
         suspicionDeadlines.push(s.deadline, slot: slot, incarnation: incarnation)
     }
 
-    /// Adds independent confirmations; returns whether any accuser was new.
-    mutating func confirm(_ slot: Int32, accusers: [String], now: Instant) -> Bool {
+    /// Adds independent confirmations (empty names are not accusers); returns whether any
+    /// accuser was new.
+    mutating func confirm(_ slot: Int32, accusers: some Collection<String>, now: Instant) -> Bool {
         guard var s = suspicions[slot] else { return false }
+        // A suspicion heard again from the same accusers (the common case) changes nothing:
+        // find that out before copying anything.
+        guard s.accusers.count < PacketCodec.maxAccusers,
+              accusers.contains(where: { !$0.isEmpty && !s.accusers.contains($0) }) else { return false }
         var grew = false
-        for a in accusers where !s.accusers.contains(a) && s.accusers.count < PacketCodec.maxAccusers {
+        for a in accusers where !a.isEmpty && !s.accusers.contains(a) && s.accusers.count < PacketCodec.maxAccusers {
             s.accusers.append(a)
             grew = true
         }

@@ -17,15 +17,10 @@ extension Membership {
         return out
     }
 
-    /// Fingerprints of the table in `count` buckets (see `StateDigest`).
-    func digest(buckets count: Int) -> [UInt64] {
-        var d = [UInt64](repeating: 0, count: count)
-        for s in 0..<table.slotCount where !table[Int32(s)].isFree {
-            let r = table[Int32(s)]
-            let (b, f) = StateDigest.fingerprint(name: r.name, incarnation: r.incarnation, status: r.status, count: count)
-            d[b] ^= f
-        }
-        return d
+    /// Fingerprints of the table in `count` buckets (see `StateDigest`), kept up to date at
+    /// our own digest size and folded (`MemberTable.digest`).
+    mutating func digest(buckets count: Int) -> [UInt64] {
+        table.digest(buckets: count, keeping: digestBuckets)
     }
 
     /// Buckets for a digest sync: about four members per bucket.
@@ -61,11 +56,13 @@ extension Membership {
         // of what we send back, which carries only what the peer lacks.
         let wantsDelta = state.phase == .request || state.buckets.map { !$0.isEmpty } == true
         var peerKnows = [UInt64](repeating: 0, count: wantsDelta ? (table.slotCount + state.members.count + 63) / 64 : 0)
-        for u in state.members {
+        forEachLookedUp(state.members) { m, k, hint in
+            let u = state.members[k]
             if u.name == sender { replyTo = u.address }
-            let slot = apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && state.phase == .request), sender: sender, now: now, into: &out)
+            let slot = m.apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && state.phase == .request), sender: sender,
+                               hint: hint, now: now, into: &out)
             if wantsDelta {
-                let r = table[slot]
+                let r = m.table[slot]
                 if r.incarnation == u.incarnation && r.status == u.status && Int(slot) / 64 < peerKnows.count {
                     peerKnows[Int(slot) / 64] |= 1 << UInt64(Int(slot) % 64)
                 }
@@ -111,9 +108,10 @@ extension Membership {
     mutating func answerDigest(_ theirs: [UInt64], state: PushPull, sender: String, replyTo: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
         var replyTo = replyTo
         let small = table.liveCount < Membership.smallCluster
-        for u in state.members {
+        forEachLookedUp(state.members) { m, k, hint in
+            let u = state.members[k]
             if u.name == sender { replyTo = u.address }
-            apply(u, via: .pushPull(spreadNewMembers: small), sender: sender, now: now, into: &out)
+            m.apply(u, via: .pushPull(spreadNewMembers: small), sender: sender, hint: hint, now: now, into: &out)
         }
         let count = theirs.count
         guard count > 0, count & (count - 1) == 0, count <= PushPull.maxBuckets else { return }
@@ -203,7 +201,7 @@ extension Membership {
     /// gossiped until sent enough times or `leaveTimeout` passes (`hasLeft`).
     public mutating func leave(at now: Instant, into out: inout [MembershipEffect]) {
         guard case .active = leaveState else { return }
-        table[localSlot].incarnation &+= 1
+        table.setIncarnation(localSlot, table[localSlot].incarnation &+ 1)
         table.setStatus(localSlot, .left)
         table[localSlot].changedAt = now
         probe = nil
@@ -214,7 +212,7 @@ extension Membership {
         for t in targets {
             let p = packet(.gossip, transport: .datagram)
             guard !p.updates.isEmpty else { break }
-            counters.sent[.gossip, default: 0] += 1
+            counters.sentCounts[.gossip] += 1
             out.append(.send(p, to: table[t].address, via: .datagram))
         }
     }

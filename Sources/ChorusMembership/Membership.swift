@@ -142,6 +142,7 @@ public struct Membership {
     public var footprint: [(String, Int)] {
         [("records", table.recordCapacity * MemoryLayout<MemberRecord>.stride),
          ("name index", table.indexBytes),
+         ("digest", table.fingerprintBytes),
          ("probe order", schedule.capacity * 4),
          ("dissemination", dissemination.capacityBytes),
          ("suspicions", suspicions.capacity * 48 + suspicionDeadlines.count * 32),
@@ -204,7 +205,7 @@ public struct Membership {
             counters.droppedWrongCluster += 1
             return
         }
-        counters.received[packet.message.kind, default: 0] += 1
+        counters.receivedCounts[packet.message.kind] += 1
         if packet.sender == name {
             // Our own packet reflected back (or a name clash): never act on it.
             counters.droppedSelf += 1
@@ -212,7 +213,9 @@ public struct Membership {
         }
         if !packet.updates.isEmpty {
             counters.updatesReceived += packet.updates.count
-            for u in packet.updates { apply(u, via: .gossip, now: now, into: &out) }
+            forEachLookedUp(packet.updates) { m, k, hint in
+                m.apply(packet.updates[k], via: .gossip, hint: hint, now: now, into: &out)
+            }
         }
         switch packet.message {
         case let .ping(seq, target):
@@ -235,7 +238,7 @@ public struct Membership {
     public mutating func setTags(_ tags: Tags, at now: Instant, into out: inout [MembershipEffect]) {
         guard tags != table[localSlot].tags else { return }
         table[localSlot].tags = tags
-        table[localSlot].incarnation &+= 1
+        table.setIncarnation(localSlot, table[localSlot].incarnation &+ 1)
         table[localSlot].changedAt = now
         dissemination.enqueue(localSlot, in: &table)
         out.append(.event(event(.updated, localSlot, now)))
@@ -299,7 +302,7 @@ public struct Membership {
         let fixed = PacketCodec.headerSize(sender: name) + PacketCodec.bodySize(message) + PacketCodec.gossipCountSize(PacketCodec.maxPiggyback)
         let room = settings.datagramBudget - fixed
         let suspicions = self.suspicions
-        let chosen = dissemination.select(budget: room, limit: retransmitLimit, joinLimit: joinRetransmitLimit, table: &table) { r, slot in
+        dissemination.select(budget: room, limit: retransmitLimit, joinLimit: joinRetransmitLimit, table: &table) { r, slot in
             var n = 1 + ByteWriterSizes.string(r.name) + ByteWriterSizes.endpoint(r.address) + ByteWriterSizes.varint(UInt64(r.incarnation))
             if (r.status == .alive || r.status == .suspect) && !r.tags.isEmpty { n += r.tags.encodedSize }
             if r.status == .suspect, let s = suspicions[slot] {
@@ -308,16 +311,16 @@ public struct Membership {
             }
             return n
         }
-        if !chosen.isEmpty {
-            p.updates.reserveCapacity(chosen.count)
-            for slot in chosen { p.updates.append(update(for: slot)) }
+        if !dissemination.chosen.isEmpty {
+            p.updates.reserveCapacity(dissemination.chosen.count)
+            for slot in dissemination.chosen { p.updates.append(update(for: slot)) }
         }
         return p
     }
 
     mutating func send(_ message: Message, to: Endpoint, via transport: Transport = .datagram, into out: inout [MembershipEffect]) {
         let p = packet(message, transport: transport)
-        counters.sent[message.kind, default: 0] += 1
+        counters.sentCounts[message.kind] += 1
         out.append(.send(p, to: to, via: transport))
     }
 
@@ -370,8 +373,17 @@ enum ByteWriterSizes {
 
 /// Counters the state machine keeps; the runtime exports them as metrics.
 public struct MembershipCounters: Sendable {
-    public var sent: [MessageKind: Int] = [:]
-    public var received: [MessageKind: Int] = [:]
+    /// Messages sent and received by kind (kinds never seen are absent).
+    public var sent: [MessageKind: Int] {
+        get { sentCounts.dictionary }
+        set { sentCounts = MessageCounts(newValue) }
+    }
+    public var received: [MessageKind: Int] {
+        get { receivedCounts.dictionary }
+        set { receivedCounts = MessageCounts(newValue) }
+    }
+    var sentCounts = MessageCounts()
+    var receivedCounts = MessageCounts()
     public var probes = 0
     public var probesFailed = 0
     public var acks = 0

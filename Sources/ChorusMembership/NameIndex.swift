@@ -37,7 +37,11 @@ struct NameIndex {
 
     /// The slot holding `name`; `nameAt` reads the name stored in a slot.
     func find(_ name: String, nameAt: (Int32) -> String) -> Int32? {
-        let h = hash(name)
+        find(name, hash: hash(name), nameAt: nameAt)
+    }
+
+    /// `find` with the name's `hash` already computed.
+    func find(_ name: String, hash h: UInt32, nameAt: (Int32) -> String) -> Int32? {
         var i = Int(h) & mask
         while true {
             let b = buckets[i]
@@ -47,6 +51,24 @@ struct NameIndex {
                 if nameAt(s) == name { return s }
             }
             i = (i + 1) & mask
+        }
+    }
+
+    /// The bucket a lookup of `hash` reads first (reading it early brings its cache line in).
+    @inline(__always) func homeBucket(_ hash: UInt32) -> UInt64 { buckets[Int(hash) & mask] }
+
+    /// The first slot on `hash`'s probe path whose entry has that hash, or nil when the path
+    /// ends first (then no name with this hash is present); `home` is `homeBucket(hash)`,
+    /// read earlier. The name at that slot is the one looked for unless two names share
+    /// the 32-bit hash.
+    @inline(__always) func firstCandidate(_ hash: UInt32, home: UInt64) -> Int32? {
+        var i = Int(hash) & mask
+        var b = home
+        while true {
+            if b == 0 { return nil }
+            if NameIndex.hashOf(b) == hash { return NameIndex.slot(b) }
+            i = (i + 1) & mask
+            b = buckets[i]
         }
     }
 

@@ -28,8 +28,17 @@ public enum StateDigest {
 
     /// The bucket and fingerprint of one member version.
     public static func fingerprint(name: String, incarnation: Incarnation, status: MemberStatus, count: Int) -> (Int, UInt64) {
-        let h = mix(hash(name))
-        let f = mix(h ^ (UInt64(incarnation) << 2 | UInt64(status.rawValue)) &* 0xD6E8_FEB8_6659_FD93)
-        return (Int(truncatingIfNeeded: h & UInt64(count - 1)), f)
+        let h = nameKey(name)
+        return (Int(truncatingIfNeeded: h & UInt64(count - 1)), fingerprint(key: h, incarnation: incarnation, status: status))
+    }
+
+    /// What a name contributes to its bucket (the low bits) and fingerprints.
+    @inline(__always)
+    static func nameKey(_ name: String) -> UInt64 { mix(hash(name)) }
+
+    /// The fingerprint of a member version whose name has `key` (`nameKey`).
+    @inline(__always)
+    static func fingerprint(key: UInt64, incarnation: Incarnation, status: MemberStatus) -> UInt64 {
+        mix(key ^ (UInt64(incarnation) << 2 | UInt64(status.rawValue)) &* 0xD6E8_FEB8_6659_FD93)
     }
 }
