@@ -28,6 +28,8 @@ public struct ClusterReport: Sendable {
     public var suspectedWhileLive: [Int]
     public var peakRSSBytes: Int?
     public var memberEntries: Int
+    /// Lanes the nodes were dealt into (see `ClusterSimulation`); part of what a seed replays.
+    public var lanes: Int = 1
     public var timeline: SVGTimeline?
 
     public var eventsPerSecond: Double { wallSeconds > 0 ? Double(events) / wallSeconds : 0 }
@@ -43,7 +45,7 @@ public struct ClusterReport: Sendable {
         s += "\"all_p50\":\(num(detection.allP50)),\"all_p99\":\(num(detection.allP99)),\"max\":\(num(detection.max)),"
         s += "\"undetected\":\(detection.undetected)},"
         s += "\"false_positives\":\(falsePositives),\"suspicions\":\(suspicions),\"false_suspicions\":\(falseSuspicions),"
-        s += "\"member_entries\":\(memberEntries),"
+        s += "\"member_entries\":\(memberEntries),\"lanes\":\(lanes),"
         s += "\"peak_rss_bytes\":\(peakRSSBytes.map(String.init) ?? "null")}"
         return s
     }
@@ -52,7 +54,7 @@ public struct ClusterReport: Sendable {
         func sec(_ d: Double?) -> String { d.map { String(format: "%.2fs", $0) } ?? "-" }
         var lines: [String] = []
         lines.append("Simulated \(nodes) nodes for \(sec(simulatedSeconds)) (seed \(seed)) in \(sec(wallSeconds)) of wall time")
-        lines.append("  events        \(events) (\(Int(eventsPerSecond))/s)")
+        lines.append("  events        \(events) (\(Int(eventsPerSecond))/s, \(lanes) lane\(lanes == 1 ? "" : "s"))")
         lines.append("  traffic       \(messages) messages, \(bytes) bytes, \(dropped) dropped")
         lines.append("  converged at  \(sec(convergedAt))\(convergedAtEnd ? "" : " (NOT converged at the end)")")
         lines.append("  crashed       \(crashed)")

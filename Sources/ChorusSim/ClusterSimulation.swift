@@ -239,8 +239,10 @@ public struct ClusterSimulation {
         let wall = Date().timeIntervalSince(wallStart ?? Date())
         var counters = NetworkCounters()
         for lane in lanes { counters.add(lane.network.counters) }
-        return observer.report(config: config, now: now, nodes: nodes, network: counters,
-                               events: eventCount, digest: traceDigest.hex, wallSeconds: wall)
+        var r = observer.report(config: config, now: now, nodes: nodes, network: counters,
+                                events: eventCount, digest: traceDigest.hex, wallSeconds: wall)
+        r.lanes = laneCount
+        return r
     }
 
     /// For diagnosis: live observers that do not list every live node alive, with what they miss.

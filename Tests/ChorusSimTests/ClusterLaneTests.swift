@@ -42,6 +42,7 @@ import ChorusMembership
         let a = one.run(), b = three.run()
         #expect(a.digest == b.digest && a.events == b.events && a.messages == b.messages && a.bytes == b.bytes)
         #expect(a.convergedAt == b.convergedAt && a.suspicions == b.suspicions)
+        #expect(a.lanes == 3 && a.json.contains("\"lanes\":3") && a.text.contains("3 lanes"))
         c.seed = 8
         var other = ClusterSimulation(c)
         #expect(other.run().digest != a.digest)
