@@ -74,7 +74,8 @@ public struct ClusterSimulation {
         self.config = config
         let lookahead = config.network.minimumLatency
         let wanted = config.lanes ?? ClusterSimulation.defaultLanes(nodes: config.nodes, lookahead: lookahead)
-        let count = lookahead > .zero ? max(1, min(wanted, config.nodes)) : 1
+        // At most 64 lanes: a lane's index fills the low 6 bits of its event stamps.
+        let count = lookahead > .zero ? max(1, min(wanted, config.nodes, 64)) : 1
         laneCount = count
         self.lookahead = lookahead
         lanes = (0..<count).map { SimLane(index: $0, of: count, config: config) }
@@ -117,7 +118,7 @@ public struct ClusterSimulation {
             for i in 0..<config.nodes {
                 let at = config.seeds.contains(i) ? Instant.zero
                     : Instant(nanoseconds: config.joinSpread.nanoseconds * Int64(i) / Int64(max(1, config.nodes - 1)))
-                _ = lanes[i % laneCount].queue.push(.start(node: Int32(i)), at: at)
+                lanes[i % laneCount].schedule(.start(node: Int32(i)), at: at)
             }
             for (k, a) in config.actions.enumerated() { _ = queue.push(.action(index: Int32(k)), at: a.time) }
             _ = queue.push(.check, at: .zero)
@@ -167,7 +168,7 @@ public struct ClusterSimulation {
             for source in lanes.indices {
                 for target in lanes.indices where target != source {
                     while let item = lanes[source].outbox[target].pop() {
-                        _ = lanes[target].queue.push(item.event, at: item.time)
+                        lanes[target].queue.push(item.event, at: item.time, sequence: item.sequence)
                     }
                 }
                 for i in lanes[source].departed {

@@ -22,9 +22,10 @@ extension ScheduledEvent: Sendable where Event: Sendable {}
 /// The future of a discrete-event simulation: a binary min-heap of events ordered by
 /// `(time, sequence)`.
 ///
-/// Invariant: every parent's key is ≤ both its children's keys, and `sequence` numbers are
-/// unique and increase with each push, so events due at the same instant pop in the order
-/// they were pushed. That tie rule, not any hash order, makes equal-time events deterministic.
+/// Invariant: every parent's key is ≤ both its children's keys, and `(time, sequence)` is
+/// unique: `push(_:at:)` numbers pushes in increasing order, so events due at the same
+/// instant pop in the order they were pushed; `push(_:at:sequence:)` takes the caller's
+/// number instead. That tie rule, not any hash order, makes equal-time events deterministic.
 ///
 /// Speed, for tens of millions of events: entries live inline in one contiguous buffer and
 /// sifting moves them bitwise through a hole (no copies, no reference counting), so a
@@ -70,6 +71,16 @@ public struct EventQueue<Event> {
     public mutating func push(_ event: Event, at time: Instant) -> UInt64 {
         let sequence = nextSequence
         nextSequence &+= 1
+        push(event, at: time, sequence: sequence)
+        return sequence
+    }
+
+    /// Schedules `event` at `time` with a tie-break number the caller chose: events due at
+    /// the same instant pop in increasing `sequence`. The caller keeps `(time, sequence)`
+    /// unique (a simulator whose events come from several queues stamps them at creation,
+    /// so their order does not depend on when they were moved between queues).
+    @inlinable
+    public mutating func push(_ event: Event, at time: Instant, sequence: UInt64) {
         heap.append(Entry(time: time.nanoseconds, sequence: sequence, event: event))
         heap.withUnsafeMutableBufferPointer { entries in
             let base = entries.baseAddress!
@@ -83,7 +94,6 @@ public struct EventQueue<Event> {
             }
             (base + hole).initialize(to: moving)
         }
-        return sequence
     }
 
     /// The time of the earliest event, without removing it.

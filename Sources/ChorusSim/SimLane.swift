@@ -21,6 +21,8 @@ enum ObserverNote {
 /// digest. Lanes run side by side for one lookahead window at a time.
 ///
 /// Invariants:
+/// - Every event carries the stamp of the lane that made it (`stamp`), unique across lanes;
+///   a queue orders by (time, stamp), so moving an event between queues never reorders it.
 /// - A lane touches only its own nodes and its own fields: a packet for another lane goes
 ///   into `outbox[lane]`, what the observer must learn into `notes` (in event order), a
 ///   graceful exit into `departed`. So what a window does depends on the lane's state at its
@@ -50,6 +52,10 @@ struct SimLane {
     var restartCount: [UInt64]
     var queue = EventQueue<Event>()
     var outbox: [EventQueue<Event>]
+    /// Where `Network.transmit` leaves a packet's copies before they are stamped.
+    var staging = EventQueue<Event>()
+    /// Events this lane has created: the tie-break stamp of the next one (see `stamp`).
+    var created: UInt64 = 0
     var network: Network<Wire>
     var rng: SeededRandom
     var effects: [MembershipEffect] = []
@@ -78,6 +84,20 @@ struct SimLane {
         network = Network(nodeCount: config.nodes, model: config.network)
         // Lane 0 of a one-lane run draws exactly the stream the seed names.
         rng = SeededRandom(seed: config.seed &+ UInt64(index) &* 0xA24B_AED4_963E_E407)
+    }
+
+    /// The tie-break number of a new event: this lane's creation count, then its index.
+    /// Events due at one instant run in the order of these stamps wherever they were made,
+    /// so that order never depends on when a window ended and moved packets between lanes
+    /// (which `--progress`, `--svg` or a test's `advance(until:)` would otherwise change).
+    mutating func stamp() -> UInt64 {
+        created &+= 1
+        return created << 6 | UInt64(index)
+    }
+
+    /// Schedules one of this lane's own events (a start, a tick).
+    mutating func schedule(_ event: Event, at time: Instant) {
+        queue.push(event, at: time, sequence: stamp())
     }
 
     @inline(__always) func local(_ node: Int) -> Int { node / laneCount }
@@ -181,7 +201,7 @@ struct SimLane {
         if d < tickAt[k] {
             tickAt[k] = d
             tickGeneration[k] &+= 1
-            _ = queue.push(.tick(node: Int32(i), generation: tickGeneration[k]), at: d)
+            schedule(.tick(node: Int32(i), generation: tickGeneration[k]), at: d)
         }
     }
 
@@ -193,12 +213,15 @@ struct SimLane {
                 guard target >= 0 && target < nodeCount else { continue }
                 let bytes = PacketCodec.size(packet)
                 let destination = lane(of: target)
-                if destination == index {
-                    network.transmit(from: SimNodeID(i), to: SimNodeID(target), message: packet, bytes: bytes,
-                                     reliable: via == .stream, at: now, rng: &rng, into: &queue)
-                } else {
-                    network.transmit(from: SimNodeID(i), to: SimNodeID(target), message: packet, bytes: bytes,
-                                     reliable: via == .stream, at: now, rng: &rng, into: &outbox[destination])
+                network.transmit(from: SimNodeID(i), to: SimNodeID(target), message: packet, bytes: bytes,
+                                 reliable: via == .stream, at: now, rng: &rng, into: &staging)
+                while let copy = staging.pop() {
+                    let sequence = stamp()
+                    if destination == index {
+                        queue.push(copy.event, at: copy.time, sequence: sequence)
+                    } else {
+                        outbox[destination].push(copy.event, at: copy.time, sequence: sequence)
+                    }
                 }
             case let .event(ev):
                 let subject = ClusterSimulation.index(of: ev.name)

@@ -54,6 +54,26 @@ private final class Tracked {
         #expect(mismatches == 0)
     }
 
+    /// Events stamped at creation pop in the same order whatever order they were pushed in
+    /// (the simulator's lanes move packets between queues at window ends).
+    @Test func explicitSequences_popInTheSameOrderWhateverThePushOrder() {
+        var rng = SeededRandom(seed: 17)
+        let events: [(time: Int64, sequence: UInt64)] = (0..<500).map { k in (Int64(rng.below(20)), UInt64(k) << 6 | UInt64(rng.below(4))) }
+        var forward = EventQueue<Int>(), backward = EventQueue<Int>(), shuffled = EventQueue<Int>()
+        for (k, e) in events.enumerated() { forward.push(k, at: Instant(nanoseconds: e.time), sequence: e.sequence) }
+        for (k, e) in events.enumerated().reversed() { backward.push(k, at: Instant(nanoseconds: e.time), sequence: e.sequence) }
+        var order = Array(events.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+        for k in order { shuffled.push(k, at: Instant(nanoseconds: events[k].time), sequence: events[k].sequence) }
+        var a: [Int] = [], b: [Int] = [], c: [Int] = []
+        while let x = forward.pop() { a.append(x.event) }
+        while let x = backward.pop() { b.append(x.event) }
+        while let x = shuffled.pop() { c.append(x.event) }
+        #expect(a == b && b == c && a.count == 500)
+        let keys = a.map { (events[$0].time, events[$0].sequence) }
+        #expect(zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 })
+    }
+
     @Test func equalTimes_popInInsertionOrder() {
         var queue = EventQueue<String>()
         for name in ["a", "b", "c", "d"] { queue.push(name, at: .zero) }
