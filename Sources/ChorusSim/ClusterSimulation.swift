@@ -172,7 +172,7 @@ public struct ClusterSimulation {
                     }
                 }
                 for i in lanes[source].departed {
-                    for other in lanes.indices where other != source { lanes[other].network.crash(SimNodeID(Int(i))) }
+                    for other in lanes.indices where other != source { lanes[other].network.exit(SimNodeID(Int(i))) }
                 }
                 lanes[source].departed.removeAll(keepingCapacity: true)
             }
@@ -302,7 +302,8 @@ public struct ClusterSimulation {
                 let candidates = config.seeds + Array(0..<min(3, config.nodes))
                 let seedNode = candidates.first { node($0) != nil && $0 != v } ?? 0
                 lanes[v % laneCount].restartCount[v / laneCount] &+= 1
-                everyNetwork { $0.restart(SimNodeID(v)) }
+                // Streams of the previous process (crashed, or exited after a leave) break.
+                everyNetwork { $0.crash(SimNodeID(v)); $0.restart(SimNodeID(v)) }
                 lanes[v % laneCount].start(v, seedNode: seedNode, rejoin: true)
             }
         case let .leave(selection):

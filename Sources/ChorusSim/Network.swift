@@ -74,6 +74,13 @@ public struct Network<Message> {
         epoch[node.index] &+= 1
     }
 
+    /// `node`'s process exited after a graceful leave: packets reaching it are dropped, but
+    /// what it sent before still arrives, as data written before a clean close does. (A
+    /// restart later breaks its old streams: `crash` then `restart`.)
+    public mutating func exit(_ node: SimNodeID) {
+        up[node.index] = false
+    }
+
     /// Marks `node` up again; it receives datagrams still in flight to it, not stream packets.
     public mutating func restart(_ node: SimNodeID) {
         up[node.index] = true

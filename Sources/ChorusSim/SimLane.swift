@@ -165,10 +165,11 @@ struct SimLane {
         nodes[k]!.tick(at: now, into: &effects)
         performEffects(of: i)
         if nodes[k]!.hasLeft {
-            // Gone for good: the process exits after its leave was disseminated. Other lanes'
-            // copies of the network learn it when the window ends.
+            // Gone for good: the process exits after its leave was disseminated. Only this
+            // lane's copy of the network reads whether one of its nodes is up; the others
+            // learn it when the window ends, which changes nothing they decide.
             nodes[k] = nil
-            network.crash(SimNodeID(i))
+            network.exit(SimNodeID(i))
             departed.append(Int32(i))
             notes.append(.departed(node: Int32(i), at: now))
             return

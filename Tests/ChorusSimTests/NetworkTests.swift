@@ -116,6 +116,23 @@ private struct Bench {
         #expect(bench.network.counters.dropped(.sourceDown) == 1)
     }
 
+    /// A graceful exit closes streams cleanly: what the node sent still arrives; what is
+    /// sent to it is dropped; a restart then breaks the old streams.
+    @Test func exit_deliversWhatWasSent_dropsWhatArrives() {
+        var bench = Bench(nodes: 2, model: NetworkModel(latency: .constant(.milliseconds(10))))
+        bench.send(1, 0, 1, reliable: true)  // sent by the leaver before it exits
+        bench.send(0, 1, 2, reliable: true)  // sent to it: nobody is there to read it
+        bench.network.exit(SimNodeID(1))
+        #expect(!bench.network.isUp(SimNodeID(1)))
+        #expect(bench.deliver().map(\.message) == [1])
+        #expect(bench.network.counters.dropped(.destinationDown) == 1)
+
+        bench.send(0, 1, 3, reliable: true)  // in flight when the node comes back
+        bench.network.crash(SimNodeID(1)); bench.network.restart(SimNodeID(1))
+        #expect(bench.deliver().isEmpty)
+        #expect(bench.network.counters.dropped(.streamBroken) == 1)
+    }
+
     @Test func counters_accountForEveryPacket() {
         var model = NetworkModel(latency: .lognormal(median: .milliseconds(5), sigma: 1), loss: 0.1, duplication: 0.1, reorder: 0.1)
         model.linkLatency[SimLink(from: SimNodeID(0), to: SimNodeID(1))] = .constant(.milliseconds(300))
