@@ -39,7 +39,7 @@ extension Agent {
             }
         } catch {
             switch error {
-            case .notLeader, .notHosted: done(.reroute)
+            case .notLeader, .notHosted, .leaderMoving: done(.reroute)
             case .overloaded, .rejected: done(.refused(error))
             }
         }

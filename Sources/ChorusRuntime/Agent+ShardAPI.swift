@@ -136,12 +136,21 @@ extension Agent {
         }
     }
 
-    /// A refusal from the host: not the leader (any more) → route again; overloaded → 503.
+    /// A refusal from the host: not the leader (any more) → route again; leadership moving →
+    /// route again once the move had time to finish; overloaded → 503.
     func refused(_ error: ShardRefusal, request: HTTPRequest, shard: ShardID, deadline: Instant, _ responder: HTTPResponder,
                  local: @escaping ShardHandler) {
         switch error {
         case .notLeader, .notHosted:
             routeToLeader(request, shard: shard, deadline: deadline, responder, local: local)
+        case .leaderMoving:
+            guard loop.now() < deadline else {
+                responder.respond(.error(503, code: "no_leader", message: "\(error.description) for shard \(shard); retry"))
+                return
+            }
+            loop.schedule(after: .milliseconds(20)) { [weak self] in
+                self?.routeToLeader(request, shard: shard, deadline: deadline, responder, local: local)
+            }
         case .overloaded:
             responder.respond(.error(503, code: "overloaded", message: error.description))
         case .rejected:

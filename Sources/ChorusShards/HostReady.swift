@@ -54,6 +54,10 @@ public enum ShardRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case notHosted(ShardID)
     /// This replica is not the leader; `leader` is the one it knows of, if any.
     case notLeader(leader: NodeID?)
+    /// This replica leads but is handing leadership to `to` (the rebalancer moves leaders);
+    /// proposals are refused until the new leader takes over, usually within an election
+    /// timeout. Callers route the request again shortly.
+    case leaderMoving(to: NodeID)
     /// Too many proposals wait in this group, or the Raft core refused (`reason`).
     case overloaded(String)
     case rejected(String)
@@ -62,6 +66,7 @@ public enum ShardRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .notHosted(s): return "shard \(s) is not hosted here"
         case let .notLeader(l): return "not the shard's leader" + (l.map { " (leader \($0))" } ?? "")
+        case let .leaderMoving(to): return "leadership is moving to \(to)"
         case let .overloaded(r): return "overloaded: \(r)"
         case let .rejected(r): return r
         }

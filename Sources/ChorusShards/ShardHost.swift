@@ -220,7 +220,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         } catch {
             switch error {
             case let .notLeader(leader): throw .notLeader(leader: leader)
-            case .overloaded, .transferInProgress: throw .overloaded(error.description)
+            case let .transferInProgress(to): throw .leaderMoving(to: to)
+            case .overloaded: throw .overloaded(error.description)
             default: throw .rejected(error.description)
             }
         }

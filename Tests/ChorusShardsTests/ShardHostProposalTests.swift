@@ -109,6 +109,18 @@ final class ShardHostProposalTests: XCTestCase {
         XCTAssertEqual(c.host(n2).counters.proposals, 0)
     }
 
+    /// While the leader hands leadership over, a proposal is refused as "leadership moving"
+    /// (the agent routes it again shortly), not as overload (which clients see as a 503).
+    func testLeaderHandingOver_refusesWithLeaderMoving_thenTheNewLeaderAccepts() throws {
+        let c = try ShardTestCluster.placed(shards: 2)
+        try c.withHost(n1) { try $0.transferLeadership(shard: shard, to: n2) }
+        XCTAssertThrowsError(try propose(c, via: n1, put("k", "v"), requestID: "r", token: 1)) {
+            XCTAssertEqual($0 as? ShardRefusal, .leaderMoving(to: n2))
+        }
+        XCTAssertTrue(try c.run(maxTicks: 40) { c.leader(of: shard) == n2 })
+        XCTAssertNoThrow(try propose(c, via: n2, put("k", "v"), requestID: "r", token: 2))
+    }
+
     func testUnhostedShard_isRefusedWithNotHosted() throws {
         let c = try ShardTestCluster.placed(shards: 2)
         XCTAssertThrowsError(try c.withHost(n1) { try $0.propose(shard: ShardID(9), requestID: [], command: [], token: 1) }) {
