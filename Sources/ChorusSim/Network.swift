@@ -10,7 +10,8 @@ import ChorusBase
 /// - Reliable sends model a stream (TCP-like): never lost, duplicated or reordered; on each
 ///   directed link a delivery is never scheduled before the previous reliable delivery there.
 ///   A crash of either endpoint while a reliable packet is in flight breaks the stream and the
-///   packet is dropped, even if the node has restarted by the time it would arrive.
+///   packet is dropped, even if the node has restarted by the time it would arrive. A
+///   graceful `exit` closes streams cleanly: what the node sent before still arrives.
 /// - Reachability is checked twice: at send (`partitionAtSend`) and again at arrival
 ///   (`partitionInFlight`), so a partition that forms while a packet flies drops it.
 /// - A node's extra latency (an overloaded, "slow" node) is added to everything it sends and

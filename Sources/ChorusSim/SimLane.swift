@@ -1,21 +1,6 @@
 import ChorusBase
 import ChorusMembership
 
-/// What a lane has to tell the `Observer`, kept in the order it happened and handed over
-/// after each window (the observer is shared, the lanes are not).
-enum ObserverNote {
-    case event(MemberEvent.Kind, observer: Int32, subject: Int32, at: Instant)
-    case started(node: Int32, rejoin: Bool, at: Instant)
-    /// Left gracefully and exited.
-    case departed(node: Int32, at: Instant)
-
-    var time: Instant {
-        switch self {
-        case let .event(_, _, _, at), let .started(_, _, at), let .departed(_, at): return at
-        }
-    }
-}
-
 /// One lane of a `ClusterSimulation`: the nodes `i` with `i mod laneCount == index`, their
 /// pending events, a copy of the network state, and the lane's own random stream and trace
 /// digest. Lanes run side by side for one lookahead window at a time.
