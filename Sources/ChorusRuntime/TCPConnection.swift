@@ -109,7 +109,7 @@ public final class TCPConnection {
             total += p.count + 4
         }
         var w = ByteWriter(capacity: total)
-        for p in payloads { w.u32(UInt32(p.count)); w.raw(p) }
+        for p in payloads { Frame.append(p, to: &w) }
         guard channel.write(w.bytes) else {
             if channel.state == .closed { throw TCPSendError.closed }
             throw TCPSendError.outgoingBufferFull(queued: channel.pendingOutputCount, limit: settings.maxOutgoingBytes)

@@ -7,9 +7,15 @@ public enum Frame {
 
     public static func encode(_ payload: [UInt8]) -> [UInt8] {
         var w = ByteWriter(capacity: payload.count + 4)
+        append(payload, to: &w)
+        return w.bytes
+    }
+
+    /// Writes one frame (length, then payload) at the end of `w`: several frames can go out
+    /// in one buffer, and so in one write.
+    public static func append(_ payload: [UInt8], to w: inout ByteWriter) {
         w.u32(UInt32(payload.count))
         w.raw(payload)
-        return w.bytes
     }
 
     /// What a stream buffer holds at its front.

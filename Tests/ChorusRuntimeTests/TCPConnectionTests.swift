@@ -53,6 +53,28 @@ import Testing
         #expect(serverCloses.all == [.closedByPeer])
     }
 
+    /// Several frames sent in one write arrive as the same frames, in order; a batch with
+    /// one frame over the limit is refused whole.
+    @Test func framesSentTogether_arriveOneByOne_andAnOversizedBatchIsRefusedWhole() throws {
+        let loop = try startedLoop()
+        defer { loop.stop() }
+        let serverFrames = Recorder<[UInt8]>(), serverCloses = Recorder<TCPCloseReason>()
+        let server = try startRecordingListener(loop, frames: serverFrames, closes: serverCloses)
+        let refusals = Recorder<String>()
+        _ = onLoop(loop) { () -> Bool in
+            var settings = TCPSettings()
+            settings.maxFrameBytes = 1_000
+            let client = TCPConnection.connect(to: server, on: loop, settings: settings)
+            do { try client.send(frames: [[9], Array(repeating: 1, count: 1_001)]) } catch { refusals.append("\(error)") }
+            try? client.send(frames: [[1], [], [3, 3, 3]])
+            try? client.send([4])
+            return true
+        }
+        #expect(eventually(timeout: 5) { serverFrames.count == 4 })
+        #expect(serverFrames.all == [[1], [], [3, 3, 3], [4]])
+        #expect(refusals.count == 1)
+    }
+
     @Test func peerClosingMidFrame_isReportedAsTruncatedFrame() throws {
         let loop = try startedLoop()
         defer { loop.stop() }
