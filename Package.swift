@@ -3,7 +3,7 @@ import PackageDescription
 
 // Chorus uses the Swift toolchain alone: no package dependencies.
 // Modules import only modules below them (see docs/architecture.md):
-//   ChorusBase → ChorusWire → ChorusMembership → ChorusRing → ChorusSim / ChorusRuntime → ChorusCLI → chorus
+//   ChorusBase → ChorusWire → ChorusMembership → ChorusRing → … → ChorusShards → ChorusNode → ChorusSim / ChorusRuntime → ChorusCLI → chorus
 let package = Package(
     name: "Chorus",
     products: [
@@ -18,8 +18,9 @@ let package = Package(
         .target(name: "ChorusRing", dependencies: ["ChorusBase", "ChorusMembership"]),
         .target(name: "ChorusLocks", dependencies: ["ChorusBase", "ChorusWire"]),
         .target(name: "ChorusShards", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusRing", "ChorusStorage", "ChorusLocks"]),
-        .target(name: "ChorusSim", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks"]),
-        .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage"]),
+        .target(name: "ChorusNode", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusLocks"]),
+        .target(name: "ChorusSim", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode"]),
+        .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusNode"]),
         .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusSim", "ChorusRuntime", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage"]),
         .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),
@@ -29,6 +30,7 @@ let package = Package(
         .testTarget(name: "ChorusShardsTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusRing", "ChorusStorage", "ChorusShards"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusStorage"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
+        .testTarget(name: "ChorusNodeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode"]),
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim", "ChorusShards", "ChorusRaft", "ChorusRing", "ChorusLocks"]),
         .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRuntime"]),
         .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusCLI"]),

@@ -1,8 +1,9 @@
 import ChorusBase
 
 /// Finds deadlocks in the global wait-for graph between sessions, which spans shards, and
-/// names one victim per cycle: the wait of the cycle's youngest session (greatest
-/// `SessionID`). Runs on the leader of one designated shard (as TiKV's detector runs on the
+/// names one victim per cycle: the wait of the cycle's session that opened last by log
+/// position (greatest `(index, home)`, `SessionID.opensBefore`) — never by the wall clocks of
+/// the leaders that opened them, which need not agree. Runs on the leader of one designated shard (as TiKV's detector runs on the
 /// leader of the first region); its state is soft — after failover the new detector starts
 /// empty and the shards' next reports rebuild it.
 ///
@@ -96,7 +97,7 @@ public struct DeadlockDetector: Sendable {
         var victims: [DeadlockVictim] = [], refresh: Set<UInt16> = [], kept: [DeadlockVictim: UInt64] = [:]
         var opened = false
         for (c, cycle) in cycles.enumerated() {
-            guard let youngest = cycle.max() else { continue }
+            guard let youngest = cycle.max(by: SessionID.opensBefore) else { continue }
             let involved = Set(inside[c].map(\.shard))
             let waits = inside[c].filter { $0.edge.waiter == youngest }.map {
                 DeadlockVictim(session: youngest, name: $0.edge.name, requestID: $0.edge.requestID, shard: $0.shard)

@@ -24,6 +24,14 @@ public struct SessionID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { "\(home)-\(index)-\(openedAtMillis)" }
 
+    /// The deadlock detector's order: by the Raft index of the opening entry, then the home
+    /// shard — positions in replicated logs, which no clock can skew. (Indices of different
+    /// shards do not measure one time line; the order is only a fair, deterministic rule
+    /// that a leader with a fast clock cannot bend.)
+    public static func opensBefore(_ a: SessionID, _ b: SessionID) -> Bool {
+        (a.index, a.home, a.openedAtMillis) < (b.index, b.home, b.openedAtMillis)
+    }
+
     /// Reads the text form; refuses anything but three canonical decimal numbers in range.
     public init(parsing text: String) throws(LockInputError) {
         let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)

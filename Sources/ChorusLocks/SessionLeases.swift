@@ -32,18 +32,24 @@ public struct SessionLeases: Sendable {
     public func deadline(of session: SessionID) -> Instant? { queue.deadline(of: session) }
 
     /// On winning leadership: forget everything and give every open session (from
-    /// `LockTable.homeSessions()`) a full TTL from `now`.
-    public mutating func becameLeader(sessions: [SessionInfo], now: Instant) {
+    /// `LockTable.homeSessions()`) a full TTL plus `grace` from `now`. The grace covers the
+    /// old leader's possible tenure: a keep-alive it confirmed just before losing its quorum
+    /// promised the client a TTL from then, and an election (plus clock drift) may pass
+    /// before this leader took over. The driver passes the longest election timeout plus
+    /// its drift allowance (docs/locks.md, "Leases across a change of leader").
+    public mutating func becameLeader(sessions: [SessionInfo], now: Instant, grace: Interval = .zero) {
         ttl.removeAll(); due.removeAll(); queue.removeAll()
-        for s in sessions { if let t = s.ttlMillis { opened(s.id, ttlMillis: t, now: now) } }
+        for s in sessions { if let t = s.ttlMillis { opened(s.id, ttlMillis: t, now: now, grace: grace) } }
     }
 
-    /// A session was opened (its `openSession` entry applied on the leader).
-    public mutating func opened(_ session: SessionID, ttlMillis: UInt64, now: Instant) {
+    /// A session was opened (its `openSession` entry applied on the leader); `grace` extends
+    /// its first deadline only (a session adopted soon after a takeover keeps what is left of
+    /// the takeover's grace).
+    public mutating func opened(_ session: SessionID, ttlMillis: UInt64, now: Instant, grace: Interval = .zero) {
         let t = Interval.lockMillis(ttlMillis)
         ttl[session] = t
         due.remove(session)
-        queue.schedule(session, at: now + t)
+        queue.schedule(session, at: now + t + max(.zero, grace))
     }
 
     /// A keep-alive: the session lives a full TTL from `now`. False when the session is not

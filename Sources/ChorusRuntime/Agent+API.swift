@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusMembership
+import ChorusNode
 import Dispatch
 import Foundation
 
@@ -105,11 +106,11 @@ extension Agent {
         // The shard layer's tags belong to the agent (its Raft id, API address, shard set):
         // a request may not change them, and a full replacement keeps them.
         let current = membership.tags
-        for (key, value) in updated where Agent.reservedTags.contains(key) && current[key] != value {
+        for (key, value) in updated where ShardTags.reserved.contains(key) && current[key] != value {
             return .error(400, code: "reserved_tag", message: "tag \"\(key)\" is set by the agent and cannot be changed")
         }
         do {
-            let kept = current.filter { Agent.reservedTags.contains($0.key) && updated[$0.key] == nil }
+            let kept = current.filter { ShardTags.reserved.contains($0.key) && updated[$0.key] == nil }
             updated = try updated.applying(kept.map { ($0.key, $0.value) })
         } catch {
             return .error(400, code: "invalid_tags", message: error.message)

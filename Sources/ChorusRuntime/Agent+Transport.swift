@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusMembership
+import ChorusNode
 import ChorusShards
 
 // Packets in and out: datagrams from the UDP socket, frames from peer streams, and the
@@ -31,9 +32,10 @@ extension Agent {
     /// Decodes one datagram or frame and hands it to the core; bad bytes are counted and
     /// logged, never fatal.
     func handlePacket(_ bytes: [UInt8], from source: Endpoint, transport: String) {
-        if ShardBatchCodec.isBatch(bytes) {
-            // Shard batches only travel on peer streams; a datagram claiming to be one is noise.
-            if transport == "tcp" { receiveShardBatch(bytes, from: source) } else { metrics.dropped(.decodeError) }
+        if ShardBatchCodec.isBatch(bytes) || PeerMessageCodec.isMessage(bytes) {
+            // Shard batches and peer RPC only travel on peer streams; a datagram claiming to be
+            // one is noise.
+            if transport == "tcp" { receiveNodeFrame(bytes, from: source) } else { metrics.dropped(.decodeError) }
             return
         }
         let packet: Packet
@@ -103,7 +105,10 @@ extension Agent {
         case let .connectFailed(peer, reason):
             metrics.streamProblem("connect_failed")
             log.debug("cannot open peer stream", ["peer": peer, "reason": reason.description])
+            peerUnreachable(peer)
         case let .closed(peer, reason, inbound):
+            // Frames queued on a broken outbound stream are lost: calls to the peer end now.
+            if !inbound { peerUnreachable(peer) }
             switch reason {
             case .truncatedFrame:
                 metrics.dropped(.truncatedFrame)

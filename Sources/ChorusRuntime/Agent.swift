@@ -1,6 +1,8 @@
 import ChorusBase
 import ChorusMembership
+import ChorusNode
 import ChorusRing
+import ChorusShards
 import Synchronization
 
 /// A running Chorus node: the membership state machine driven by real sockets, a monotonic
@@ -44,13 +46,9 @@ public final class Agent: @unchecked Sendable {
 
     /// The ring of the view as last computed for `GET /v1/ring` (see `currentRing`).
     var ringCache: RingCache?
-    /// The shard groups hosted here (see `Agent+Shards.swift`).
+    /// The node core and its shard store (see `Agent+Shards.swift`).
     let shards: ShardRuntime
     let shardMetrics: ShardMetrics
-    /// The lock service's soft state (see `Agent+Locks.swift`).
-    let locks = LockService()
-    /// Blocking calls to other nodes (forwards, session checks), off the loop thread.
-    let outbound = OutboundCalls()
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
@@ -113,7 +111,7 @@ public final class Agent: @unchecked Sendable {
 
         let directory = settings.dataDirectory
         do {
-            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, placement: settings.placement, settings: settings.shards)
+            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, settings: settings.node)
         } catch {
             throw .dataDirectory(path: (directory ?? "(temporary)") + "/shards", reason: "cannot open shard storage: \(error)")
         }
@@ -135,7 +133,7 @@ public final class Agent: @unchecked Sendable {
         let shardsNow = shards, advertised = advertisedEndpoint
         func makeMembership(api: Endpoint) throws(AgentStartError) -> Membership {
             let tags: Tags
-            do { tags = try settings.tags.applying(Agent.shardTags(shardsNow, api: api)) } catch {
+            do { tags = try settings.tags.applying(shardsNow.node.shardTags(api: api)) } catch {
                 throw .invalidSetting("tags: \(error.message)")
             }
             do {
@@ -177,6 +175,10 @@ public final class Agent: @unchecked Sendable {
         inbound.idleTimeout = .seconds(60)
         listener.start(on: loop, settings: inbound) { [unowned self] connection in self.streams.accept(connection) }
         streams.onFrame = { [unowned self] payload, peer in
+            if ShardBatchCodec.isBatch(payload) || PeerMessageCodec.isMessage(payload) {
+                self.receiveNodeFrame(payload, from: peer)
+                return
+            }
             self.handlePacket(payload, from: peer, transport: "tcp")
             self.afterInput()
         }
@@ -256,7 +258,7 @@ public final class Agent: @unchecked Sendable {
         shardsClosed.withLock { closed in
             guard !closed else { return }
             closed = true
-            shards.failAll("the agent stopped")
+            stopNode("the agent stopped")
             shards.close()
         }
         api?.close()

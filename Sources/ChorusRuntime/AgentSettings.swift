@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusMembership
+import ChorusNode
 import ChorusRing
 import ChorusShards
 
@@ -37,6 +38,15 @@ public struct AgentSettings: Sendable {
     public var shardTick: Interval = .milliseconds(50)
     /// Raft and host settings of every shard group.
     public var shards = ShardHostSettings()
+    /// The node core's settings: placement, shard host and tick from above, the rest at
+    /// their defaults (docs/architecture.md).
+    public var node: NodeSettings {
+        var n = NodeSettings()
+        n.placement = placement
+        n.shards = shards
+        n.tick = shardTick
+        return n
+    }
     /// Longest a graceful leave waits for this node's shard replicas to move elsewhere
     /// (0 = leave at once).
     public var drainTimeout: Interval = .seconds(30)

@@ -69,6 +69,13 @@ public final class Log: Sendable {
         writeLock.withLock { _ in sink(line) }
     }
 
+    /// Logs a line whose fields were built at run time (the node's log effects).
+    public func log(_ level: Level, _ message: String, pairs: [(key: String, value: Any)]) {
+        guard level.rawValue >= minimum.load(ordering: .relaxed) else { return }
+        let line = Log.render(level: level, message: message, fields: pairs, format: format, timestamp: WallClock.iso8601())
+        writeLock.withLock { _ in sink(line) }
+    }
+
     /// Writes `line` and a newline to file descriptor 2 in one call.
     public static let standardError: @Sendable (String) -> Void = { line in
         var bytes = Array(line.utf8)
@@ -84,6 +91,10 @@ public final class Log: Sendable {
     // MARK: Formatting
 
     static func render(level: Level, message: String, fields: KeyValuePairs<String, Any>, format: Format, timestamp: String) -> String {
+        render(level: level, message: message, fields: fields.map { (key: $0.key, value: $0.value) }, format: format, timestamp: timestamp)
+    }
+
+    static func render(level: Level, message: String, fields: [(key: String, value: Any)], format: Format, timestamp: String) -> String {
         switch format {
         case .text:
             var line = "\(timestamp) \(level.description.uppercased()) \(escapeText(message))"

@@ -10,6 +10,13 @@ enum WallClock {
         var weekday: Int  // 0 = Sunday
     }
 
+    /// Milliseconds since the Unix epoch (stamps sessions with their opening time).
+    static func unixMillis() -> UInt64 {
+        var ts = timespec()
+        _ = clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(max(0, ts.tv_sec)) &* 1_000 &+ UInt64(max(0, ts.tv_nsec / 1_000_000))
+    }
+
     static func civilNow() -> Civil {
         var ts = timespec()
         _ = clock_gettime(CLOCK_REALTIME, &ts)

@@ -63,15 +63,16 @@ final class DeadlockDetectorTests: XCTestCase {
         let round = d.detect(at: at(0))
         XCTAssertEqual(round.victims, [])
         XCTAssertEqual(round.refresh, [])
-        // Closing it makes one cycle of 1,001 sessions, and exactly one victim: the youngest
-        // (sessions[0], opened last), whose wait is on c0 at shard 0.
+        // Closing it makes one cycle of 1,001 sessions, and exactly one victim: the session
+        // opened last by log position (sessions[1_000], the greatest index), whose wait is on
+        // `close` at shard 9 — its wall-clock stamp (the oldest) does not matter.
         d.report(shard: 9, edges: [WaitEdge(waiter: sessions[1_000], blocker: sessions[0], name: lock("close"), requestID: req("last"))], at: at(0))
         let first = d.detect(at: at(0))
         for shard in first.refresh {
             d.report(shard: shard, edges: shard == 9 ? [WaitEdge(waiter: sessions[1_000], blocker: sessions[0], name: lock("close"), requestID: req("last"))] : byShard[shard] ?? [],
                      epoch: first.epoch, at: at(10))
         }
-        XCTAssertEqual(d.detect(at: at(100)).victims, [DeadlockVictim(session: sessions[0], name: lock("c0"), requestID: req("w0"), shard: 0)])
+        XCTAssertEqual(d.detect(at: at(100)).victims, [DeadlockVictim(session: sessions[1_000], name: lock("close"), requestID: req("last"), shard: 9)])
     }
 
     func test_twoDisjointCycles_getOneVictimEach() {
@@ -88,9 +89,11 @@ final class DeadlockDetectorTests: XCTestCase {
         let first = d.detect(at: at(0))
         XCTAssertEqual(first.refresh, [1, 2, 3, 4])
         for (shard, edges) in reports.sorted(by: { $0.key < $1.key }) { d.report(shard: shard, edges: edges, epoch: first.epoch, at: at(10)) }
+        // By log position: b (index 2) in the first cycle, e (index 2, though its clock stamp
+        // is the oldest) in the second.
         XCTAssertEqual(d.detect(at: at(100)).victims, [
+            DeadlockVictim(session: e, name: lock("s"), requestID: req("e"), shard: 4),
             DeadlockVictim(session: b, name: lock("q"), requestID: req("b"), shard: 2),
-            DeadlockVictim(session: c, name: lock("r"), requestID: req("c"), shard: 3),
         ])
     }
 

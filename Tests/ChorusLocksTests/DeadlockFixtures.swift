@@ -29,7 +29,7 @@ struct CycleFixture {
         return shards[j].acquire("L\(j)", sessions[i], id: req("wait-\(i)"))
     }
 
-    var youngest: Int { sessions.indices.max { sessions[$0] < sessions[$1] } ?? 0 }
+    var youngest: Int { sessions.indices.max { SessionID.opensBefore(sessions[$0], sessions[$1]) } ?? 0 }
 
     /// The victim the detector must name: the youngest session's wait.
     var expectedVictim: DeadlockVictim {

@@ -73,8 +73,9 @@ import Testing
         r = try #require(Self.call(api[0], .post, "/v1/locks/db/acquire", #"{"session":"\#(s1)","mode":"shared"}"#))
         #expect(r.status == 200, "shared with shared")
 
-        // Deadlocks of 2, 3 and 10 sessions whose locks are on different shards: the youngest
-        // session's wait fails with `deadlock` within about a second; the others keep waiting.
+        // Deadlocks of 2, 3 and 10 sessions whose locks are on different shards: the wait of
+        // the session opened last (by log position) fails with `deadlock` within about a
+        // second; the others keep waiting.
         for size in [2, 3, 10] {
             // The last wait closes the cycle once the others are queued.
             let closeAfter = size > 3 ? 0.8 : 0.3
@@ -108,7 +109,14 @@ import Testing
             let outcome = results.withLock { $0 }
             let victims = outcome.filter { $0.value.1 == "deadlock" }
             #expect(victims.count == 1, "\(size)-cycle: \(outcome)")
-            #expect(victims.first?.key == size - 1, "the youngest session (opened last) is the victim: \(outcome)")
+            // The victim is the session that opened last by log position: the greatest
+            // (index, home) of its id "<home>-<index>-<ms>" — never decided by wall clocks.
+            let logOrder = sessions.map { id -> (UInt64, UInt64) in
+                let parts = id.split(separator: "-").compactMap { UInt64($0) }
+                return parts.count == 3 ? (parts[1], parts[0]) : (0, 0)
+            }
+            let expected = logOrder.indices.max { logOrder[$0] < logOrder[$1] }
+            #expect(victims.first?.key == expected, "the session opened last by log position is the victim: \(outcome) \(sessions)")
             // The 1 s bound is checked in the detector's simulated tests and measured in
             // docs/performance.md; on a loaded CI machine with debug builds allow slack.
             if let v = victims.first { #expect(v.value.2 < closeAfter + 3.0, "found soon after the cycle formed: \(v.value.2) s") }

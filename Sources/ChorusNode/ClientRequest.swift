@@ -1,0 +1,54 @@
+import ChorusLocks
+import ChorusRing
+
+/// A client's request as a node receives it, already parsed from its front door (HTTP/JSON
+/// today): every field is validated, so the node never re-checks syntax, only meaning.
+///
+/// Invariant: a request carries everything needed to retry it on another node unchanged —
+/// writes carry the request id that makes a retry exactly-once (assigned by the first node
+/// when the client gave none, see `Node.assignRequestID`).
+public enum ClientRequest: Hashable, Sendable {
+    /// A linearizable read of one key (ReadIndex on the key's shard leader).
+    case kvGet(key: [UInt8])
+    /// Sets `key` to `value`; `requestID` makes a retry apply at most once.
+    case kvPut(key: [UInt8], value: [UInt8], requestID: [UInt8])
+    /// Removes `key`.
+    case kvDelete(key: [UInt8], requestID: [UInt8])
+    /// Opens a session; its home shard follows from the request id.
+    case openSession(ttlMillis: UInt64, requestID: RequestID)
+    /// Renews a session's lease on its home shard's leader.
+    case keepAlive(SessionID)
+    /// Ends a session (its holds are released on every shard).
+    case closeSession(SessionID, requestID: RequestID)
+    /// Acquires a lock, waiting up to `waitMillis` (0: try once).
+    case acquire(name: LockName, session: SessionID, mode: LockMode, waitMillis: UInt64, requestID: RequestID)
+    /// Gives up a hold (and withdraws a pending wait) of the session.
+    case release(name: LockName, session: SessionID, requestID: RequestID)
+    /// A linearizable read of one lock's holders and waiters.
+    case lockStatus(LockName)
+    /// Every lock held or waited for whose name starts with `prefix`; `localOnly` lists only
+    /// the shards this node leads.
+    case lockList(prefix: String, localOnly: Bool)
+    /// Every shard's replicas and leader; `localOnly` lists this node's replicas only.
+    case shardList(localOnly: Bool)
+
+    /// The longest wait a client may ask for (a day): bounds every deadline the node computes.
+    public static let maxWaitMillis: UInt64 = 86_400_000
+    /// Longest lock-list prefix accepted.
+    public static let maxPrefixBytes = 1024
+
+    /// How long past routing the answer may legitimately take (an acquire's wait).
+    public var patienceMillis: UInt64 {
+        if case let .acquire(_, _, _, wait, _) = self { return min(wait, ClientRequest.maxWaitMillis) }
+        return 0
+    }
+}
+
+/// Identifies one client request a driver handed to the node, so that the node's reply
+/// effect finds its way back (an HTTP exchange in the runtime, a client in the simulator).
+public struct ClientTicket: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var value: UInt64
+    public init(_ value: UInt64) { self.value = value }
+    public static func < (a: ClientTicket, b: ClientTicket) -> Bool { a.value < b.value }
+    public var description: String { "#\(value)" }
+}

@@ -1,0 +1,214 @@
+import ChorusBase
+import ChorusLocks
+import ChorusMembership
+import ChorusRaft
+import ChorusRing
+import ChorusShards
+import ChorusWire
+
+/// One Chorus node as a deterministic state machine: the multi-Raft shard host, the lock
+/// service's leader-side soft state, request routing and the peer RPC, composed. Drivers (the
+/// runtime's agent, the simulator) feed it inputs and carry out its effects; it never reads a
+/// clock, touches a socket or file, or draws from the system's random source.
+///
+/// Inputs: `handle(_:ticket:at:into:)` (a typed client request), `receive(frame:from:at:into:)`
+/// (a peer-stream frame: a shard batch or a peer RPC message), `tick(at:into:)` (every
+/// `settings.tick`), `updateView(_:at:into:)` (the membership view), and
+/// `shardsAdvanced(_:at:into:)` (what the host's drive settled). Effects: `NodeEffect`, whose
+/// documentation gives the order a driver must follow.
+///
+/// Where each rule lives:
+/// - routing a request to its shard's leader, forwarding, retries: `Node+Routing.swift`
+/// - serving a request on the leader (proposals, reads, keep-alives): `Node+Serving.swift`
+/// - the lock service's leader duties (leases, waits, drops, audit, detector): `LockDuties.swift`
+///   and `Node+LockDuties.swift`
+/// - peer RPC in and out: `Node+PeerRPC.swift`
+/// - membership view → peers, shard-set identity, placement targets: `Node+Placement.swift`
+///
+/// Invariants: every client ticket handed in is answered exactly once (or failed by
+/// `stop`); every outbound call ends once (reply or deadline); a keep-alive, and every answer
+/// that depends on a session table, is given only after a ReadIndex round on the home shard
+/// confirmed this node's leadership and it applied everything committed before the request
+/// (`Node+Serving.swift`); nothing follows a `Set`/`Dictionary` order.
+public final class Node {
+    public let name: String
+    public let settings: NodeSettings
+    /// The shard groups. The driver drives it through its store between inputs.
+    public var host: ShardHost<ShardState>
+    public var id: NodeID { host.id }
+
+    /// Other shard-hosting members by Raft id, from the last view.
+    public internal(set) var peers: [NodeID: NodePeer] = [:]
+    /// Member name → Raft id, for every member that published one.
+    public internal(set) var idsByName: [String: NodeID] = [:]
+    /// The placement computed from the members of this node's shard set.
+    public internal(set) var placementMap: ShardMap?
+    var placementNames: [String] = []
+    /// Members seen carrying another shard set (logged once each).
+    var foreignMembers: Set<String> = []
+    public internal(set) var counters = NodeCounters()
+
+    var rng: SeededRandom
+    var time = NodeTime(now: .zero, wallMillis: 0)
+    var out: [NodeEffect] = []
+    var nextToken: UInt64 = 1
+    /// Host tokens (proposals and reads in flight) and what their outcome is for.
+    var awaiting: [UInt64: HostWait] = [:]
+    var calls: PeerCalls<CallPurpose>
+    /// Client requests waiting to be routed again, in the order they were deferred.
+    var retries: [(at: Instant, request: Routed)] = []
+    /// Requests from other nodes being served here.
+    var inbound = 0
+    var duties = LockDuties()
+    /// Leaders' own commands to propose again through another shard's leader.
+    var choreRetries: [ChoreRetry] = []
+    var gathers: [UInt64: Gather] = [:]
+    var nextGather: UInt64 = 1
+    var stopped = false
+
+    /// A node over `host` (restored from its store by the driver). `seed` feeds every random
+    /// choice (request ids, which replica to ask).
+    public init(name: String, host: ShardHost<ShardState>, settings: NodeSettings, seed: UInt64) throws(NodeSettingsError) {
+        try settings.validate()
+        self.name = name
+        self.host = host
+        self.settings = settings
+        rng = SeededRandom(seed: seed)
+        calls = PeerCalls(maxPerPeer: settings.maxCallsPerPeer, maxTotal: settings.maxCalls)
+    }
+
+    // MARK: inputs
+
+    /// A client request from a front door. It is answered by a `.reply` effect with `ticket`,
+    /// now or after later inputs.
+    public func handle(_ request: ClientRequest, ticket: ClientTicket, at time: NodeTime, into effects: inout [NodeEffect]) {
+        begin(time)
+        defer { end(into: &effects) }
+        guard !stopped else { reply(.client(ticket), .fail(.noLeader, "the node is stopping")); return }
+        counters.clientRequests &+= 1
+        route(Routed(request: request, replyTo: .client(ticket), deadline: time.now + settings.routingBudget))
+    }
+
+    /// A frame from a peer stream: a shard batch, or a peer RPC message. Bad bytes are
+    /// counted and logged, never fatal.
+    public func receive(frame: [UInt8], from source: Endpoint, at time: NodeTime, into effects: inout [NodeEffect]) {
+        begin(time)
+        defer { end(into: &effects) }
+        if ShardBatchCodec.isBatch(frame) {
+            do { host.receive(try ShardBatchCodec.decode(frame)) } catch {
+                counters.malformedFrames &+= 1
+                log(.debug, "dropped undecodable shard batch", ["from": "\(source)", "bytes": "\(frame.count)", "reason": error.description])
+            }
+            return
+        }
+        let message: PeerMessage
+        do { message = try PeerMessageCodec.decode(frame) } catch {
+            counters.malformedFrames &+= 1
+            log(.debug, "dropped undecodable peer message", ["from": "\(source)", "bytes": "\(frame.count)", "reason": error.description])
+            return
+        }
+        receive(message)
+    }
+
+    /// Time passes: one Raft tick for every group, then the lock duties, deferred routes and
+    /// call deadlines.
+    public func tick(at time: NodeTime, into effects: inout [NodeEffect]) {
+        begin(time)
+        defer { end(into: &effects) }
+        host.tick()
+        performLockDuties()
+        expireCalls()
+        runRetries()
+        expireGathers()
+    }
+
+    /// What the host's last drive settled: answers proposals and reads, follows leadership
+    /// changes, and answers parked acquires whose waits settled. Call after every drive.
+    public func shardsAdvanced(_ replies: [ShardReply], at time: NodeTime, into effects: inout [NodeEffect]) {
+        begin(time)
+        defer { end(into: &effects) }
+        for reply in replies {
+            guard let wait = awaiting.removeValue(forKey: reply.token) else { continue }
+            settle(wait, reply.outcome)
+        }
+        followLeadership()
+        settleNotifications()
+    }
+
+    /// The node stops: every client request still waiting is failed, every parked request from
+    /// a peer is refused.
+    public func stop(reason: String, into effects: inout [NodeEffect]) {
+        defer { end(into: &effects) }
+        stopped = true
+        let waits = awaiting
+        awaiting = [:]
+        for token in waits.keys.sorted() {
+            if let w = waits[token], let to = w.replyTo { reply(to, .fail(.unavailable, reason)) }
+        }
+        for (_, request) in retries { reply(request.replyTo, .fail(.unavailable, reason)) }
+        retries = []
+        for key in duties.parked.keys.sorted() { for p in duties.parked[key] ?? [] { reply(p.replyTo, .fail(.unavailable, reason)) } }
+        duties.parked = [:]
+        for call in calls.removeAll() { fail(call.purpose, reason: reason) }
+        for id in gathers.keys.sorted() { if let g = gathers.removeValue(forKey: id) { finish(g) } }
+    }
+
+    /// Where a shard batch for `peer` goes (nil when the peer is unknown or not live).
+    public func address(of peer: NodeID) -> Endpoint? {
+        guard let p = peers[peer], p.live else { return nil }
+        return p.address
+    }
+
+    /// A fresh request id (for a front door whose client gave none): 32 hex digits from the
+    /// node's seeded generator.
+    public func newRequestID() -> String {
+        String(rng.next(), radix: 16) + String(rng.next(), radix: 16)
+    }
+
+    // MARK: plumbing
+
+    func begin(_ t: NodeTime) { time = t }
+
+    func end(into effects: inout [NodeEffect]) {
+        effects.append(contentsOf: out)
+        out.removeAll(keepingCapacity: true)
+    }
+
+    func log(_ level: NodeLogLine.Level, _ message: String, _ fields: [String: String] = [:]) {
+        out.append(.log(NodeLogLine(level, message, fields.sorted { $0.key < $1.key })))
+    }
+
+    func token() -> UInt64 {
+        defer { nextToken &+= 1 }
+        return nextToken
+    }
+
+    /// Answers a request: a client ticket here, or the peer that forwarded it.
+    func reply(_ to: ReplyTo, _ answer: ClientReply) {
+        switch to {
+        case let .client(ticket): out.append(.reply(ticket, answer))
+        case let .peer(origin, callID):
+            inbound = max(0, inbound - 1)
+            respond(to: origin, callID: callID, .client(answer))
+        }
+    }
+
+    var shardCount: Int { settings.placement.shardCount }
+
+    func shard(forKey key: String) -> ShardID { ShardMap.shard(of: Token(key: key), shardCount: shardCount) }
+}
+
+/// Counts of what the node did (exported as metrics by the runtime).
+public struct NodeCounters: Sendable, Equatable {
+    public var clientRequests: UInt64 = 0
+    public var forwarded: UInt64 = 0
+    public var peerRequestsServed: UInt64 = 0
+    public var peerRefusals: UInt64 = 0
+    public var callsTimedOut: UInt64 = 0
+    public var malformedFrames: UInt64 = 0
+    public var expiryProposals: UInt64 = 0
+    public var timeoutProposals: UInt64 = 0
+    public var deadlockVictims: UInt64 = 0
+    public var dropsSent: UInt64 = 0
+    public var keepAlivesConfirmed: UInt64 = 0
+}

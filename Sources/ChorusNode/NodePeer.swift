@@ -1,0 +1,30 @@
+import ChorusBase
+import ChorusRaft
+
+/// Another member that hosts shards, as this node's membership view describes it.
+public struct NodePeer: Sendable, Equatable {
+    public var name: String
+    public var address: Endpoint
+    /// Its HTTP API address (`chorus.api` tag), shown to clients.
+    public var api: String?
+    public var live: Bool
+    /// It announced the same shard set (founding id and shard count) as this node.
+    public var sameShardSet: Bool
+}
+
+/// The reserved tags through which nodes describe their shard layer to each other.
+public enum ShardTags {
+    /// This node's Raft member id (hex), how peers address its shard replicas.
+    public static let raft = "chorus.raft"
+    /// This node's HTTP API address.
+    public static let api = "chorus.api"
+    /// The shard set this node belongs to: `<founding id hex>/<shard count>`, once it has one.
+    public static let shardSet = "chorus.shards"
+    /// Tags `PUT /v1/tags` cannot change.
+    public static let reserved: Set<String> = [raft, api, shardSet]
+
+    /// The `chorus.shards` value of a shard set.
+    public static func shardSetValue(epoch: UInt64?, shardCount: Int) -> String? {
+        epoch.map { String($0, radix: 16) + "/" + String(shardCount) }
+    }
+}

@@ -1,0 +1,101 @@
+import ChorusBase
+import ChorusLocks
+import ChorusRaft
+import ChorusRing
+import ChorusShards
+
+/// Where the answer to a request goes.
+enum ReplyTo: Hashable, Sendable {
+    /// A client of this node's front door.
+    case client(ClientTicket)
+    /// The node that forwarded the request, and its call id.
+    case peer(NodeID, callID: UInt64)
+}
+
+/// A client request on its way: where to answer, and the routing deadline. The same value
+/// is routed again (same request ids) after a leader change, so a retry is exactly-once.
+struct Routed: Sendable {
+    var request: ClientRequest
+    var replyTo: ReplyTo
+    var deadline: Instant
+
+    var isForwarded: Bool {
+        if case .peer = replyTo { return true }
+        return false
+    }
+}
+
+/// What a host token (a proposal or a ReadIndex read) is waiting for.
+enum HostWait: Sendable {
+    /// A client request served on this leader.
+    case serve(Routed, shard: ShardID)
+    /// A read on a session's home shard (led here) confirming the session before an acquire
+    /// on `shard` is proposed for it.
+    case confirm(Routed, shard: ShardID, session: SessionID)
+    /// A `.propose` from another node.
+    case peerPropose(origin: NodeID, callID: UInt64)
+    /// A `.sessionState` question from another node, after the read that confirms it.
+    case sessionState(origin: NodeID, callID: UInt64, session: SessionID)
+    /// One shard's part of a `.dropSession` from another node.
+    case dropHere(gather: UInt64, shard: ShardID)
+    /// A command this leader proposed on its own account.
+    case chore(LeaderChore)
+
+    /// The client or peer to tell when the node stops, if any.
+    var replyTo: ReplyTo? {
+        switch self {
+        case let .serve(r, _), let .confirm(r, _, _): return r.replyTo
+        default: return nil
+        }
+    }
+}
+
+/// Commands a leader proposes on its own: their follow-up once applied.
+enum LeaderChore: Sendable {
+    case expire(shard: ShardID, session: SessionID)
+    case timeout(shard: ShardID)
+    case drop(session: SessionID, shard: ShardID)
+    case victim(shard: ShardID)
+    case auditDrop(shard: ShardID)
+}
+
+/// What an outbound peer call is for.
+enum CallPurpose: Sendable {
+    case forward(Routed)
+    /// Confirming a foreign session before an acquire is proposed for it.
+    case confirmSession(Routed, shard: ShardID)
+    /// The audit asking a session's home about it.
+    case audit(session: SessionID, shard: ShardID)
+    /// The node-wide phase of a drop fan-out.
+    case drop(SessionID)
+    /// A leader's own command proposed through another shard's leader.
+    case propose(LeaderChore, shard: ShardID, requestID: [UInt8], command: [UInt8], deadline: Instant)
+    case report(shard: ShardID)
+    case refresh
+    case gather(UInt64)
+}
+
+/// A cluster-wide listing (or a drop on every led shard) collecting answers.
+struct Gather: Sendable {
+    enum Kind: Sendable {
+        case locks(prefix: String, replyTo: ReplyTo)
+        case shards(replyTo: ReplyTo)
+        case drop(origin: NodeID, callID: UInt64)
+    }
+    var kind: Kind
+    var pending: Int
+    var deadline: Instant
+    var locks: [LockView] = []
+    var shards: [ShardReport] = []
+    var dropped: [UInt16] = []
+}
+
+/// A leader's own command waiting to be proposed again through its shard's leader.
+struct ChoreRetry: Sendable {
+    var at: Instant
+    var chore: LeaderChore
+    var shard: ShardID
+    var requestID: [UInt8]
+    var command: ShardCommand
+    var deadline: Instant
+}
