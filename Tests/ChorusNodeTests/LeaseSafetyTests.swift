@@ -30,13 +30,16 @@ import Testing
     /// and crashes before the followers learn it is committed: one follower (`f1`) holds it,
     /// the other (`f2`) was cut off meanwhile and comes back for the election. Returns `f1`
     /// once it leads, right after it took over (before its own first entry commits).
-    static func crashLeaderHidingCommit(_ c: NodeCluster, home: ShardID, leader: Int, committed: (NodeCluster) -> Bool) -> Int? {
+    /// (Leadership may move between the two connected nodes meanwhile — the rebalancer moves
+    /// leaders — so the node crashed is whichever leads when the entry is applied.)
+    static func crashLeaderHidingCommit(_ c: NodeCluster, home: ShardID, leader: Int, committed: (NodeCluster, Int) -> Bool) -> Int? {
         let others = c.slots.indices.filter { $0 != leader }
         let f2 = others[1]
         c.isolate(f2)
-        c.run(until: c.now + .seconds(20)) { committed($0) }
-        guard committed(c) else { return nil }
-        c.crashLosingInFlight(leader)
+        func done(_ c: NodeCluster) -> Bool { c.leader(of: home).map { committed(c, $0) } ?? false }
+        c.run(until: c.now + .seconds(20)) { done($0) }
+        guard done(c), let current = c.leader(of: home) else { return nil }
+        c.crashLosingInFlight(current)
         c.heal()
         c.run(until: c.now + .seconds(20)) { $0.leader(of: home) != nil }
         return c.leader(of: home)
@@ -49,7 +52,7 @@ import Testing
         settings.plantedBugs.keepAliveWithoutReadIndex = planted
         let (c, s, home, leader) = try cluster(settings, seed: seed)
         // No keep-alives: the leader expires the session after its TTL.
-        guard let next = crashLeaderHidingCommit(c, home: home, leader: leader, committed: { $0.table(leader, home)?.isDead(s) == true })
+        guard let next = crashLeaderHidingCommit(c, home: home, leader: leader, committed: { $0.table($1, home)?.isDead(s) == true })
         else { return nil }
         #expect(c.table(next, home)?.isDead(s) == false, "the new leader has not applied the expiry yet")
         return c.ask(.keepAlive(s), at: next)
@@ -79,9 +82,10 @@ import Testing
         var settings = NodeCluster.settings()
         settings.shards.raft.checkQuorum = false
         settings.plantedBugs.keepAliveWithoutReadIndex = planted
-        let (c, s, home, leader) = try cluster(settings, seed: seed)
+        let (c, s, home, _) = try cluster(settings, seed: seed)
         var believedUntil = Instant.zero
         var expiryCommitted: Instant?
+        var leader = c.leader(of: home) ?? 0
         func keepAlive() {
             let sent = c.now
             let t = c.submit(.keepAlive(s), to: leader)
@@ -94,6 +98,7 @@ import Testing
             if case .sessionAlive? = c.replies[t]?.reply { believedUntil = max(believedUntil, sent + .milliseconds(Int64(ttl))) }
         }
         for _ in 0..<3 { keepAlive() }
+        leader = c.leader(of: home) ?? 0
         c.isolate(leader)
         for _ in 0..<25 { keepAlive() }
         guard let committed = expiryCommitted else {
@@ -146,7 +151,7 @@ import Testing
         let home = ShardMap.shard(of: Token(key: "session/open-hidden"), shardCount: settings.placement.shardCount)
         guard let leader = c.leader(of: home) else { return nil }
         let ticket = c.submit(.openSession(ttlMillis: 10_000, requestID: id), to: leader)
-        guard let next = crashLeaderHidingCommit(c, home: home, leader: leader, committed: { $0.replies[ticket] != nil }),
+        guard let next = crashLeaderHidingCommit(c, home: home, leader: leader, committed: { c, _ in c.replies[ticket] != nil }),
               case let .sessionOpened(s, _)? = c.replies[ticket]?.reply else { return nil }
         return c.ask(.keepAlive(s), at: next)
     }
