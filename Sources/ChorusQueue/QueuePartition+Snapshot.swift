@@ -145,7 +145,7 @@ extension QueuePartition {
             ok = counted >= 1 && counted <= limit && deadline > clockMillis
                 && deadline <= clockMillis + settings.maxVisibilityTimeoutMillis
         case let .dead(reason, at):
-            ok = at <= clockMillis && (reason == .rejected ? counted >= 1 : counted == limit)
+            ok = at <= clockMillis && (reason == .rejected ? counted >= 1 && counted <= limit : counted == limit)
         }
         guard ok else { throw Self.fail("message \(record.offset)", "state \(record.state) with \(counted) of \(limit) deliveries at clock \(clockMillis)") }
     }
