@@ -35,6 +35,14 @@ extension QueuePartition {
         if dead != deadLetterOffsets { problems.append("dead-letter list out of step") }
         if records.count > settings.partitionMaxLength || storedBytes > settings.partitionMaxBytes { problems.append("limits exceeded") }
         if !records.isEmpty && records[floorOffset] == nil { problems.append("floor \(floorOffset) names no message") }
+        // A parked message must have a way back: its key is held, or a candidate of the key
+        // is on the ready heap.
+        let candidates = Set(ready.items.compactMap { e in
+            records[e.offset].flatMap { $0.epoch == e.epoch && $0.state == .ready ? $0.key : nil }
+        })
+        for (key, waiting) in parked where keyHolders[key] == nil && !candidates.contains(key) {
+            if waiting.items.contains(where: { records[$0]?.state == .ready }) { problems.append("key \(key) parked with no way back") }
+        }
         return problems
     }
 }

@@ -23,7 +23,7 @@ extension QueuePartition {
             }
             if settings.fifoPerKey, let key = record.key, keyHolders[key] != nil {
                 _ = ready.pop()
-                parked[key, default: []].append(record.offset)
+                parked[key, default: MinHeap()].push(record.offset)
                 continue
             }
             if maxBytes > 0 && !out.isEmpty && bytes + record.bodyBytes > maxBytes { break }

@@ -46,7 +46,11 @@ extension QueuePartition {
         storedBytes -= record.bodyBytes
         tally.add(record.state, -1)
         if record.isDead { removeDeadLetterOffset(offset) }
-        if settings.fifoPerKey, record.holdsKey, let key = record.key { releaseKey(key) }
+        if settings.fifoPerKey, let key = record.key {
+            // A removed holder frees its key; a removed ready message may have been the
+            // key's candidate, so the next parked one takes its place.
+            if record.holdsKey { releaseKey(key) } else if record.state == .ready && keyHolders[key] == nil { unparkNext(key) }
+        }
         if offset == floorOffset {
             while floorOffset < nextOffset && records[floorOffset] == nil { floorOffset += 1 }
         }
@@ -57,11 +61,18 @@ extension QueuePartition {
 
     private mutating func releaseKey(_ key: MessageKey) {
         keyHolders[key] = nil
-        guard let waiting = parked.removeValue(forKey: key) else { return }
-        for offset in waiting {
+        unparkNext(key)
+    }
+
+    /// Returns the key's lowest parked ready message to the ready heap.
+    private mutating func unparkNext(_ key: MessageKey) {
+        guard var waiting = parked.removeValue(forKey: key) else { return }
+        while let offset = waiting.pop() {
             guard let r = records[offset], r.state == .ready else { continue }
             ready.push(ReadyEntry(offset: offset, epoch: r.epoch))
+            break
         }
+        if !waiting.isEmpty { parked[key] = waiting }
     }
 
     private mutating func insertDeadLetterOffset(_ offset: UInt64) {

@@ -54,9 +54,10 @@ public struct QueuePartition<Bodies: MessageBodyStore> {
     var deadLetterOffsets: [UInt64] = []
     /// FIFO mode: the message holding each key (leased or delayed).
     var keyHolders: [MessageKey: UInt64] = [:]
-    /// FIFO mode: ready messages taken off the ready heap because their key was held;
-    /// they return to it when the key is released.
-    var parked: [MessageKey: [UInt64]] = [:]
+    /// FIFO mode: ready messages taken off the ready heap because their key was held. When
+    /// the key is released only the lowest returns to the heap (the key's next candidate),
+    /// so a hot key's backlog is not moved back and forth at every delivery.
+    var parked: [MessageKey: MinHeap<UInt64>] = [:]
 
     public init(partition: PartitionID, incarnation: UInt64, settings: QueueSettings, bodies: Bodies) throws(QueueSettingsError) {
         try settings.validate()

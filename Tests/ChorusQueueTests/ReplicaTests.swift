@@ -68,6 +68,30 @@ struct ReplicaRun {
         }
     }
 
+    /// Consumers that ack everything, with leases run out and dead letters redriven, must
+    /// empty the partition: no message is stranded (a FIFO key that never comes free).
+    mutating func drain() -> Int {
+        var remaining = replicas[0].stats.messages
+        for _ in 0..<2_000 where remaining > 0 {
+            now += 5_000
+            index += 1
+            let entry = QueueEntry(nowMillis: now, command: .fetch(consumer: consumer("drain"), maxMessages: 50, maxBytes: 0, visibilityMillis: 0))
+            var reply = replicas[0].apply(entry, index: index)
+            if case let .delivered(list) = reply, !list.isEmpty {
+                for d in list { observeDelivery(d) }
+                index += 1
+                reply = replicas[0].apply(QueueEntry(nowMillis: now, command: .ack(list.map(\.receipt))), index: index)
+                observe(.ack(list.map(\.receipt)), reply)
+            } else {
+                index += 1
+                _ = replicas[0].apply(QueueEntry(nowMillis: now, command: .redrive(maxMessages: 1_000)), index: index)
+                for (offset, r) in replicas[0].records { allowanceBase[offset] = r.allowanceBase }
+            }
+            remaining = replicas[0].stats.messages
+        }
+        return remaining
+    }
+
     mutating func nextCommand() -> QueueCommand {
         let roll = rng.below(100)
         switch roll {
@@ -167,6 +191,8 @@ struct ReplicaRun {
         var run = ReplicaRun(seed: seed, fifo: fifo)
         for _ in 0..<2_000 { run.step() }
         #expect(run.violations.isEmpty, "seed \(seed): \(run.violations.prefix(5))")
+        #expect(run.drain() == 0, "seed \(seed): messages stranded")
+        #expect(run.violations.isEmpty, "seed \(seed) while draining: \(run.violations.prefix(5))")
         #expect(run.deliveries > 300 && run.duplicates > 10 && run.acked.count > 100, "the run exercised the queue")
         #expect(run.replicas[0].counters.deadLettered > 0 && run.replicas[0].counters.leasesExpired > 0)
     }
