@@ -61,7 +61,11 @@ struct ReplicaRun {
         }
         observe(command, replies[0])
         if index % 250 == 0 {
-            replicas[2] = try! MemoryPartition(snapshot: replicas[2].snapshot(), bodies: MemoryBodyStore())
+            do {
+                replicas[2] = try MemoryPartition(snapshot: replicas[2].snapshot(), bodies: MemoryBodyStore())
+            } catch {
+                violations.append("at \(index) the snapshot was refused: \(error)")
+            }
         }
         if index % 50 == 0 {
             violations += replicas[0].invariantViolations().map { "at \(index): \($0)" }
