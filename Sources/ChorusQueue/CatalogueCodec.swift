@@ -53,9 +53,7 @@ public enum CatalogueCodec {
         w.varint(UInt64(c.maxQueues)); w.varint(c.appliedIndex)
         let all = c.list()
         w.varint(UInt64(all.count))
-        for q in all {
-            w.string(q.name.text); QueueCodec.encode(q.settings, into: &w); w.varint(q.incarnation); w.varint(q.createdAtMillis)
-        }
+        for q in all { QueueCodec.encode(q, into: &w) }
         return w.bytes
     }
 
@@ -69,15 +67,13 @@ public enum CatalogueCodec {
         c.appliedIndex = try r.varint()
         var previous: QueueName?
         for _ in 0..<(try r.count("queues", limit: min(maxQueues, r.remaining))) {
-            let name = try QueueCodec.text(&r, "queue name", QueueName.init)
-            let settings = try QueueCodec.settings(&r)
-            let incarnation = try r.varint(), created = try r.varint()
-            if let p = previous, !(p < name) { throw WireError.invalid(field: "queues", reason: "not in name order at \(name)") }
-            previous = name
-            guard incarnation >= 1, incarnation <= c.appliedIndex else {
-                throw WireError.invalid(field: "queue \(name)", reason: "incarnation \(incarnation) beyond the applied index")
+            let q = try QueueCodec.info(&r)
+            if let p = previous, !(p < q.name) { throw WireError.invalid(field: "queues", reason: "not in name order at \(q.name)") }
+            previous = q.name
+            guard q.incarnation >= 1, q.incarnation <= c.appliedIndex else {
+                throw WireError.invalid(field: "queue \(q.name)", reason: "incarnation \(q.incarnation) beyond the applied index")
             }
-            c.queues[name] = QueueInfo(name: name, settings: settings, incarnation: incarnation, createdAtMillis: created)
+            c.queues[q.name] = q
         }
         for q in c.queues.values {
             guard let dlq = q.settings.deadLetterQueue else { continue }

@@ -46,6 +46,6 @@ extension QueuePartition {
         }
         return Delivery(receipt: LeaseReceipt(offset: offset, delivery: record.deliveries), key: record.key,
                         producerID: record.producerID, body: body, publishedAtMillis: record.publishedAtMillis,
-                        leaseDeadlineMillis: deadlineMillis, origin: record.origin)
+                        leaseDeadlineMillis: deadlineMillis, origin: origins[offset])
     }
 }

@@ -15,7 +15,7 @@ extension QueuePartition {
         guard storedBytes + message.body.count <= settings.partitionMaxBytes else { return refuse(.bytesFull) }
         let offset = nextOffset
         nextOffset += 1
-        insert(MessageRecord(offset: offset, message: message, publishedAtMillis: clockMillis), body: message.body)
+        insert(MessageRecord(offset: offset, message: message, publishedAtMillis: clockMillis), body: message.body, origin: message.origin)
         if let id = message.producerID, settings.dedupWindowMillis > 0 {
             dedup.record(id, offset: offset, atMillis: clockMillis)
         }

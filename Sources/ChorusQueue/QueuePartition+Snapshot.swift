@@ -2,14 +2,19 @@ import ChorusWire
 
 /// The partition's snapshot image, for Raft snapshots and for a replica that joins.
 /// Versioned binary, messages in offset order and producer ids oldest first, so equal
-/// partitions give equal bytes in every process. Bodies are inline: a driver whose bodies
-/// live on disk streams the same image (it is written front to back in offset order).
+/// partitions give equal bytes in every process.
+///
+/// Bodies are `.inline` (the image is self-contained: what a joining replica is sent, and
+/// what the digest hashes) or `.external` (each record names its body's size only; the
+/// body store must already hold it: the local snapshot of a replica whose bodies are in
+/// its own body log, so that the Raft log can be truncated without copying bodies).
 ///
 /// ```
-/// image    = magic u16 "QP" · version u8 = 1 · queue · index u16 · incarnation · settings
-///            · appliedIndex · clockMillis · nextOffset · count · counter* · count · record*
-///            · count · (producerID · offset · atMillis)*
-/// record   = offset · publishedAt · message · deliveries · allowanceBase · state · failures
+/// image    = magic u16 "QP" · version u8 = 1 · bodies u8 (1 inline, 2 external) · queue
+///            · index u16 · incarnation · settings · appliedIndex · clockMillis · nextOffset
+///            · count · counter* · count · record* · count · (producerID · offset · atMillis)*
+/// record   = offset · publishedAt · message · [bodyBytes, when external: the message's
+///            body is then empty] · deliveries · allowanceBase · state · failures
 /// state    = 1 ready | 2 delayed · until | 3 leased · consumer · deadline | 4 dead · reason u8 · at
 /// ```
 /// (`message`, `failures` and `settings` as in `QueueCodec`.)
@@ -23,10 +28,12 @@ extension QueuePartition {
     static var snapshotMagic: UInt16 { 0x5150 } // "QP"
     static var snapshotVersion: UInt8 { 1 }
 
-    public func snapshot() -> [UInt8] {
-        var w = ByteWriter(capacity: 128 + storedBytes + 48 * records.count)
+    public func snapshot(bodies placement: SnapshotBodies = .inline) -> [UInt8] {
+        let inline = placement == .inline
+        var w = ByteWriter(capacity: 128 + (inline ? storedBytes : 0) + 48 * records.count)
         w.u16(Self.snapshotMagic)
         w.u8(Self.snapshotVersion)
+        w.u8(placement.rawValue)
         w.string(partition.queue.text); w.u16(partition.index); w.varint(incarnation)
         QueueCodec.encode(settings, into: &w)
         w.varint(appliedIndex); w.varint(clockMillis); w.varint(nextOffset)
@@ -35,11 +42,12 @@ extension QueuePartition {
         for c in totals { w.varint(c) }
         w.varint(UInt64(records.count))
         for offset in records.keys.sorted() {
-            guard let r = records[offset], let body = bodies.body(at: offset) else {
+            guard let r = records[offset], let body = inline ? bodies.body(at: offset) : [] else {
                 preconditionFailure("the body store lost the body of live message \(offset)")
             }
             w.varint(offset); w.varint(r.publishedAtMillis)
-            QueueCodec.encode(OutgoingMessage(body: body, key: r.key, producerID: r.producerID, origin: r.origin), into: &w)
+            QueueCodec.encode(OutgoingMessage(body: body, key: r.key, producerID: r.producerID, origin: origins[offset]), into: &w)
+            if !inline { w.varint(UInt64(r.bodyBytes)) }
             w.varint(UInt64(r.deliveries)); w.varint(UInt64(r.allowanceBase))
             switch r.state {
             case .ready: w.u8(1)
@@ -55,14 +63,17 @@ extension QueuePartition {
         return w.bytes
     }
 
-    /// Restores a partition from `snapshot()`'s image, putting its bodies into `bodies`
-    /// (which should hold none of them).
+    /// Restores a partition from `snapshot(bodies:)`'s image. Inline bodies are put into
+    /// `bodies` (which should hold none of them); external ones must be in it already, with
+    /// the sizes the image names, or the image is refused.
     public init(snapshot bytes: [UInt8], bodies: Bodies) throws(WireError) {
         var r = ByteReader(bytes)
         let magic = try r.u16()
         guard magic == Self.snapshotMagic else { throw Self.fail("queue partition magic", "\(magic)") }
         let version = try r.u8()
         guard version == Self.snapshotVersion else { throw Self.fail("queue partition version", "\(version)") }
+        let rawPlacement = try r.u8()
+        guard let placement = SnapshotBodies(rawValue: rawPlacement) else { throw Self.fail("body placement", "\(rawPlacement)") }
         let queue = try QueueCodec.text(&r, "queue name", QueueName.init)
         let index = try r.u16(), incarnation = try r.varint()
         let settings = try QueueCodec.settings(&r)
@@ -80,7 +91,7 @@ extension QueuePartition {
         var totals: [UInt64] = []
         for _ in 0..<(try r.count("counters", limit: QueueCounters().all.count)) { totals.append(try r.varint()) }
         counters = QueueCounters(totals)
-        try decodeRecords(&r)
+        try decodeRecords(&r, inline: placement == .inline)
         floorOffset = records.keys.min() ?? nextOffset
         try decodeDedup(&r)
         try r.expectEnd()
@@ -88,7 +99,7 @@ extension QueuePartition {
 
     private static func fail(_ field: String, _ reason: String) -> WireError { WireError.invalid(field: field, reason: reason) }
 
-    private mutating func decodeRecords(_ r: inout ByteReader) throws(WireError) {
+    private mutating func decodeRecords(_ r: inout ByteReader, inline: Bool) throws(WireError) {
         var previous: UInt64 = 0
         for _ in 0..<(try r.count("messages", limit: min(settings.partitionMaxLength, r.remaining))) {
             let offset = try r.varint(), published = try r.varint()
@@ -96,10 +107,17 @@ extension QueuePartition {
             previous = offset
             guard published <= clockMillis else { throw Self.fail("message \(offset)", "published after the clock") }
             let m = try QueueCodec.message(&r)
-            guard m.body.count <= settings.maxMessageBytes, storedBytes + m.body.count <= settings.partitionMaxBytes else {
+            var size = m.body.count
+            if !inline {
+                size = try r.count("body bytes", limit: QueueSettings.messageBytesCeiling)
+                guard m.body.isEmpty, bodies.body(at: offset)?.count == size else {
+                    throw Self.fail("message \(offset)", "external body missing from the body store or of another size")
+                }
+            }
+            guard size <= settings.maxMessageBytes, storedBytes + size <= settings.partitionMaxBytes else {
                 throw Self.fail("message \(offset)", "body beyond the message or partition byte limit")
             }
-            var record = MessageRecord(offset: offset, message: m, publishedAtMillis: published)
+            var record = MessageRecord(offset: offset, key: m.key, producerID: m.producerID, publishedAtMillis: published, bodyBytes: size)
             record.deliveries = try QueueCodec.delivery(&r)
             record.allowanceBase = try QueueCodec.delivery(&r)
             guard record.allowanceBase <= record.deliveries else { throw Self.fail("message \(offset)", "allowance base above deliveries") }
@@ -110,7 +128,7 @@ extension QueuePartition {
             if settings.fifoPerKey, record.holdsKey, let key = record.key, keyHolders[key] != nil {
                 throw Self.fail("message \(offset)", "a second message holding key \(key)")
             }
-            insert(record, body: m.body)
+            insert(record, body: inline ? m.body : nil, origin: m.origin)
         }
     }
 
@@ -175,4 +193,13 @@ extension QueuePartition {
             dedup.record(id, offset: offset, atMillis: at)
         }
     }
+}
+
+/// Whether a snapshot image carries the message bodies. Invariant: raw values are the
+/// wire encoding.
+public enum SnapshotBodies: UInt8, Hashable, Sendable {
+    /// Bodies in the image: self-contained, for a replica that joins.
+    case inline = 1
+    /// Body sizes only: the bodies stay in the replica's own body store.
+    case external = 2
 }

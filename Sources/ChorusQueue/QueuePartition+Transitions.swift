@@ -19,10 +19,11 @@ extension QueuePartition {
     }
 
     /// Adds a message (a new one, ready; or one from a snapshot, in any state) with every
-    /// index in step.
-    mutating func insert(_ record: MessageRecord, body: [UInt8]) {
+    /// index in step. A nil `body` means the body store holds it already.
+    mutating func insert(_ record: MessageRecord, body: [UInt8]?, origin: DeadLetterOrigin?) {
         records[record.offset] = record
-        bodies.put(body, at: record.offset)
+        if let origin { origins[record.offset] = origin }
+        if let body { bodies.put(body, at: record.offset) }
         storedBytes += record.bodyBytes
         tally.add(record.state, 1)
         track(record)
@@ -43,6 +44,7 @@ extension QueuePartition {
     mutating func remove(_ offset: UInt64) {
         guard let record = records.removeValue(forKey: offset) else { preconditionFailure("removal of a missing message \(offset)") }
         bodies.remove(offset)
+        origins[offset] = nil
         storedBytes -= record.bodyBytes
         tally.add(record.state, -1)
         if record.isDead { removeDeadLetterOffset(offset) }

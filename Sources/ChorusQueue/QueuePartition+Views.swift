@@ -19,7 +19,7 @@ extension QueuePartition {
             let origin = DeadLetterOrigin(partition: partition, offset: offset, reason: reason,
                                           deliveries: r.deliveries, failures: r.failures)
             return DeadLetterView(origin: origin, diedAtMillis: at, key: r.key, producerID: r.producerID,
-                                  body: body, publishedAtMillis: r.publishedAtMillis, earlierOrigin: r.origin)
+                                  body: body, publishedAtMillis: r.publishedAtMillis, earlierOrigin: origins[offset])
         }
     }
 

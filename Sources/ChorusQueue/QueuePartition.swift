@@ -41,6 +41,8 @@ public struct QueuePartition<Bodies: MessageBodyStore> {
     public internal(set) var bodies: Bodies
 
     var records: [UInt64: MessageRecord] = [:]
+    /// Where the messages that came in as dead letters of another queue came from.
+    var origins: [UInt64: DeadLetterOrigin] = [:]
     var tally = StateTally()
     var storedBytes = 0
     /// No message has an offset below this.

@@ -49,6 +49,23 @@ import Testing
         #expect(accepted > 5_000, "mutations of times and counts keep many entries valid")
     }
 
+    @Test func replies_roundTrip_andTheirDecoders_onMutatedInputs_neverTrap() {
+        var gen = ValueGenerator(rng: SeededRandom(seed: 4))
+        for _ in 0..<3_000 {
+            let reply = gen.reply(), catalogue = gen.catalogueReply()
+            #expect((try? QueueCodec.decodeReply(QueueCodec.encode(reply))) == reply)
+            #expect((try? QueueCodec.decodeCatalogueReply(QueueCodec.encode(catalogue))) == catalogue)
+        }
+        for _ in 0..<20_000 {
+            if let r = try? QueueCodec.decodeReply(gen.mutate(QueueCodec.encode(gen.reply()))) {
+                #expect((try? QueueCodec.decodeReply(QueueCodec.encode(r))) == r)
+            }
+            if let r = try? QueueCodec.decodeCatalogueReply(gen.mutate(QueueCodec.encode(gen.catalogueReply()))) {
+                #expect((try? QueueCodec.decodeCatalogueReply(QueueCodec.encode(r))) == r)
+            }
+        }
+    }
+
     @Test func theDecoder_refusesBadVersionKindFlagsScopeAndTrailingBytes() {
         let good = QueueCodec.encode(QueueEntry(nowMillis: 5, command: .nack([LeaseReceipt(offset: 1, delivery: 1)], delayMillis: 0, deadLetter: true)))
         #expect((try? QueueCodec.decodeEntry(good)) != nil)

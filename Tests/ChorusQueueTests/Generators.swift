@@ -70,6 +70,38 @@ struct ValueGenerator {
         CatalogueEntry(nowMillis: number(), command: chance(2) ? .create(name(), settings()) : .delete(name()))
     }
 
+    mutating func reply() -> QueueReply {
+        switch rng.below(6) {
+        case 0: return .published((0..<rng.below(4)).map { _ in
+            [PublishOutcome.stored(offset: number()), .duplicate(offset: number()), .refused(.bytesFull)][rng.below(3)] })
+        case 1: return .delivered((0..<rng.below(3)).map { _ in
+            let m = message()
+            return Delivery(receipt: receipt(), key: m.key, producerID: m.producerID, body: m.body,
+                            publishedAtMillis: number(), leaseDeadlineMillis: number(), origin: m.origin) })
+        case 2: return .settled((0..<rng.below(5)).map { _ in
+            [SettleOutcome.acked, .extended(deadlineMillis: number()), .requeued(availableAtMillis: number()),
+             .deadLettered(.rejected), .leaseLost, .notFound][rng.below(6)] })
+        case 3: return .ticked
+        case 4: return .count(rng.below(1_000))
+        default: return .invalid(text(40))
+        }
+    }
+
+    mutating func catalogueReply() -> CatalogueReply {
+        let info = QueueInfo(name: name(), settings: settings(), incarnation: number(), createdAtMillis: number())
+        switch rng.below(9) {
+        case 0: return .created(info)
+        case 1: return .exists(info)
+        case 2: return .conflict(info)
+        case 3: return .deleted(info)
+        case 4: return .notFound(name())
+        case 5: return .inUse(by: (0..<rng.below(3)).map { _ in name() })
+        case 6: return .deadLetterQueueMissing(name())
+        case 7: return .full(limit: rng.below(10_000))
+        default: return .invalid(text(30))
+        }
+    }
+
     /// Flips, overwrites, deletes, inserts or truncates a few bytes.
     mutating func mutate(_ input: [UInt8]) -> [UInt8] {
         var bytes = input

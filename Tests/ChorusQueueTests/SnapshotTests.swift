@@ -42,6 +42,19 @@ import Testing
         #expect(t.partition.digest() == copy.partition.digest())
     }
 
+    @Test func anExternalBodiesImage_restoresOverTheSameBodyStore_andIsRefusedOverOneThatLacksABody() throws {
+        let t = SnapshotTests.busy()
+        let image = t.partition.snapshot(bodies: .external)
+        #expect(image.count < t.partition.snapshot().count)
+        let restored = try MemoryPartition(snapshot: image, bodies: t.partition.bodies)
+        #expect(restored.snapshot() == t.partition.snapshot())
+        #expect(restored.invariantViolations().isEmpty)
+        #expect(throws: WireError.self) { try MemoryPartition(snapshot: image, bodies: MemoryBodyStore()) }
+        var resized = t.partition.bodies
+        resized.put([1, 2, 3, 4, 5, 6, 7], at: 1)
+        #expect(throws: WireError.self) { try MemoryPartition(snapshot: image, bodies: resized) }
+    }
+
     @Test func theImage_isTheSame_whateverOrderTheStateWasBuiltIn() throws {
         var a = TestPartition(), b = TestPartition()
         a.publish("x", "y", "z")
