@@ -95,14 +95,16 @@ extension CacheController {
         case let .data(arrival, tag, sender):
             switch state {
             case .IS_D, .IS_D_I, .IM_AD, .SM_AD, .MM_D:
-                guard let line = pending[key], line.tag == tag else {
-                    return send(.unblock(key: key, txn: arrival.txn), to: sender, into: &effects)
+                if let line = pending[key], line.tag == tag {
+                    acceptData(key, arrival, at: now, into: &effects)
+                } else {
+                    answerStale(key, arrival, from: sender, into: &effects)
                 }
-                acceptData(key, arrival, at: now, into: &effects)
-            case .I, .S, .E, .M, .IS_A, .IM_A, .SM_A, .SI_A, .EI_A, .MI_A, .II_A:
-                // A duplicate, or an answer this node no longer waits for (it restarted, or
-                // the read ended): the unblock lets a home still waiting on it move on.
-                send(.unblock(key: key, txn: arrival.txn), to: sender, into: &effects)
+            case .IS_A, .IM_A, .SM_A:
+                // The same data again (the home resent it): still waiting for acks.
+                if pending[key]?.tag != tag { answerStale(key, arrival, from: sender, into: &effects) }
+            case .I, .S, .E, .M, .SI_A, .EI_A, .MI_A, .II_A:
+                answerStale(key, arrival, from: sender, into: &effects)
             }
 
         case let .revoke(kind, txn, requester, tag):
@@ -271,6 +273,7 @@ extension CacheController {
             }
         }
         send(.unblock(key: key, txn: data.txn), to: line.home, into: &effects)
+        rememberCompleted(key, data.txn)
         drain(key, at: now, into: &effects)
     }
 
@@ -279,6 +282,17 @@ extension CacheController {
         guard let line = pending.removeValue(forKey: key) else { return }
         closeTag(line.tag)
         drain(key, at: now, into: &effects)
+    }
+
+    /// Data for a request this line no longer waits for. If this node completed that very
+    /// transaction, its unblock was lost and the home is still waiting: unblock again.
+    /// Anything else (a request abandoned, a previous life's request) gets no unblock, since
+    /// the home would then count a copy this node does not have and stop waiting for acks
+    /// nobody collected.
+    mutating func answerStale(_ key: CacheKey, _ arrival: DataArrival, from sender: CacheNodeID,
+                              into effects: inout [CacheEffect]) {
+        guard recentlyCompleted[key] == arrival.txn else { return }
+        send(.unblock(key: key, txn: arrival.txn), to: sender, into: &effects)
     }
 
     mutating func ack(_ key: CacheKey, _ tag: RequestTag, _ requester: CacheNodeID, into effects: inout [CacheEffect]) {

@@ -28,6 +28,11 @@ public struct CacheController {
     var nextSequence: UInt64 = 1
     /// Sequences of requests in flight, ascending; its first is the floor sent to homes.
     var openSequences: [UInt64] = []
+    /// The last transaction completed per key (for re-sending a lost unblock), bounded by
+    /// `completedOrder` in completion order.
+    var recentlyCompleted: [CacheKey: TxnID] = [:]
+    var completedOrder: [CacheKey] = []
+    static let completedMemory = 4_096
 
     /// A controller starts empty; a restarted node passes a larger `incarnation`.
     public init(node: CacheNodeID, incarnation: UInt64, settings: CacheSettings) {
@@ -79,9 +84,8 @@ public struct CacheController {
         case let .data(_, tag, txn, grant, ackCount, version, _, value):
             let arrival = DataArrival(txn: txn, grant: grant, ackCount: ackCount, version: version, value: value)
             guard homeOf(key) ?? sender == sender else {
-                // Not from the home this node now uses for the key: a stale duplicate. The
-                // unblock lets a home still waiting on it move on; the copy is not kept.
-                return send(.unblock(key: key, txn: txn), to: sender, into: &effects)
+                // Not from the home this node now uses for the key: never installed.
+                return answerStale(key, arrival, from: sender, into: &effects)
             }
             step(key, .data(arrival, tag, from: sender), at: now, into: &effects)
         case let .putAck(_, grant):
@@ -192,6 +196,15 @@ public struct CacheController {
     mutating func closeTag(_ tag: RequestTag?) {
         guard let tag, let i = openSequences.firstIndex(of: tag.sequence) else { return }
         openSequences.remove(at: i)
+    }
+
+    mutating func rememberCompleted(_ key: CacheKey, _ txn: TxnID) {
+        if recentlyCompleted.updateValue(txn, forKey: key) == nil { completedOrder.append(key) }
+        if completedOrder.count > Self.completedMemory {
+            let dropped = completedOrder.count - Self.completedMemory / 2
+            for old in completedOrder.prefix(dropped) { recentlyCompleted[old] = nil }
+            completedOrder.removeFirst(dropped)
+        }
     }
 
     mutating func send(_ message: CacheMessage, to target: CacheNodeID, into effects: inout [CacheEffect]) {
