@@ -25,7 +25,7 @@ public struct CacheSimConfig: Hashable, Sendable {
     public var downFor: Interval = .milliseconds(150)
     /// Crash the home right after the k-th write-through that revoked copies, dropping
     /// everything it still had in flight (its invalidations among them); nil: never.
-    public var homeFailureAtWrite: Int? = 2
+    public var homeFailureAtWrite: Int? = 8
     /// Time from the home's crash to the new home starting and nodes hearing of it.
     public var failoverAfter: Interval = .milliseconds(80)
     public var durableDelay: Interval = .milliseconds(1)

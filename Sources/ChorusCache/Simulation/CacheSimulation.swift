@@ -115,6 +115,7 @@ public struct CacheSimulation {
             }
         }
         checker.checkReads()
+        checker.checkOrder()
         report.violations = checker.violations
         for node in nodes {
             report.hits &+= node.controller.metrics.hits
@@ -198,8 +199,12 @@ public struct CacheSimulation {
             homeNode = next
             nodes[next].home = HomeDirectory(node: CacheNodeID(UInt64(next)), epoch: epoch, settings: config.settings,
                                              takeover: true, at: now)
+            // Most nodes hear of the new home at once; some only after up to 1.5 leases (cut
+            // off from membership news), still holding copies the old home granted.
+            let late = Int(config.settings.lease.nanoseconds / 1_000) * 3 / 2
             for i in nodes.indices {
-                queue.push(.homeChanged(i, oldHome: oldHome), at: now + .microseconds(Int64(rng.below(10_000))))
+                let delay = rng.below(2) == 0 ? rng.below(10_000) : rng.below(late)
+                queue.push(.homeChanged(i, oldHome: oldHome), at: now + .microseconds(Int64(delay)))
             }
         case let .homeChanged(i, oldHome):
             guard nodes[i].alive else { return }
@@ -214,10 +219,14 @@ public struct CacheSimulation {
     mutating func commit(_ key: CacheKey, value: [UInt8]?, version: UInt64, txn: TxnID, epoch: UInt64) {
         guard epoch == self.epoch, nodes[homeNode].alive, var home = nodes[homeNode].home else {
             // The home died with the proposal in flight: Raft may or may not commit it.
-            if rng.below(2) == 0 { durable[key] = (value, version) }
+            if rng.below(2) == 0 {
+                durable[key] = (value, version)
+                checker.recordVersion(key, value: value, version: version)
+            }
             return
         }
         durable[key] = (value, version)
+        checker.recordVersion(key, value: value, version: version)
         if let revokes = home.entries[key]?.txn?.targets, !revokes.isEmpty, active {
             revokingWrites += 1
             if revokingWrites == config.homeFailureAtWrite {

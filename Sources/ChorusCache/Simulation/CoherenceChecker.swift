@@ -5,7 +5,12 @@ import ChorusBase
 ///   owner's write in flight) and read its copy, no other node may read one;
 /// - reads are linearizable: a read returns the value of a write that began before the
 ///   read ended, and that no other write overwrote completely before the read began (the
-///   initial value counts as a write that ended before time began).
+///   initial value counts as a write that ended before time began);
+/// - and, stronger, the history is linearizable in the order the durable layer gave the
+///   writes (their versions; the home serialises a key, so that is the only order a
+///   linearization can take): a write that ended before another began has the smaller
+///   version; a read that ended before a write began returned an older version; a read
+///   that began after another ended returned the same or a newer version.
 /// Writes whose outcome the client never learned count as never ending.
 struct CoherenceChecker {
     struct Write { var value: [UInt8]; var start: Instant; var end: Instant? }
@@ -14,6 +19,7 @@ struct CoherenceChecker {
     private(set) var violations: [String] = []
     private var writes: [CacheKey: [Write]] = [:]
     private var reads: [CacheKey: [Read]] = [:]
+    private var versions: [CacheKey: [[UInt8]: UInt64]] = [:]
     static let reportLimit = 20
 
     mutating func note(_ text: String) {
@@ -34,6 +40,37 @@ struct CoherenceChecker {
 
     mutating func recordRead(_ key: CacheKey, value: [UInt8]?, start: Instant, end: Instant, node: Int) {
         reads[key, default: []].append(Read(value: value, start: start, end: end, node: node))
+    }
+
+    /// The durable layer made `value` the key's value at `version`.
+    mutating func recordVersion(_ key: CacheKey, value: [UInt8]?, version: UInt64) {
+        if let value { versions[key, default: [:]][value] = version }
+    }
+
+    /// Real-time order against version order, for every pair that real time orders.
+    mutating func checkOrder() {
+        for key in reads.keys.sorted() {
+            let known = versions[key] ?? [:]
+            func version(_ v: [UInt8]?) -> UInt64? { v.map { known[$0] } ?? 0 }
+            let ws = (writes[key] ?? []).compactMap { w in known[w.value].map { (w, $0) } }
+            let rs = (reads[key] ?? []).compactMap { r in version(r.value).map { (r, $0) } }
+            for (a, va) in ws {
+                guard let end = a.end else { continue }
+                if let (b, _) = ws.first(where: { $0.0.start > end && $0.1 < va }) {
+                    note("\(key): \(text(b.value)) began after \(text(a.value)) ended but was ordered before it")
+                }
+            }
+            for (r, vr) in rs {
+                if let (w, _) = ws.first(where: { $0.0.start > r.end && $0.1 <= vr }) {
+                    note("\(key): n\(r.node) read version \(vr) in [\(r.start), \(r.end)], not older than "
+                         + "\(text(w.value)) which began after")
+                }
+                if let (r2, v2) = rs.first(where: { $0.0.start > r.end && $0.1 < vr }) {
+                    note("\(key): n\(r2.node) read version \(v2) at [\(r2.start), \(r2.end)] after n\(r.node) "
+                         + "had read version \(vr) in [\(r.start), \(r.end)]")
+                }
+            }
+        }
     }
 
     mutating func checkReads() {
