@@ -1,0 +1,179 @@
+import ChorusBase
+
+/// A byte-bounded LRU map from keys to payloads, with an optional expiry per entry.
+///
+/// Entries live in an array of slots threaded on an intrusive doubly-linked list (most
+/// recent at `head`); a dictionary maps each key to its slot; freed slots are reused
+/// through a free list. `get`, `put` and `remove` are O(1) (amortised for the dictionary).
+///
+/// Invariants: every live slot is on the list exactly once and in `index` exactly once;
+/// `bytes` is the sum of live entries' costs and, after any `put` returns, `bytes <=
+/// capacity` unless a single entry is larger than the capacity (such an entry is refused).
+public struct LocalCache<Payload> {
+    /// Bytes charged per entry on top of its key and payload (slot, links, dictionary cell).
+    public static var entryOverhead: Int { 64 }
+
+    struct Slot {
+        var key: CacheKey
+        var payload: Payload?
+        var cost: Int
+        var expires: Instant
+        var previous: Int32
+        var next: Int32
+    }
+
+    /// Why an entry left the cache, reported to the caller so it can tell the home.
+    public enum Departure { case evicted, expired }
+
+    public let capacity: Int
+    public private(set) var bytes = 0
+    private var slots: [Slot] = []
+    private var index: [CacheKey: Int32] = [:]
+    private var free: [Int32] = []
+    private var head: Int32 = -1
+    private var tail: Int32 = -1
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a LocalCache needs a positive capacity")
+        self.capacity = capacity
+    }
+
+    public var count: Int { index.count }
+    public var isEmpty: Bool { index.isEmpty }
+
+    /// The payload for `key` if present and not expired at `now`; marks it most recent.
+    /// An expired entry is removed and returned in `departed`.
+    public mutating func get(_ key: CacheKey, at now: Instant,
+                             departed: inout [(CacheKey, Payload, Departure)]) -> Payload? {
+        guard let i = index[key] else { return nil }
+        if slots[Int(i)].expires <= now {
+            if let p = removeSlot(i) { departed.append((key, p, .expired)) }
+            return nil
+        }
+        moveToFront(i)
+        return slots[Int(i)].payload
+    }
+
+    /// The payload without touching recency or expiry (for protocol handling, not reads).
+    public func peek(_ key: CacheKey) -> Payload? {
+        guard let i = index[key] else { return nil }
+        return slots[Int(i)].payload
+    }
+
+    /// The instant `key`'s entry expires, if present.
+    public func expiry(of key: CacheKey) -> Instant? {
+        guard let i = index[key] else { return nil }
+        return slots[Int(i)].expires
+    }
+
+    /// Inserts or replaces `key`, then evicts least-recent entries until the budget holds.
+    /// Returns false (and holds nothing for `key` afterwards) when the entry alone exceeds
+    /// the capacity.
+    @discardableResult
+    public mutating func put(_ key: CacheKey, _ payload: Payload, cost payloadCost: Int, expires: Instant,
+                             departed: inout [(CacheKey, Payload, Departure)]) -> Bool {
+        let cost = key.bytes.count &+ payloadCost &+ Self.entryOverhead
+        guard cost <= capacity else {
+            if let i = index[key] { _ = removeSlot(i) }
+            return false
+        }
+        if let i = index[key] {
+            bytes -= slots[Int(i)].cost
+            slots[Int(i)].payload = payload
+            slots[Int(i)].cost = cost
+            slots[Int(i)].expires = expires
+            bytes += cost
+            moveToFront(i)
+        } else {
+            let i: Int32
+            let slot = Slot(key: key, payload: payload, cost: cost, expires: expires, previous: -1, next: -1)
+            if let reused = free.popLast() { i = reused; slots[Int(i)] = slot } else {
+                i = Int32(slots.count); slots.append(slot)
+            }
+            index[key] = i
+            bytes += cost
+            link(i)
+        }
+        while bytes > capacity, tail >= 0 {
+            let victim = tail
+            let victimKey = slots[Int(victim)].key
+            if let p = removeSlot(victim) { departed.append((victimKey, p, .evicted)) }
+        }
+        return true
+    }
+
+    /// Removes `key`; returns its payload.
+    @discardableResult
+    public mutating func remove(_ key: CacheKey) -> Payload? {
+        guard let i = index[key] else { return nil }
+        return removeSlot(i)
+    }
+
+    /// Removes every entry whose expiry is at or before `now`, least recent first. O(n); the
+    /// controller calls it on ticks so expired copies do not hold bytes.
+    public mutating func removeExpired(at now: Instant, departed: inout [(CacheKey, Payload, Departure)]) {
+        var i = tail
+        while i >= 0 {
+            let previous = slots[Int(i)].previous
+            if slots[Int(i)].expires <= now {
+                let key = slots[Int(i)].key
+                if let p = removeSlot(i) { departed.append((key, p, .expired)) }
+            }
+            i = previous
+        }
+    }
+
+    /// Keys from most to least recent (for tests and reports).
+    public var keysByRecency: [CacheKey] {
+        var out: [CacheKey] = []
+        var i = head
+        while i >= 0 { out.append(slots[Int(i)].key); i = slots[Int(i)].next }
+        return out
+    }
+
+    /// Every entry, from most to least recent.
+    public var entries: [(CacheKey, Payload)] {
+        var out: [(CacheKey, Payload)] = []
+        var i = head
+        while i >= 0 {
+            if let p = slots[Int(i)].payload { out.append((slots[Int(i)].key, p)) }
+            i = slots[Int(i)].next
+        }
+        return out
+    }
+
+    // MARK: list surgery
+
+    private mutating func removeSlot(_ i: Int32) -> Payload? {
+        unlink(i)
+        let slot = slots[Int(i)]
+        index[slot.key] = nil
+        bytes -= slot.cost
+        slots[Int(i)].payload = nil
+        slots[Int(i)].key = CacheKey([])
+        free.append(i)
+        return slot.payload
+    }
+
+    private mutating func link(_ i: Int32) {
+        slots[Int(i)].previous = -1
+        slots[Int(i)].next = head
+        if head >= 0 { slots[Int(head)].previous = i }
+        head = i
+        if tail < 0 { tail = i }
+    }
+
+    private mutating func unlink(_ i: Int32) {
+        let p = slots[Int(i)].previous, n = slots[Int(i)].next
+        if p >= 0 { slots[Int(p)].next = n } else { head = n }
+        if n >= 0 { slots[Int(n)].previous = p } else { tail = p }
+        slots[Int(i)].previous = -1
+        slots[Int(i)].next = -1
+    }
+
+    private mutating func moveToFront(_ i: Int32) {
+        guard head != i else { return }
+        unlink(i)
+        link(i)
+    }
+}
