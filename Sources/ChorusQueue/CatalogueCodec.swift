@@ -11,7 +11,8 @@ import ChorusWire
 /// Invariant: both decoders are total; the snapshot decoder accepts only catalogues that
 /// keep every `QueueCatalogue` invariant.
 public enum CatalogueCodec {
-    public static let version: UInt8 = 1
+    /// The same as `QueueCodec.version`: both entry kinds share their header.
+    public static let version: UInt8 = QueueCodec.version
     static let snapshotMagic: UInt16 = 0x5143 // "QC"
 
     public static func encode(_ entry: CatalogueEntry) -> [UInt8] {
@@ -29,10 +30,7 @@ public enum CatalogueCodec {
 
     public static func decodeEntry(_ bytes: [UInt8]) throws(WireError) -> CatalogueEntry {
         var r = ByteReader(bytes)
-        let v = try r.u8()
-        guard v == version else { throw WireError.invalid(field: "catalogue entry version", reason: "\(v)") }
-        let now = try r.varint()
-        let kind = try r.u8()
+        let (now, kind) = try QueueCodec.entryHeader(&r, "catalogue entry")
         let command: CatalogueCommand
         switch kind {
         case 1:

@@ -70,10 +70,7 @@ public enum QueueCodec {
 
     public static func decodeEntry(_ bytes: [UInt8]) throws(WireError) -> QueueEntry {
         var r = ByteReader(bytes)
-        let v = try r.u8()
-        guard v == version else { throw WireError.invalid(field: "queue entry version", reason: "\(v)") }
-        let now = try r.varint()
-        let k = try r.u8()
+        let (now, k) = try entryHeader(&r, "queue entry")
         guard let kind = Kind(rawValue: k) else { throw WireError.invalid(field: "queue entry kind", reason: "\(k)") }
         let command: QueueCommand
         switch kind {
@@ -115,6 +112,14 @@ public enum QueueCodec {
 // MARK: fields shared by entries, replies and snapshots
 
 extension QueueCodec {
+    /// The front of every entry of this module: version, then the leader's clock, then the kind.
+    static func entryHeader(_ r: inout ByteReader, _ what: String) throws(WireError) -> (nowMillis: UInt64, kind: UInt8) {
+        let v = try r.u8()
+        guard v == version else { throw WireError.invalid(field: "\(what) version", reason: "\(v)") }
+        let now = try r.varint()
+        return (now, try r.u8())
+    }
+
     static func encode(_ m: OutgoingMessage, into w: inout ByteWriter) {
         w.u8((m.producerID == nil ? 0 : 1) | (m.key == nil ? 0 : 2) | (m.origin == nil ? 0 : 4))
         if let id = m.producerID { w.string(id.text) }

@@ -18,14 +18,17 @@ public struct QueueCounters: Hashable, Sendable {
 
     public init() {}
 
+    static let count = 12
+
     /// Every counter in a fixed order (the snapshot's).
     var all: [UInt64] {
         [published, duplicates, refused, deliveries, redeliveries, acked, nacked, leasesExpired,
          deadLettered, redriven, droppedDeadLetters, purged]
     }
 
-    init(_ values: [UInt64]) {
-        let v = values + Array(repeating: 0, count: max(0, 12 - values.count))
+    /// The counters from `all`'s order; `values` holds exactly `QueueCounters.count` values.
+    init(_ v: [UInt64]) {
+        precondition(v.count == QueueCounters.count, "a counter image has \(QueueCounters.count) values")
         published = v[0]; duplicates = v[1]; refused = v[2]; deliveries = v[3]; redeliveries = v[4]; acked = v[5]
         nacked = v[6]; leasesExpired = v[7]; deadLettered = v[8]; redriven = v[9]; droppedDeadLetters = v[10]; purged = v[11]
     }

@@ -88,8 +88,10 @@ extension QueuePartition {
         guard clockMillis <= Self.clockCeilingMillis else { throw Self.fail("clock", "\(clockMillis) beyond the ceiling") }
         nextOffset = try r.varint()
         guard nextOffset >= 1 else { throw Self.fail("next offset", "0") }
+        let counted = try r.count("counters", limit: QueueCounters.count)
+        guard counted == QueueCounters.count else { throw Self.fail("counters", "\(counted), not \(QueueCounters.count)") }
         var totals: [UInt64] = []
-        for _ in 0..<(try r.count("counters", limit: QueueCounters().all.count)) { totals.append(try r.varint()) }
+        for _ in 0..<counted { totals.append(try r.varint()) }
         counters = QueueCounters(totals)
         try decodeRecords(&r, inline: placement == .inline)
         floorOffset = records.keys.min() ?? nextOffset

@@ -9,16 +9,16 @@ struct ValueGenerator {
     mutating func small(_ bound: Int) -> Int { rng.below(bound) }
     mutating func chance(_ oneIn: Int) -> Bool { rng.below(oneIn) == 0 }
 
+    /// 1…`maxBytes` bytes of UTF-8, with multi-byte characters, never cut inside one.
     mutating func text(_ maxBytes: Int) -> String {
-        let alphabet = Array("abcxyz-_.0189éü✓ ")
-        var out = ""
-        let n = 1 + rng.below(maxBytes)
-        while out.utf8.count < n {
-            let c = alphabet[rng.below(alphabet.count)]
-            if out.utf8.count + String(c).utf8.count > maxBytes { break }
-            out.append(c)
+        let pieces: [String] = ["a", "b", "z", "-", "_", ".", "0", "9", "é", "ü", "✓", " "]
+        let target = 1 + rng.below(maxBytes)
+        var text = "q"
+        while true {
+            let piece = pieces[rng.below(pieces.count)]
+            guard text.utf8.count + piece.utf8.count <= target else { return text }
+            text += piece
         }
-        return out.isEmpty ? "a" : out
     }
     mutating func name() -> QueueName { queue(String(text(20).map { $0.isASCII && $0 != " " ? $0 : "q" })) }
     mutating func keyValue() -> MessageKey { key(text(chance(2) ? 6 : MessageKey.maxBytes)) }
