@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "ChorusShardsTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusRing", "ChorusStorage", "ChorusShards"]),
         .testTarget(name: "ChorusStorageTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusStorage"]),
         .testTarget(name: "ChorusMembershipTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership"]),
-        .testTarget(name: "ChorusNodeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode"]),
+        .testTarget(name: "ChorusNodeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode", "ChorusSim"]),
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim", "ChorusShards", "ChorusRaft", "ChorusRing", "ChorusLocks"]),
         .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRuntime"]),
         .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusCLI"]),

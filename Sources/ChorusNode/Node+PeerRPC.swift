@@ -139,7 +139,7 @@ extension Node {
             if case let .sessionState(standing)? = answer {
                 continueAcquire(r, shard: shard, standing: standing)
             } else {
-                reply(r.replyTo, .fail(.unavailable, "the session's home shard cannot confirm it yet; retry"))
+                retryConfirmation(r)
             }
         case let .audit(session, shard):
             if case .sessionState(.dead)? = answer { auditDrop(session, on: shard) }

@@ -74,8 +74,8 @@ extension Node {
             return
         }
         guard let target = target(for: home),
-              call(target, .sessionState(session), budget: .seconds(2), purpose: .confirmSession(r, shard: shard)) else {
-            reply(r.replyTo, .fail(.unavailable, "the session's home shard cannot confirm it yet; retry"))
+              call(target, .sessionState(session), budget: settings.forwardAttempt, purpose: .confirmSession(r, shard: shard)) else {
+            retryConfirmation(r)
             return
         }
     }
@@ -91,8 +91,19 @@ extension Node {
             duties.confirmed[session] = nil
             reply(r.replyTo, Node.failure(.sessionExpired))
         case .unknown:
-            reply(r.replyTo, .fail(.unavailable, "the session's home shard cannot confirm it yet; retry"))
+            retryConfirmation(r)
         }
+    }
+
+    /// The session's home could not answer yet (its leader moved, or has not applied
+    /// everything): the acquire is routed again shortly, within its deadline, and confirms
+    /// again; past the deadline the client is told to retry.
+    func retryConfirmation(_ r: Routed) {
+        guard time.now + settings.routeRetry < r.deadline else {
+            reply(r.replyTo, .fail(.unavailable, "the session's home shard cannot confirm it yet; retry"))
+            return
+        }
+        retries.append((time.now + settings.routeRetry, r))
     }
 
     // MARK: proposing and reading

@@ -65,6 +65,7 @@ public final class Node {
     var gathers: [UInt64: Gather] = [:]
     var nextGather: UInt64 = 1
     var stopped = false
+    var lastServeSweep = Instant.zero
 
     /// A node over `host` (restored from its store by the driver). `seed` feeds every random
     /// choice (request ids, which replica to ask).
@@ -120,6 +121,28 @@ public final class Node {
         expireCalls()
         runRetries()
         expireGathers()
+        expireServes()
+    }
+
+    /// Client requests whose proposal or read has not settled by their deadline (plus an
+    /// acquire's patience) are answered `unavailable`: a leader cut off from its quorum never
+    /// confirms a read, and its client must not wait for ever. The outcome of a proposal is
+    /// then unknown; a retry with the same request id is applied at most once.
+    func expireServes() {
+        guard time.now - lastServeSweep >= .milliseconds(250) else { return }
+        lastServeSweep = time.now
+        let late = awaiting.filter { entry in
+            switch entry.value {
+            case let .serve(r, _), let .confirm(r, _, _):
+                return r.deadline + .milliseconds(Int64(r.request.patienceMillis)) <= time.now
+            case .peerPropose, .sessionState, .dropHere, .chore:
+                return false
+            }
+        }.keys.sorted()
+        for token in late {
+            guard let wait = awaiting.removeValue(forKey: token), let to = wait.replyTo else { continue }
+            reply(to, .fail(.unavailable, "the shard did not answer within the deadline; retry with the same request id"))
+        }
     }
 
     /// What the host's last drive settled: answers proposals and reads, follows leadership

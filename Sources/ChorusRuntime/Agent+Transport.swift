@@ -126,6 +126,9 @@ extension Agent {
         case let .sendFailed(peer, error):
             metrics.sendFailed(transport: "tcp")
             log.debug("cannot queue frame for peer", ["peer": peer, "error": error.description])
+            // A refused frame is reported to the Raft groups (they probe the peer again) and
+            // ends the calls waiting on it.
+            peerUnreachable(peer)
         }
     }
 }

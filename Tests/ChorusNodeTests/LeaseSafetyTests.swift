@@ -3,6 +3,7 @@ import ChorusLocks
 import ChorusRaft
 import ChorusRing
 import ChorusShards
+import ChorusSim
 import Testing
 @testable import ChorusNode
 

@@ -59,7 +59,7 @@ import Testing
         #expect(r.status == 200 && r.json["mode"] as? String == "exclusive")
         let token1 = try #require(r.json["token"] as? Int)
         r = try #require(Self.call(api[0], .post, "/v1/locks/db/acquire", #"{"session":"\#(s2)","request_id":"b1"}"#))
-        #expect(r.status == 409 && Self.errorCode(r.json) == "timeout", "try-lock of a held lock")
+        #expect(r.status == 409 && Self.errorCode(r.json) == "timeout", "try-lock of a held lock: \(r.status) \(r.json)")
         // A retried request id gets the first answer and changes nothing.
         r = try #require(Self.call(api[1], .post, "/v1/locks/db/acquire", #"{"session":"\#(s1)","request_id":"a1"}"#))
         #expect(r.status == 200 && r.json["token"] as? Int == token1)

@@ -1,0 +1,313 @@
+import ChorusBase
+import ChorusLocks
+import ChorusMembership
+import ChorusNode
+import ChorusRaft
+import ChorusRing
+import ChorusShards
+import ChorusStorage
+
+/// A deterministic cluster of whole `Node`s: each node runs the real `Node` over the real
+/// `ShardHost` and `ShardStore` on a `MemoryFileSystem` that loses unsynced writes on a
+/// crash; frames cross a simulated network (latency, loss, duplication, reordering, cuts per
+/// direction); each node has its own clock rate; the membership view is the set of running
+/// nodes (a crash is seen at once, a partition is not). It drives each node exactly as the
+/// runtime's agent does: after every input, drive the host (persist, fsync, send, advance),
+/// hand the replies to the node, carry out its effects in order.
+///
+/// Invariants: same settings and seed ⇒ same run (events ordered by time and insertion, every
+/// random choice from one seeded stream); a crashed node keeps only what it synced.
+public final class NodeCluster {
+    public final class Slot {
+        public let index: Int
+        public let name: String
+        public let address: Endpoint
+        let fileSystem = MemoryFileSystem()
+        var store: ShardStore?
+        public internal(set) var node: Node?
+        var generation = 0
+        /// A paused node neither ticks nor receives (a stop-the-world pause).
+        public var paused = false
+        /// How fast this node's clock runs against simulated time (1 = exact).
+        public var clockRate = 1.0
+        init(_ index: Int) {
+            self.index = index
+            name = "n\(index)"
+            address = Endpoint(ip: IPAddress(ipv4: 0x7F00_0100 | UInt32(truncatingIfNeeded: index + 1)), port: 7946)
+        }
+        public var isRunning: Bool { node != nil }
+    }
+
+    /// How the simulated network treats each frame.
+    public struct Faults: Sendable {
+        public var loss = 0.0
+        public var duplication = 0.0
+        /// Probability that a frame is held back up to `reorderWindow` (overtaken by later ones).
+        public var reorder = 0.0
+        public var reorderWindow: Interval = .milliseconds(20)
+        public var latency: Interval = .milliseconds(1)
+        public init() {}
+    }
+
+    enum Event {
+        case tick(Int, generation: Int)
+        case deliver(from: Int, to: Int, frame: [UInt8], generation: Int)
+        case timer(UInt64)
+    }
+
+    public let settings: NodeSettings
+    public var faults = Faults()
+    public private(set) var now = Instant.zero
+    var queue = EventQueue<Event>()
+    public private(set) var slots: [Slot] = []
+    var rng: SeededRandom
+    /// Directions cut: (from, to).
+    var cut: Set<[Int]> = []
+    public private(set) var replies: [ClientTicket: (node: Int, at: Instant, reply: ClientReply)] = [:]
+    /// Called for every reply, as it is given (the workload's hook).
+    public var onReply: ((ClientTicket, Int, ClientReply) -> Void)?
+    /// Called for every timer set with `after(_:)`.
+    public var onTimer: ((UInt64) -> Void)?
+    /// Called after every event (checkers watching the nodes' tables).
+    public var afterEvent: (() -> Void)?
+    var nextTicket: UInt64 = 1
+    public private(set) var framesSent = 0, framesLost = 0, framesDuplicated = 0
+
+    public init(nodes: Int, settings: NodeSettings, seed: UInt64, clockRates: [Double] = []) throws {
+        self.settings = settings
+        rng = SeededRandom(seed: seed)
+        for i in 0..<nodes {
+            let slot = Slot(i)
+            if i < clockRates.count { slot.clockRate = clockRates[i] }
+            slots.append(slot)
+        }
+        for i in 0..<nodes { try start(i, founder: i == 0) }
+        refreshViews()
+    }
+
+    /// Node settings for small simulated clusters.
+    public static func settings(shards: Int = 4) -> NodeSettings {
+        var s = NodeSettings()
+        s.placement.shardCount = shards
+        s.placement.replicationFactor = 3
+        s.placement.virtualNodesPerMember = 16
+        return s
+    }
+
+    func start(_ i: Int, founder: Bool) throws {
+        let slot = slots[i]
+        let store = try ShardStore(directory: "/data", fileSystem: slot.fileSystem)
+        var host = try ShardHost<ShardState>(id: NodeID(UInt64(i + 1)), settings: settings.shards, seed: rng.next(),
+                                             epoch: try store.loadEpoch(), restoring: try store.loadGroups())
+        if founder && host.epoch == nil {
+            try host.bootstrap(shards: (0..<settings.placement.shardCount).map { ShardID($0) }, epoch: 0xC0FFEE)
+        }
+        slot.store = store
+        slot.node = try Node(name: slot.name, host: host, settings: settings, seed: rng.next())
+        slot.generation += 1
+        slot.paused = false
+        queue.push(.tick(i, generation: slot.generation), at: now + settings.tick)
+    }
+
+    // MARK: faults
+
+    /// Crashes node `i`: what it did not fsync is lost, and so is all its soft state.
+    public func crash(_ i: Int) {
+        slots[i].fileSystem.crash()
+        slots[i].store?.close()
+        slots[i].store = nil
+        slots[i].node = nil
+        slots[i].generation += 1
+        refreshViews()
+    }
+
+    /// Crashes node `i` and loses the frames it sent that are still on the wire (a crash
+    /// right after a send: the network may drop them).
+    public func crashLosingInFlight(_ i: Int) {
+        var kept: [(Instant, Event)] = []
+        while let e = queue.pop() {
+            if case let .deliver(from, _, _, _) = e.event, from == i { continue }
+            kept.append((e.time, e.event))
+        }
+        for (t, e) in kept { queue.push(e, at: t) }
+        crash(i)
+    }
+
+    /// Starts a crashed node again from what it persisted.
+    public func restart(_ i: Int) throws {
+        guard slots[i].node == nil else { return }
+        try start(i, founder: false)
+        refreshViews()
+    }
+
+    public func isolate(_ i: Int) {
+        for j in slots.indices where j != i { cut.insert([i, j]); cut.insert([j, i]) }
+    }
+
+    /// Cuts one direction only.
+    public func cut(from i: Int, to j: Int) { cut.insert([i, j]) }
+
+    public func heal() { cut = [] }
+
+    public var isCut: Bool { !cut.isEmpty }
+
+    /// Node `i`'s clocks: simulated time at its clock rate.
+    public func time(_ i: Int) -> NodeTime {
+        let local = Instant(nanoseconds: Int64((Double(now.nanoseconds) * slots[i].clockRate).rounded()))
+        return NodeTime(now: local, wallMillis: 1_700_000_000_000 &+ UInt64(max(0, local.nanoseconds / 1_000_000)))
+    }
+
+    // MARK: views
+
+    /// Every running node sees every running node alive and every crashed one dead (a
+    /// membership stand-in that detects crashes at once and partitions never).
+    public func refreshViews() {
+        var members: [Membership.MemberInfo] = []
+        for s in slots {
+            guard let node = s.node else {
+                members.append(Membership.MemberInfo(name: s.name, address: s.address, status: .dead, tags: Tags()))
+                continue
+            }
+            let tags = (try? Tags().applying(node.shardTags(api: s.address))) ?? Tags()
+            members.append(Membership.MemberInfo(name: s.name, address: s.address, status: .alive, tags: tags))
+        }
+        for s in slots {
+            guard let node = s.node else { continue }
+            var effects: [NodeEffect] = []
+            node.updateView(members.map { m in var m = m; m.isLocal = m.name == s.name; return m }, at: time(s.index), into: &effects)
+            carry(effects, from: s.index)
+        }
+    }
+
+    // MARK: running
+
+    public func run(for interval: Interval) { run(until: now + interval) }
+
+    /// Runs events until `end`, or until `stop` says so after an event.
+    public func run(until end: Instant, stop: (NodeCluster) -> Bool = { _ in false }) {
+        var ticks = 0
+        while let next = queue.peek(), next.time <= end {
+            guard let e = queue.pop() else { break }
+            now = e.time
+            switch e.event {
+            case let .tick(i, generation):
+                let s = slots[i]
+                guard let node = s.node, s.generation == generation else { continue }
+                // The node's tick interval is on its own clock.
+                queue.push(.tick(i, generation: generation), at: now + Interval(seconds: settings.tick.seconds / s.clockRate))
+                guard !s.paused else { continue }
+                var effects: [NodeEffect] = []
+                node.tick(at: time(i), into: &effects)
+                carry(effects, from: i)
+                ticks += 1
+                if ticks % (10 * slots.count) == 0 { refreshViews() }
+            case let .deliver(from, to, frame, generation):
+                let s = slots[to]
+                guard let node = s.node, s.generation == generation, !s.paused else { continue }
+                var effects: [NodeEffect] = []
+                node.receive(frame: frame, from: slots[from].address, at: time(to), into: &effects)
+                carry(effects, from: to)
+            case let .timer(tag):
+                onTimer?(tag)
+            }
+            afterEvent?()
+            if stop(self) { return }
+        }
+        now = max(now, end)
+    }
+
+    /// Calls `onTimer(tag)` after `delay`.
+    public func after(_ delay: Interval, tag: UInt64) {
+        queue.push(.timer(tag), at: now + delay)
+    }
+
+    /// Drives node `i`'s host and carries out the node's effects, as the runtime does.
+    func carry(_ effects: [NodeEffect], from i: Int) {
+        var pending = effects
+        while true {
+            for effect in pending {
+                switch effect {
+                case let .reply(ticket, reply):
+                    replies[ticket] = (i, now, reply)
+                    onReply?(ticket, i, reply)
+                case let .send(to, frame): send(frame, from: i, to: to)
+                case .log: break
+                }
+            }
+            pending = []
+            guard let node = slots[i].node, let store = slots[i].store, node.host.hasReady else { return }
+            do {
+                let r = try store.drive(&node.host) { batches in
+                    for b in batches {
+                        guard let address = node.address(of: b.to) else { continue }
+                        send(ShardBatchCodec.encode(b), from: i, to: address)
+                    }
+                }
+                node.shardsAdvanced(r, at: time(i), into: &pending)
+            } catch {
+                preconditionFailure("storage failed in the simulation: \(error)")
+            }
+        }
+    }
+
+    func send(_ frame: [UInt8], from i: Int, to address: Endpoint) {
+        guard let j = slots.firstIndex(where: { $0.address == address }) else { return }
+        framesSent += 1
+        guard !cut.contains([i, j]) else { framesLost += 1; return }
+        if faults.loss > 0, rng.unit() < faults.loss { framesLost += 1; return }
+        var copies = 1
+        if faults.duplication > 0, rng.unit() < faults.duplication { copies = 2; framesDuplicated += 1 }
+        for _ in 0..<copies {
+            var delay = faults.latency
+            if faults.reorder > 0, rng.unit() < faults.reorder {
+                delay = delay + Interval(seconds: rng.unit() * faults.reorderWindow.seconds)
+            }
+            queue.push(.deliver(from: i, to: j, frame: frame, generation: slots[j].generation), at: now + delay)
+        }
+    }
+
+    /// A uniform draw from the cluster's stream (workloads share it, so one seed replays all).
+    public func random() -> UInt64 { rng.next() }
+    public func unit() -> Double { rng.unit() }
+
+    // MARK: clients
+
+    /// Hands `request` to node `i`; the reply lands in `replies` under the ticket (nothing
+    /// happens when the node is down or paused: the client never hears back).
+    @discardableResult
+    public func submit(_ request: ClientRequest, to i: Int) -> ClientTicket {
+        let ticket = ClientTicket(nextTicket)
+        nextTicket += 1
+        guard let node = slots[i].node, !slots[i].paused else { return ticket }
+        var effects: [NodeEffect] = []
+        node.handle(request, ticket: ticket, at: time(i), into: &effects)
+        carry(effects, from: i)
+        return ticket
+    }
+
+    /// Submits and runs until answered (or `timeout`).
+    public func ask(_ request: ClientRequest, at i: Int, timeout: Interval = .seconds(10)) -> ClientReply? {
+        let t = submit(request, to: i)
+        run(until: now + timeout) { $0.replies[t] != nil }
+        return replies[t]?.reply
+    }
+
+    /// The running, unpaused node that leads `shard`, if any.
+    public func leader(of shard: ShardID) -> Int? {
+        slots.indices.first { slots[$0].node?.host.isLeader(of: shard) == true && !slots[$0].paused }
+    }
+
+    public func table(_ i: Int, _ shard: ShardID) -> LockTable? { slots[i].node?.host.machine(of: shard)?.locks }
+
+    /// Runs until every shard has a leader and three voters.
+    public func settle(timeout: Interval = .seconds(30)) -> Bool {
+        let shards = (0..<settings.placement.shardCount).map { ShardID($0) }
+        run(until: now + timeout) { c in
+            shards.allSatisfy { s in
+                guard let l = c.leader(of: s), let status = c.slots[l].node?.host.status(of: s) else { return false }
+                return status.voters.count == 3 && status.learners.isEmpty
+            }
+        }
+        return shards.allSatisfy { leader(of: $0) != nil }
+    }
+}
