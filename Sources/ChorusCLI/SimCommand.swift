@@ -35,12 +35,20 @@ enum SimCommand {
             .init("--json", help: "Print exactly one JSON object."),
             .init("--progress", help: "Print a progress line to standard error every 10 simulated seconds."),
             .init("--svg", value: "FILE", help: "Write a timeline (members alive per view, suspicions, detections) as SVG."),
+            .init("--workload", value: "KIND", help: "locks: run whole nodes (shards, locks) with a lock workload and its checker."),
+            .init("--clients", value: "N", help: "Lock clients of --workload locks.", default: "6"),
+            .init("--no-check-quorum", help: "With --workload locks: Raft leaders do not step down when cut off."),
         ],
         details: "A scenario file (JSON, see sim/README.md) sets the same things and timed actions; flags given\nafter it override its values.")
 
     static func run(_ args: [String]) throws -> Int32 {
         let p = try spec.parse(args)
         if p.wantsHelp { print(spec.helpText); return 0 }
+        if let path = p.positionals.first, let locks = try lockScenario(path) { return try runLocks(p, base: locks) }
+        if let w = p.string("--workload") {
+            guard w == "locks" else { throw UsageError("--workload must be locks, got \"\(w)\"") }
+            return try runLocks(p, base: NodeLockSettings())
+        }
         var config = ClusterConfig()
         if p.positionals.count > 1 { throw UsageError("chorus sim takes at most one scenario file") }
         if let path = p.positionals.first {
@@ -145,5 +153,55 @@ enum SimCommand {
             return .pareto(minimum: m.scaled(0.5), shape: 2)
         default: throw UsageError("--jitter must be constant, uniform, normal, lognormal or pareto, got \"\(kind)\"")
         }
+    }
+
+    // MARK: whole nodes
+
+    /// The settings of a scenario file that names `"workload": "locks"`, else nil.
+    static func lockScenario(_ path: String) throws -> NodeLockSettings? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["workload"] as? String == "locks" else {
+            return nil
+        }
+        do { return try JSONDecoder().decode(NodeLockSettings.self, from: data) } catch {
+            throw UsageError("\(path): \(error)")
+        }
+    }
+
+    /// `chorus sim --workload locks`: whole nodes, the lock workload, the checker's verdict.
+    static func runLocks(_ p: ParsedArguments, base: NodeLockSettings) throws -> Int32 {
+        var s = base
+        if let n = try p.int("--nodes") { s.nodes = n }
+        if let d = try p.double("--duration") { s.durationSeconds = d }
+        if let seed = try p.uint64("--seed") { s.seed = seed }
+        if let c = try p.int("--clients") { s.clients = c }
+        if let l = try p.probability("--loss") { s.loss = l }
+        if let l = try p.probability("--duplication") { s.duplication = l }
+        if let l = try p.probability("--reorder") { s.reorder = l }
+        if p.flag("--no-check-quorum") { s.checkQuorum = false }
+        do { try s.validate() } catch { throw UsageError(error.description) }
+        if !p.flag("--json") {
+            print("whole-node lock run: seed \(s.seed), \(s.nodes) nodes, \(s.shards) shards, \(s.clients) clients, \(s.durationSeconds) s,"
+                  + " loss \(s.loss), duplication \(s.duplication), reorder \(s.reorder), clock drift ±\(s.clockDrift),"
+                  + " faults every \(s.faultEverySeconds) s, check-quorum \(s.checkQuorum)")
+        }
+        let report = try NodeLockRun(settings: s).run()
+        if p.flag("--json") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var object = (try? JSONSerialization.jsonObject(with: encoder.encode(report))) as? [String: Any] ?? [:]
+            object["violation_count"] = report.violations.count
+            object["passed"] = report.passed
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            let c = report.counters
+            print("digest \(report.digest): \(c.sessions) sessions, \(c.acquires) acquires, \(c.grants) grants, \(c.waitFailures) waits failed,"
+                  + " \(c.keepAlives) keep-alives (\(c.expiredAnswers) expired), \(c.pauses) client pauses, \(c.crashes) crashes,"
+                  + " \(c.partitions) partitions; frames \(report.framesSent) (\(report.framesLost) lost, \(report.framesDuplicated) duplicated)")
+            print(report.passed ? "no violations" : "\(report.violations.count) violations:\n" + report.violations.prefix(20).joined(separator: "\n"))
+            if !report.passed { print("replay: \(report.replay)") }
+        }
+        return report.passed ? 0 : 1
     }
 }

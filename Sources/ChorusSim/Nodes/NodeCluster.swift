@@ -151,6 +151,10 @@ public final class NodeCluster {
 
     public var isCut: Bool { !cut.isEmpty }
 
+    /// Changes each time node `i` crashes or starts (a request sent in one generation gets no
+    /// answer from the next).
+    public func slotGeneration(_ i: Int) -> Int { slots[i].generation }
+
     /// Node `i`'s clocks: simulated time at its clock rate.
     public func time(_ i: Int) -> NodeTime {
         let local = Instant(nanoseconds: Int64((Double(now.nanoseconds) * slots[i].clockRate).rounded()))
@@ -276,8 +280,18 @@ public final class NodeCluster {
     /// happens when the node is down or paused: the client never hears back).
     @discardableResult
     public func submit(_ request: ClientRequest, to i: Int) -> ClientTicket {
-        let ticket = ClientTicket(nextTicket)
-        nextTicket += 1
+        submit(request, to: i, ticket: reserveTicket())
+    }
+
+    /// A ticket for `submit(_:to:ticket:)`, so a caller can note it before a reply that may
+    /// come at once.
+    public func reserveTicket() -> ClientTicket {
+        defer { nextTicket += 1 }
+        return ClientTicket(nextTicket)
+    }
+
+    @discardableResult
+    public func submit(_ request: ClientRequest, to i: Int, ticket: ClientTicket) -> ClientTicket {
         guard let node = slots[i].node, !slots[i].paused else { return ticket }
         var effects: [NodeEffect] = []
         node.handle(request, ticket: ticket, at: time(i), into: &effects)
