@@ -392,26 +392,16 @@ public final class RaftDriver: @unchecked Sendable {
         if let hs = ready.hardState {
             try storage.setHardState(ChorusStorage.HardState(term: hs.term.value, vote: hs.vote?.value ?? 0, commit: hs.commit.value), group: g)
         }
-        // A leader's AppendEntries, heartbeats and snapshots may leave before its own fsync
-        // (Raft dissertation §10.2.1): the leader counts itself toward a commit only after
-        // `advance`, so the fsyncs of leader and followers overlap.
-        var afterSync: [Message] = []
-        let leading = node.role == .leader
-        for m in ready.messages {
-            switch m.body {
-            case .appendEntries, .heartbeat, .installSnapshot:
-                if leading && m.term == node.term { send(m) } else { afterSync.append(m) }
-            default:
-                afterSync.append(m)
-            }
-        }
+        // A leader's AppendEntries, heartbeats and snapshots of a term already durable may
+        // leave before its own fsync (Raft dissertation §10.2.1); the core picks them.
+        for m in ready.earlyMessages { send(m) }
         // One fsync for all of it, before anything else is announced.
         if storage.hasUnsyncedRecords {
             _ = try storage.sync()
             counters.syncs += 1
         }
         // 4. Messages.
-        for m in afterSync { send(m) }
+        for m in ready.messages { send(m) }
         // 5. Committed entries.
         for e in ready.committedEntries { apply(e) }
         // 6. Reads.

@@ -20,27 +20,20 @@ extension ShardHost {
         out.removed = removedUnpersisted
         out.compactions = compactionsUnpersisted
         var batches: [NodeID: ShardBatch] = [:]
-        var early: [NodeID: ShardBatch] = [:]
+        var leaderBatch: [NodeID: ShardBatch] = [:]
         for shard in order {
             guard replicas[shard]?.node.hasReady == true, var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
             let rd = r.node.ready()
-            // Nothing leaves before the fsync while the shard-set epoch is not durable: a peer
-            // must never adopt an epoch this node could forget in a crash.
-            let leading = r.node.role == .leader && !epochUnpersisted
-            for m in rd.messages {
-                if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
-                let replication: Bool
-                switch m.body {
-                case .appendEntries, .heartbeat, .installSnapshot: replication = true
-                default: replication = false
-                }
-                if replication && leading && m.term == r.node.term {
-                    early[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
-                } else {
-                    batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
-                }
+            // The core decides which messages may leave before the fsync (a leader's, of a
+            // term already durable). The host holds them back too while the shard-set epoch
+            // is not durable: a peer must never adopt an epoch this node could forget.
+            if epochUnpersisted {
+                collect(rd.earlyMessages, of: shard, into: &batches)
+            } else {
+                collect(rd.earlyMessages, of: shard, into: &leaderBatch)
             }
+            collect(rd.messages, of: shard, into: &batches)
             out.groups.append((shard, rd))
         }
         for (member, notices) in removalNotices {
@@ -48,8 +41,16 @@ extension ShardHost {
         }
         removalNotices.removeAll()
         out.batches = batches.keys.sorted().compactMap { batches[$0] }
-        out.leaderBatches = early.keys.sorted().compactMap { early[$0] }
+        out.leaderBatches = leaderBatch.keys.sorted().compactMap { leaderBatch[$0] }
         return out
+    }
+
+    /// Adds one group's messages to the batches of their destinations.
+    mutating func collect(_ messages: [Message], of shard: ShardID, into batches: inout [NodeID: ShardBatch]) {
+        for m in messages {
+            if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
+            batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
+        }
     }
 
     /// The driver did what `ready` asked: apply committed entries, answer proposals and
