@@ -194,6 +194,20 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         }
     }
 
+    /// The transport could not deliver a batch, or a frame of one, to `peer` (refused as too
+    /// large, a full queue, a broken stream). Every group this node leads stops streaming to
+    /// `peer` and probes it instead (etcd's ReportUnreachable): it sends one message at a time
+    /// until `peer` answers, and what it sends then starts where `peer`'s log really ends
+    /// instead of after entries that never arrived.
+    public mutating func reportUnreachable(peer: NodeID) {
+        counters.peersUnreachable += 1
+        for shard in order where replicas[shard]?.node.role == .leader {
+            guard var r = replicas.removeValue(forKey: shard) else { continue }
+            r.node.reportUnreachable(peer)
+            replicas[shard] = r
+        }
+    }
+
     /// The placement of every shard, as Raft member ids in ring order. Leaders move their
     /// groups toward it; a shard missing from `targets` is left as it is.
     public mutating func setTargets(_ targets: [ShardID: [NodeID]]) {

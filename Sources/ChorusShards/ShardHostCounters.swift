@@ -19,5 +19,7 @@ public struct ShardHostCounters: Sendable, Equatable {
     public var batchesMisaddressed = 0
     public var messagesForUnknownShards = 0
     public var removalNotices = 0
+    /// Reports from the transport that a batch or frame to a peer was not delivered.
+    public var peersUnreachable = 0
     public init() {}
 }
