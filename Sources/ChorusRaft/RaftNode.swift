@@ -151,7 +151,7 @@ public struct RaftNode: Sendable {
         switch m.body {
         case let .appendResponse(response): handleAppendResponse(m, response)
         case let .heartbeatResponse(response): handleHeartbeatResponse(m, response)
-        case let .readIndex(request): acceptReadIndex(from: m.from, context: request.context)
+        case let .readIndex(request): try? acceptReadIndex(from: m.from, context: request.context)
         default: break // Election Safety: no other leader exists in our term
         }
     }

@@ -63,10 +63,12 @@ public final class RaftDriver: @unchecked Sendable {
     private var clients: [ObjectIdentifier: ClientSession] = [:]
     /// Proposals waiting for their entry to apply: index → (who, request id, term).
     private var pendingPuts: [UInt64: PendingPut] = [:]
-    /// Reads waiting for a ReadState, by context (8-byte token), then for `applied ≥ index`.
+    /// Reads waiting for a ReadState, by their context's counter, then for `applied ≥ index`.
     private var pendingReads: [UInt64: PendingRead] = [:]
     private var readsReady: [(index: LogIndex, read: PendingRead)] = []
-    private var nextReadToken: UInt64 = 1
+    /// Contexts unique to this node and this start: a late heartbeat answer can never
+    /// confirm a newer read (`ReadContextSequence`).
+    private var readContexts: ReadContextSequence
     private var readyScheduled = false
     private var dirtyClients: [ClientSession] = []
     private var lastLoggedLeader: NodeID?
@@ -80,6 +82,8 @@ public final class RaftDriver: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.nodeID = NodeID(settings.id)
+        var random = SystemRandomNumberGenerator()
+        self.readContexts = ReadContextSequence(member: NodeID(settings.id), incarnation: random.next())
         self.loop = try EventLoop(inboxCapacity: 1 << 16)
         let fs = PosixFileSystem()
         _ = try fs.createDirectory(at: settings.dataDirectory)
@@ -321,13 +325,10 @@ public final class RaftDriver: @unchecked Sendable {
             }
             scheduleReady()
         case .get:
-            let token = nextReadToken
-            nextReadToken += 1
-            var w = ByteWriter(capacity: 8)
-            w.u64(token)
+            let context = readContexts.next()
             do {
-                try node.readIndex(context: w.bytes)
-                pendingReads[token] = PendingRead(session: session, requestID: request.id, key: request.key)
+                try node.readIndex(context: context)
+                pendingReads[readContexts.issued] = PendingRead(session: session, requestID: request.id, key: request.key)
             } catch let error {
                 respond(session, refusal(request.id, error))
             }
@@ -406,8 +407,7 @@ public final class RaftDriver: @unchecked Sendable {
         for e in ready.committedEntries { apply(e) }
         // 6. Reads.
         for rs in ready.readStates {
-            var r = ByteReader(rs.context)
-            guard let token = try? r.u64(), let read = pendingReads.removeValue(forKey: token) else { continue }
+            guard let counter = readContexts.counter(of: rs.context), let read = pendingReads.removeValue(forKey: counter) else { continue }
             readsReady.append((rs.index, read))
         }
         if !readsReady.isEmpty {

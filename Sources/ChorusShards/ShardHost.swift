@@ -252,7 +252,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         var context: [UInt8] = []
         withUnsafeBytes(of: token.bigEndian) { context.append(contentsOf: $0) }
         do { try r.node.readIndex(context: context) } catch {
-            throw .overloaded(error.description)
+            if case .tooManyPendingReads = error { throw .overloaded(error.description) }
+            throw .rejected(error.description)
         }
         readsWaiting[token] = shard
     }
