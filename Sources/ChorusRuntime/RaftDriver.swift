@@ -93,7 +93,7 @@ public final class RaftDriver: @unchecked Sendable {
         let g = RaftDriver.group
         var snapshot = ChorusRaft.Snapshot.bootstrap(configuration)
         if let s = try snapshots.load(group: g) {
-            snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term))
+            snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term), limits: .stored)
         }
         var entries: [Entry] = []
         let first = storage.firstIndex(group: g), last = storage.lastIndex(group: g)

@@ -67,11 +67,13 @@ extension ShardHost {
             guard var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
             if let s = rd.snapshot {
-                if let (machine, ledger) = try? ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity) {
-                    r.machine = machine
-                    r.ledger = ledger
-                } else {
+                do {
+                    (r.machine, r.ledger) = try ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+                } catch {
+                    // The log now starts after this snapshot: keeping the old machine would
+                    // diverge from every other replica without a trace. Stop instead.
                     counters.snapshotsUnreadable += 1
+                    if failure == nil { failure = ShardStorageFailure(shard: shard, index: s.metadata.index, reason: "\(error)") }
                 }
                 r.appliedSinceSnapshot = 0
                 r.appliedConfiguration = s.metadata.configuration

@@ -47,6 +47,9 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// Removal notices to send with the next batches, by member.
     var removalNotices: [NodeID: [ShardBatch.Removal]] = [:]
     public internal(set) var counters = ShardHostCounters()
+    /// Set when a replica's state can no longer be trusted (a snapshot it installed cannot
+    /// be read): the driver must stop the node. `ShardStore.drive` throws it.
+    public internal(set) var failure: ShardStorageFailure?
 
     /// Restarts a host from what its driver persisted (`restoring`), or starts an empty one.
     public init(id: NodeID, settings: ShardHostSettings = ShardHostSettings(), seed: UInt64,
@@ -83,7 +86,12 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
 
     mutating func addReplica(_ shard: ShardID, _ state: PersistedState) throws {
         let node = try RaftNode(id: id, settings: settings.raft, seed: rng.next() | 1, restoring: state)
-        let (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+        let machine: Machine, ledger: RequestLedger
+        do {
+            (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+        } catch {
+            throw ShardStorageFailure(shard: shard, index: state.snapshot.metadata.index, reason: "\(error)")
+        }
         var replica = ShardReplica(node: node, machine: machine, ledger: ledger)
         replica.appliedConfiguration = state.snapshot.metadata.configuration
         replicas[shard] = replica
