@@ -7,6 +7,7 @@ extension ShardHost {
     /// True when `ready()` has work for the driver.
     public var hasReady: Bool {
         epochUnpersisted || !removedUnpersisted.isEmpty || !removalNotices.isEmpty || !compactionsUnpersisted.isEmpty || !repliesOutstanding.isEmpty
+            || !snapshotAcksOut.isEmpty || snapshotsOut.values.contains { $0.hasChunks(windowBytes: settings.snapshotWindowBytes) }
             || order.contains { replicas[$0]?.node.hasReady == true }
     }
 
@@ -40,6 +41,7 @@ extension ShardHost {
             batches[member, default: ShardBatch(from: id, to: member, epoch: epoch ?? 0)].removals += notices
         }
         removalNotices.removeAll()
+        addSnapshotItems(to: &batches)
         out.batches = batches.keys.sorted().compactMap { batches[$0] }
         out.leaderBatches = leaderBatch.keys.sorted().compactMap { leaderBatch[$0] }
         return out
@@ -48,7 +50,11 @@ extension ShardHost {
     /// Adds one group's messages to the batches of their destinations.
     mutating func collect(_ messages: [Message], of shard: ShardID, into batches: inout [NodeID: ShardBatch]) {
         for m in messages {
-            if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
+            if case let .installSnapshot(snapshot) = m.body {
+                // Images travel in chunks beside the batch (`ShardHost+Snapshots.swift`).
+                startSending(snapshot, to: m.to, shard: shard, term: m.term)
+                continue
+            }
             batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
         }
     }

@@ -46,6 +46,11 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     var leadershipChanges: [(shard: ShardID, leading: Bool)] = []
     /// Removal notices to send with the next batches, by member.
     var removalNotices: [NodeID: [ShardBatch.Removal]] = [:]
+    /// Snapshot images this node streams as a leader, by member and shard; images it
+    /// assembles as a member, by shard; and the answers to chunks it owes (`SnapshotChunk`).
+    var snapshotsOut: [SnapshotTransferKey: SnapshotSending] = [:]
+    var snapshotsIn: [ShardID: SnapshotReceiving] = [:]
+    var snapshotAcksOut: [NodeID: [SnapshotChunkAck]] = [:]
     public internal(set) var counters = ShardHostCounters()
     /// Set when a replica's state can no longer be trusted (a snapshot it installed cannot
     /// be read): the driver must stop the node. `ShardStore.drive` throws it.
@@ -117,6 +122,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         }
         removedUnpersisted.append(shard)
         compactionsUnpersisted.removeAll { $0.shard == shard }
+        snapshotsIn[shard] = nil
+        for key in snapshotsOut.keys.sorted() where key.shard == shard { snapshotsOut[key] = nil }
         counters.replicasRemoved += 1
     }
 
@@ -143,6 +150,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             }
         }
         for shard in orphans { dropReplica(shard, reason: "replica is no longer a member of its group") }
+        tickSnapshots()
     }
 
     /// A replica that its own committed configuration does not list: either never completed
@@ -173,33 +181,37 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             counters.removalNotices += 1
             dropReplica(notice.shard, reason: "this node was removed from the shard's group")
         }
-        for (shard, m) in batch.expanded {
-            if replicas[shard] == nil {
-                switch m.body {
-                case .appendEntries, .heartbeat, .installSnapshot:
-                    guard epoch != nil, (try? addReplica(shard, .bootstrap(.empty))) != nil else { continue }
-                    counters.replicasCreated += 1
-                default:
-                    counters.messagesForUnknownShards += 1
-                    continue
-                }
-            }
-            guard var r = replicas.removeValue(forKey: shard) else { continue }
-            defer { replicas[shard] = r }
+        for (shard, m) in batch.expanded { deliver(m, shard: shard) }
+        receiveSnapshotItems(of: batch)
+    }
+
+    /// One message of a peer's batch, for one group.
+    mutating func deliver(_ m: Message, shard: ShardID) {
+        if replicas[shard] == nil {
             switch m.body {
-            case .appendEntries, .heartbeat, .installSnapshot: r.ticksWithoutLeader = 0
-            default: break
+            case .appendEntries, .heartbeat, .installSnapshot:
+                guard epoch != nil, (try? addReplica(shard, .bootstrap(.empty))) != nil else { return }
+                counters.replicasCreated += 1
+            default:
+                counters.messagesForUnknownShards += 1
+                return
             }
-            if r.node.role == .leader, !r.node.configuration.contains(m.from), r.node.configurationIndex <= r.node.log.committed,
-               removalNotices[m.from]?.contains(where: { $0.shard == shard }) != true {
-                // A member removed while it was away missed its removal's commit and the notice
-                // sent then; its configuration still lists it, so it campaigns (and counts as
-                // voting) forever. The committed configuration without it is the group's from
-                // now on: tell it again.
-                removalNotices[m.from, default: []].append(.init(shard: shard, term: r.node.term, index: r.node.configurationIndex))
-            }
-            r.node.step(m)
         }
+        guard var r = replicas.removeValue(forKey: shard) else { return }
+        defer { replicas[shard] = r }
+        switch m.body {
+        case .appendEntries, .heartbeat, .installSnapshot: r.ticksWithoutLeader = 0
+        default: break
+        }
+        if r.node.role == .leader, !r.node.configuration.contains(m.from), r.node.configurationIndex <= r.node.log.committed,
+           removalNotices[m.from]?.contains(where: { $0.shard == shard }) != true {
+            // A member removed while it was away missed its removal's commit and the notice
+            // sent then; its configuration still lists it, so it campaigns (and counts as
+            // voting) forever. The committed configuration without it is the group's from
+            // now on: tell it again.
+            removalNotices[m.from, default: []].append(.init(shard: shard, term: r.node.term, index: r.node.configurationIndex))
+        }
+        r.node.step(m)
     }
 
     /// The transport could not deliver a batch, or a frame of one, to `peer` (refused as too
@@ -209,6 +221,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// instead of after entries that never arrived.
     public mutating func reportUnreachable(peer: NodeID) {
         counters.peersUnreachable += 1
+        rewindSnapshots(to: peer)
         for shard in order where replicas[shard]?.node.role == .leader {
             guard var r = replicas.removeValue(forKey: shard) else { continue }
             r.node.reportUnreachable(peer)

@@ -6,7 +6,7 @@ import Testing
 
 /// Snapshots larger than a message frame on disk, and snapshots that cannot be read back.
 @Suite struct LargeSnapshotTests {
-    @Test func stateLargerThanAFrame_isSnapshotted_andTheNodeRestartsFromIt() throws {
+    @Test func stateLargerThanAFrame_isSnapshotted_restartsFromDisk_andIsCopiedToANewReplica() throws {
         var settings = ShardHostSettings()
         settings.snapshotEvery = 17
         let c = try ShardTestCluster(nodes: 1, settings: settings)
@@ -26,6 +26,15 @@ import Testing
         let machine = try #require(c.host(n1).machine(of: ShardID(0)))
         #expect(machine.values.count == 17)
         #expect(machine.values.values.allSatisfy { $0.count == ShardCommand.maxValueBytes })
+        // A new replica gets the whole state through frames of the usual 16 MiB limit.
+        c.maxFrameBytes = Frame16MiB
+        try c.add(n2)
+        try c.setTargets([ShardID(0): [n1, n2]])
+        #expect(try c.run(maxTicks: 200) { c.isPlaced(ShardID(0), voters: [n1, n2]) })
+        #expect(c.framesRefused == 0)
+        #expect(c.host(n2).counters.snapshotsInstalled == 1)
+        let copied = c.host(n2).machine(of: ShardID(0)) == c.host(n1).machine(of: ShardID(0))
+        #expect(copied)
     }
 
     @Test func installedSnapshotThatCannotBeRead_stopsTheNode_andItsRestartNamesTheShard() throws {

@@ -81,12 +81,14 @@ import Testing
             let frames = ShardBatchCodec.frames(b, maxFrameBytes: limit)
             let parts = try decodeAll(frames)
             for (f, p) in zip(frames, parts) where f.count > limit {
-                #expect(p.messageCount + p.removals.count == 1, "only a lone item may exceed the limit")
+                #expect(p.messageCount + p.removals.count + p.snapshotAcks.count + p.snapshotChunks.count == 1, "only a lone item may exceed the limit")
             }
             #expect(parts.flatMap(\.heartbeats) == b.heartbeats)
             #expect(parts.flatMap(\.heartbeatResponses) == b.heartbeatResponses)
             #expect(parts.flatMap(\.removals) == b.removals)
             #expect(parts.flatMap(\.messages).map(\.message) == b.messages.map(\.message))
+            #expect(parts.flatMap(\.snapshotAcks) == b.snapshotAcks)
+            #expect(parts.flatMap(\.snapshotChunks) == b.snapshotChunks)
             #expect(parts.allSatisfy { !$0.isEmpty } || frames.count == 1)
         }
     }
