@@ -44,18 +44,6 @@ import Testing
         #expect(node.log.committed == id.index)
     }
 
-    @Test func followerAcknowledgement_neverLeavesEarly() throws {
-        let net = Network(3)
-        net.campaign(1)
-        var follower = net[2]
-        let append = AppendEntries(prevIndex: LogIndex(1), prevTerm: Term(1),
-                                   entries: [Entry(index: LogIndex(2), term: Term(1), payload: .command([1]))], commit: LogIndex(1))
-        follower.step(Message(from: NodeID(1), to: NodeID(2), term: Term(1), body: .appendEntries(append)))
-        let ready = follower.ready()
-        #expect(ready.earlyMessages.isEmpty)
-        #expect(ready.messages.count == 1)
-    }
-
     @Test func candidateVoteRequests_waitForTheVoteToBePersisted() throws {
         var node = try RaftNode(id: NodeID(1), settings: .paper, seed: 3,
                                 restoring: .bootstrap(Configuration(voters: [NodeID(1), NodeID(2), NodeID(3)])))

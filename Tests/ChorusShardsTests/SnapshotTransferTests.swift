@@ -104,7 +104,11 @@ import Testing
     // MARK: between hosts
 
     /// Three nodes with one shard compacted often; a fourth joins and needs a snapshot.
-    private func growing(settings: ShardHostSettings, values: Int, size: Int) throws -> ShardTestCluster {
+    private func growing(chunkBytes: Int, windowBytes: Int, values: Int = 40, size: Int = 2_000) throws -> ShardTestCluster {
+        var settings = ShardHostSettings()
+        settings.snapshotEvery = 8
+        settings.snapshotChunkBytes = chunkBytes
+        settings.snapshotWindowBytes = windowBytes
         let c = try ShardTestCluster(nodes: 3, settings: settings, seed: 9)
         try c.bootstrap(on: n1, shards: 1)
         try c.setTargets([ShardID(0): [n1, n2, n3]])
@@ -121,11 +125,7 @@ import Testing
     }
 
     @Test func newReplica_receivesASnapshotLargerThanAFrame_inChunks_andEndsWithTheSameState() throws {
-        var settings = ShardHostSettings()
-        settings.snapshotEvery = 8
-        settings.snapshotChunkBytes = 4 << 10
-        settings.snapshotWindowBytes = 16 << 10
-        let c = try growing(settings: settings, values: 40, size: 2_000)
+        let c = try growing(chunkBytes: 4 << 10, windowBytes: 16 << 10)
         c.maxFrameBytes = 24 << 10 // the 80 KB image could never travel as one message
         try c.add(n4)
         try c.setTargets([ShardID(0): [n1, n2, n3, n4]])
@@ -139,11 +139,7 @@ import Testing
     }
 
     @Test func transferCutOffMidway_resumesAfterTheHeal_andCompletes() throws {
-        var settings = ShardHostSettings()
-        settings.snapshotEvery = 8
-        settings.snapshotChunkBytes = 2 << 10
-        settings.snapshotWindowBytes = 4 << 10
-        let c = try growing(settings: settings, values: 40, size: 2_000)
+        let c = try growing(chunkBytes: 2 << 10, windowBytes: 4 << 10)
         c.roundsPerTick = 1 // one chunk window per tick, so the transfer takes many ticks
         try c.add(n4)
         try c.setTargets([ShardID(0): [n1, n2, n3, n4]])
