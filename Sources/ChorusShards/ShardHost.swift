@@ -16,7 +16,8 @@ import ChorusRing
 ///
 /// Where the rules live: placement-driven reconfiguration in `Rebalancer`; the Raft rules in
 /// ChorusRaft; the order in which a driver persists and sends in `HostReady`; the apply path
-/// and exactly-once replies in `ShardHost+Apply.swift`.
+/// and exactly-once replies in `ShardHost+Apply.swift`; snapshot images streamed in chunks in
+/// `ShardHost+Snapshots.swift`; splitting a batch into frames in `ShardBatchCodec+Frames.swift`.
 ///
 /// Invariants: no decision follows a `Dictionary` order (`order` lists hosted shards sorted);
 /// a batch from another shard set (`epoch`) is dropped; membership verdicts only ever change
