@@ -17,6 +17,14 @@ public struct Message: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(from)→\(to) t\(term) \(body)" }
 
+    /// A leader's AppendEntries, heartbeat or snapshot: what only a leader sends to replicate.
+    public var isReplication: Bool {
+        switch body {
+        case .appendEntries, .heartbeat, .installSnapshot: return true
+        case .voteRequest, .voteResponse, .appendResponse, .heartbeatResponse, .timeoutNow, .readIndex, .readIndexResponse: return false
+        }
+    }
+
     /// True when every index and term is in range and the entries obey the log's invariants.
     public var isWellFormed: Bool {
         guard term.value < Term.limit else { return false }

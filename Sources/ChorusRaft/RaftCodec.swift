@@ -43,6 +43,15 @@ public enum RaftCodec {
         /// A ReadIndex context.
         public var maxContextBytes = 1024
         public init() {}
+
+        /// For snapshot images a node reads back from its own disk (`decodeImage`): their
+        /// size is bounded by the snapshot store's file limit, not by a message frame, so a
+        /// state machine larger than a frame still restarts.
+        public static var stored: Limits {
+            var l = Limits()
+            l.maxSnapshotBytes = 1 << 40
+            return l
+        }
     }
 
     enum Kind: UInt8 {

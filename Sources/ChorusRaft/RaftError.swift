@@ -25,6 +25,8 @@ public enum RaftError: Error, Hashable, Sendable, CustomStringConvertible {
     case tooManyPendingReads(limit: Int)
     /// A read context must be 1...`RaftSettings.maxReadContextBytes` bytes.
     case invalidReadContext(bytes: Int)
+    /// A read with this context is already pending on the leader: contexts must be unique.
+    case duplicateReadContext
     /// No leader is known to serve a read.
     case noLeader
     /// A snapshot can only cover applied entries above the current snapshot.
@@ -43,6 +45,7 @@ public enum RaftError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .invalidTransferTarget(id): return "cannot transfer leadership to \(id)"
         case let .tooManyPendingReads(limit): return "more than \(limit) reads pending"
         case let .invalidReadContext(bytes): return "read context of \(bytes) bytes"
+        case .duplicateReadContext: return "a read with this context is already pending"
         case .noLeader: return "no leader known"
         case let .invalidCompaction(index, applied, snapshot):
             return "cannot snapshot at \(index): applied \(applied), current snapshot \(snapshot)"

@@ -12,31 +12,40 @@ extension RaftNode {
     /// Requests a read index for `context` (unique per request, 1...`maxReadContextBytes`
     /// bytes). The answer arrives as a `ReadState` in a later `Ready`. Requests lost in a
     /// change of leader are never answered: the caller retries after a timeout.
+    ///
+    /// Contexts must never repeat, on any node of the group: a heartbeat answer names only
+    /// the context it echoes, so an answer delayed from an earlier round would count for a
+    /// later request with the same context — and could confirm it for a leader that has
+    /// been deposed since. `ReadContextSequence` makes such contexts. The leader refuses a
+    /// context it already holds (`duplicateReadContext`); it cannot tell a repeat of one it
+    /// already answered, which is why the driver's contexts must be unique.
     public mutating func readIndex(context: [UInt8]) throws(RaftError) {
         guard !context.isEmpty, context.count <= settings.maxReadContextBytes else {
             throw .invalidReadContext(bytes: context.count)
         }
         if role == .leader {
-            guard acceptReadIndex(from: id, context: context) else {
-                throw .tooManyPendingReads(limit: settings.maxPendingReads)
-            }
+            try acceptReadIndex(from: id, context: context)
             return
         }
         guard let leader else { throw .noLeader }
         send(to: leader, .readIndex(ReadIndexRequest(context: context)))
     }
 
-    /// Steps 1–3 for a request from `from` (this node or a follower). False when full.
-    @discardableResult
-    mutating func acceptReadIndex(from: NodeID, context: [UInt8]) -> Bool {
-        guard reads.count + readsAwaitingCommit.count < settings.maxPendingReads else { return false }
+    /// Steps 1–3 for a request from `from` (this node or a follower). A follower's request
+    /// that is refused is dropped; the follower's caller retries after its timeout.
+    mutating func acceptReadIndex(from: NodeID, context: [UInt8]) throws(RaftError) {
+        guard reads.count + readsAwaitingCommit.count < settings.maxPendingReads else {
+            throw .tooManyPendingReads(limit: settings.maxPendingReads)
+        }
+        guard !reads.contains(context), !readsAwaitingCommit.contains(where: { $0.context == context }) else {
+            throw .duplicateReadContext
+        }
         let request = ReadRequest(index: log.committed, context: context, from: from)
         if log.term(at: log.committed) != term {
             readsAwaitingCommit.append(request)
         } else {
             confirmLeadership(for: request)
         }
-        return true
     }
 
     mutating func confirmLeadership(for request: ReadRequest) {

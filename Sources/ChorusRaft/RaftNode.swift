@@ -18,7 +18,9 @@ import ChorusBase
 /// Invariants: at most one vote per term; `term` never decreases; a leader never
 /// overwrites or deletes entries in its own log (Leader Append-Only); only entries of the
 /// current term are committed by counting replicas (Raft §5.4.2); no message leaves before
-/// the state it depends on is persisted (see `Ready`).
+/// the state it depends on is persisted (see `Ready`), except a leader's replication
+/// messages of a durable term, which may precede the persist of its own new entries
+/// (dissertation §10.2.1, `Ready.earlyMessages`).
 public struct RaftNode: Sendable {
     /// The roles of Raft §5.1 plus etcd's pre-candidate (dissertation §9.6). Learners are
     /// followers that are not promotable. Invariant: only `candidate` has voted for itself
@@ -149,7 +151,7 @@ public struct RaftNode: Sendable {
         switch m.body {
         case let .appendResponse(response): handleAppendResponse(m, response)
         case let .heartbeatResponse(response): handleHeartbeatResponse(m, response)
-        case let .readIndex(request): acceptReadIndex(from: m.from, context: request.context)
+        case let .readIndex(request): try? acceptReadIndex(from: m.from, context: request.context)
         default: break // Election Safety: no other leader exists in our term
         }
     }
@@ -213,7 +215,10 @@ public struct RaftNode: Sendable {
         r.entries = log.unstableEntries
         if hardState != persistedHardState { r.hardState = hardState }
         r.committedEntries = log.entriesToApply(maxBytes: settings.maxApplyBytesPerReady)
-        r.messages = outbox
+        let early = leaderTermIsDurable
+        for m in outbox {
+            if early && m.isReplication && m.term == term { r.earlyMessages.append(m) } else { r.messages.append(m) }
+        }
         outbox = []
         r.readStates = readStates
         readStates = []
@@ -233,6 +238,13 @@ public struct RaftNode: Sendable {
             progress[id] = own
             if maybeCommit() { broadcastAppend() }
         }
+    }
+
+    /// True when this node leads a term whose HardState (term and its own vote) an earlier
+    /// `Ready` persisted: its replication messages may leave before the current `Ready`'s
+    /// fsync (see `Ready.earlyMessages`).
+    var leaderTermIsDurable: Bool {
+        role == .leader && persistedHardState.term == term && persistedHardState.vote == vote
     }
 
     // MARK: shared transitions

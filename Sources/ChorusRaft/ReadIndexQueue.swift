@@ -21,28 +21,37 @@ struct ReadRequest: Sendable {
 ///
 /// Invariants: requests are in arrival order, so their indices never decrease; an
 /// acknowledgement for one request confirms leadership for every earlier one too, so
-/// confirming a request releases it and everything before it.
+/// confirming a request releases it and everything before it; `contexts` holds exactly the
+/// contexts of `requests` (a set for lookup only, never iterated).
 struct ReadIndexQueue: Sendable {
     private(set) var requests: [ReadRequest] = []
+    private var contexts: Set<[UInt8]> = []
 
     var count: Int { requests.count }
     var latestContext: [UInt8]? { requests.last?.context }
 
-    func contains(_ context: [UInt8]) -> Bool { requests.contains { $0.context == context } }
+    func contains(_ context: [UInt8]) -> Bool { contexts.contains(context) }
 
-    mutating func add(_ request: ReadRequest) { requests.append(request) }
+    mutating func add(_ request: ReadRequest) {
+        requests.append(request)
+        contexts.insert(request.context)
+    }
 
     /// `from` answered a heartbeat carrying `context`. Returns the requests confirmed by it,
     /// oldest first, removed from the queue.
     mutating func acknowledge(_ context: [UInt8], from: NodeID, configuration: Configuration) -> [ReadRequest] {
-        guard let position = requests.firstIndex(where: { $0.context == context }) else { return [] }
+        guard contexts.contains(context), let position = requests.firstIndex(where: { $0.context == context }) else { return [] }
         if !requests[position].acks.contains(from) { requests[position].acks.append(from) }
         let votes = requests[position].acks.filter { configuration.isVoter($0) }.count
         guard votes >= configuration.quorum else { return [] }
         let released = Array(requests[...position])
         requests.removeFirst(position + 1)
+        for r in released { contexts.remove(r.context) }
         return released
     }
 
-    mutating func removeAll() { requests.removeAll() }
+    mutating func removeAll() {
+        requests.removeAll()
+        contexts.removeAll()
+    }
 }

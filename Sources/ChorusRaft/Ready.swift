@@ -9,25 +9,36 @@
 /// 3. `hardState`: persist it (term, vote, commit). Steps 1–3 may share one fsync, which
 ///    must complete before step 4.
 /// 4. `messages`: send them. Only now: a vote, an acknowledgement or an AppendEntries
-///    describes state that must survive a crash.
+///    describes state that must survive a crash. `earlyMessages` may leave sooner: at any
+///    time after `ready()` returned, before or while steps 1–3 are persisted.
 /// 5. `committedEntries`: apply them in order (they are durable by step 2 at the latest).
 /// 6. `readStates`: serve each read once the applied index reaches its `index`.
 /// 7. Call `RaftNode.advance(_:)` with this `Ready`. Only then may `ready()` be called again.
 ///
-/// A crash anywhere in between is safe: what was not persisted was never announced.
-/// Invariant: every field describes state the node produced since the previous `Ready`.
+/// A crash anywhere in between is safe: what was not persisted was never announced, except
+/// the leader's own new entries in `earlyMessages`, which it counts only after `advance`.
+/// Invariant: every field describes state the node produced since the previous `Ready`;
+/// every message is in exactly one of `messages` and `earlyMessages`.
 public struct Ready: Sendable {
     public var snapshot: Snapshot?
     public var entries: [Entry] = []
     public var hardState: HardState?
     public var messages: [Message] = []
+    /// A leader's AppendEntries, heartbeats and snapshots that need not wait for steps 1–3
+    /// (Raft dissertation §10.2.1: the leader writes its log in parallel with replicating
+    /// it, and counts itself toward a commit only once `advance` says its entries are
+    /// durable). Only messages of a term whose HardState (term and vote) an earlier
+    /// `Ready` already persisted are here: a leader elected since the last `advance` — a
+    /// single voter elects itself within one step — sends nothing before that fsync,
+    /// because after a crash it could lead the same term again with other entries.
+    public var earlyMessages: [Message] = []
     public var committedEntries: [Entry] = []
     public var readStates: [ReadState] = []
 
     public init() {}
 
     public var isEmpty: Bool {
-        snapshot == nil && entries.isEmpty && hardState == nil && messages.isEmpty
+        snapshot == nil && entries.isEmpty && hardState == nil && messages.isEmpty && earlyMessages.isEmpty
             && committedEntries.isEmpty && readStates.isEmpty
     }
 }

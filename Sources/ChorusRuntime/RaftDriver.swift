@@ -63,10 +63,12 @@ public final class RaftDriver: @unchecked Sendable {
     private var clients: [ObjectIdentifier: ClientSession] = [:]
     /// Proposals waiting for their entry to apply: index → (who, request id, term).
     private var pendingPuts: [UInt64: PendingPut] = [:]
-    /// Reads waiting for a ReadState, by context (8-byte token), then for `applied ≥ index`.
+    /// Reads waiting for a ReadState, by their context's counter, then for `applied ≥ index`.
     private var pendingReads: [UInt64: PendingRead] = [:]
     private var readsReady: [(index: LogIndex, read: PendingRead)] = []
-    private var nextReadToken: UInt64 = 1
+    /// Contexts unique to this node and this start: a late heartbeat answer can never
+    /// confirm a newer read (`ReadContextSequence`).
+    private var readContexts: ReadContextSequence
     private var readyScheduled = false
     private var dirtyClients: [ClientSession] = []
     private var lastLoggedLeader: NodeID?
@@ -80,6 +82,8 @@ public final class RaftDriver: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.nodeID = NodeID(settings.id)
+        var random = SystemRandomNumberGenerator()
+        self.readContexts = ReadContextSequence(member: NodeID(settings.id), incarnation: random.next())
         self.loop = try EventLoop(inboxCapacity: 1 << 16)
         let fs = PosixFileSystem()
         _ = try fs.createDirectory(at: settings.dataDirectory)
@@ -89,7 +93,7 @@ public final class RaftDriver: @unchecked Sendable {
         let g = RaftDriver.group
         var snapshot = ChorusRaft.Snapshot.bootstrap(configuration)
         if let s = try snapshots.load(group: g) {
-            snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term))
+            snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term), limits: .stored)
         }
         var entries: [Entry] = []
         let first = storage.firstIndex(group: g), last = storage.lastIndex(group: g)
@@ -321,13 +325,10 @@ public final class RaftDriver: @unchecked Sendable {
             }
             scheduleReady()
         case .get:
-            let token = nextReadToken
-            nextReadToken += 1
-            var w = ByteWriter(capacity: 8)
-            w.u64(token)
+            let context = readContexts.next()
             do {
-                try node.readIndex(context: w.bytes)
-                pendingReads[token] = PendingRead(session: session, requestID: request.id, key: request.key)
+                try node.readIndex(context: context)
+                pendingReads[readContexts.issued] = PendingRead(session: session, requestID: request.id, key: request.key)
             } catch let error {
                 respond(session, refusal(request.id, error))
             }
@@ -392,32 +393,21 @@ public final class RaftDriver: @unchecked Sendable {
         if let hs = ready.hardState {
             try storage.setHardState(ChorusStorage.HardState(term: hs.term.value, vote: hs.vote?.value ?? 0, commit: hs.commit.value), group: g)
         }
-        // A leader's AppendEntries, heartbeats and snapshots may leave before its own fsync
-        // (Raft dissertation §10.2.1): the leader counts itself toward a commit only after
-        // `advance`, so the fsyncs of leader and followers overlap.
-        var afterSync: [Message] = []
-        let leading = node.role == .leader
-        for m in ready.messages {
-            switch m.body {
-            case .appendEntries, .heartbeat, .installSnapshot:
-                if leading && m.term == node.term { send(m) } else { afterSync.append(m) }
-            default:
-                afterSync.append(m)
-            }
-        }
+        // A leader's AppendEntries, heartbeats and snapshots of a term already durable may
+        // leave before its own fsync (Raft dissertation §10.2.1); the core picks them.
+        for m in ready.earlyMessages { send(m) }
         // One fsync for all of it, before anything else is announced.
         if storage.hasUnsyncedRecords {
             _ = try storage.sync()
             counters.syncs += 1
         }
         // 4. Messages.
-        for m in afterSync { send(m) }
+        for m in ready.messages { send(m) }
         // 5. Committed entries.
         for e in ready.committedEntries { apply(e) }
         // 6. Reads.
         for rs in ready.readStates {
-            var r = ByteReader(rs.context)
-            guard let token = try? r.u64(), let read = pendingReads.removeValue(forKey: token) else { continue }
+            guard let counter = readContexts.counter(of: rs.context), let read = pendingReads.removeValue(forKey: counter) else { continue }
             readsReady.append((rs.index, read))
         }
         if !readsReady.isEmpty {

@@ -10,12 +10,15 @@ import ChorusRing
 /// 4. `compactions`: save each local snapshot, then mark the group's log as covered by it
 ///    (a founder's groups start with one at index 0 that holds the founding configuration).
 /// 5. One `sync()` for all of the above.
-/// 6. `batches`: send, one frame per destination node.
+/// 6. `batches`: send, one frame per destination node (`ShardBatchCodec.frames` splits one
+///    that would not fit a frame). `leaderBatches` may be sent any time after `ready()`
+///    returned, before the fsync too (Raft dissertation §10.2.1).
 /// 7. Call `ShardHost.advance(_:)` with this value: it applies committed entries and answers
 ///    proposals and reads.
 ///
 /// Invariant: nothing in `batches` depends on state that steps 1–5 have not made durable;
-/// `leaderBatches` hold only messages a leader may send before its own fsync.
+/// `leaderBatches` hold only a leader's replication messages (`Ready.earlyMessages`) of a
+/// term whose HardState and whose shard-set epoch are already durable.
 public struct HostReady: Sendable {
     public var epoch: UInt64?
     public var removed: [ShardID] = []

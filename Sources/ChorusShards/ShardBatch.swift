@@ -45,12 +45,18 @@ public struct ShardBatch: Sendable, Equatable {
     public var heartbeatResponses: [HeartbeatResponse] = []
     public var messages: [(shard: ShardID, message: Message)] = []
     public var removals: [Removal] = []
+    /// Snapshot images in pieces, and the answers to them (`SnapshotChunk`).
+    public var snapshotChunks: [SnapshotChunk] = []
+    public var snapshotAcks: [SnapshotChunkAck] = []
 
     public init(from: NodeID, to: NodeID, epoch: UInt64) {
         self.from = from; self.to = to; self.epoch = epoch
     }
 
-    public var isEmpty: Bool { heartbeats.isEmpty && heartbeatResponses.isEmpty && messages.isEmpty && removals.isEmpty }
+    public var isEmpty: Bool {
+        heartbeats.isEmpty && heartbeatResponses.isEmpty && messages.isEmpty && removals.isEmpty
+            && snapshotChunks.isEmpty && snapshotAcks.isEmpty
+    }
     /// Raft messages carried, a coalesced heartbeat counting as one each.
     public var messageCount: Int { heartbeats.count + heartbeatResponses.count + messages.count }
 
@@ -84,6 +90,7 @@ public struct ShardBatch: Sendable, Equatable {
     public static func == (a: ShardBatch, b: ShardBatch) -> Bool {
         a.from == b.from && a.to == b.to && a.epoch == b.epoch && a.heartbeats == b.heartbeats
             && a.heartbeatResponses == b.heartbeatResponses && a.removals == b.removals
+            && a.snapshotChunks == b.snapshotChunks && a.snapshotAcks == b.snapshotAcks
             && a.messages.count == b.messages.count
             && zip(a.messages, b.messages).allSatisfy { $0.shard == $1.shard && $0.message == $1.message }
     }

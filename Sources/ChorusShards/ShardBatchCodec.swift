@@ -2,23 +2,28 @@ import ChorusRaft
 import ChorusRing
 import ChorusWire
 
-/// The wire format of a `ShardBatch`, version 1. It travels as one length-prefixed TCP frame
-/// on the peer connection the membership layer already keeps; the magic tells it apart from
-/// membership packets ("CH").
+/// The wire format of a `ShardBatch`, versions 1 and 2. It travels as one length-prefixed TCP
+/// frame on the peer connection the membership layer already keeps; the magic tells it apart
+/// from membership packets ("CH").
 ///
 /// ```
-/// batch = magic u16 "SB" · version u8 = 1 · from · to · epoch u64
+/// batch = magic u16 "SB" · version u8 (1 or 2) · from · to · epoch u64
 ///       · count · count × (shard · term · commit)      coalesced heartbeats
 ///       · count · count × (shard · term)               coalesced heartbeat answers
 ///       · count · count × (shard · message bytes)      other messages (RaftCodec, blob)
 ///       · count · count × (shard · term · index)       removal notices
+///   version 2 only:
+///       · count · count × (shard · index · received)   snapshot chunk answers
+///       · count · count × (shard · term · index · snapshot term · total bytes
+///                          · checksum u32 · offset · bytes blob)   snapshot chunks
 /// ```
-/// Integers are varints unless marked. Invariant: `decode` is total — a batch it returns
-/// holds only well-formed messages from `from` to `to` for shards below `maxShards`; any
-/// other input is a `WireError`.
+/// Integers are varints unless marked. A batch without snapshot chunks or answers is written
+/// as version 1, which every node reads. Invariant: `decode` is total — a batch it returns
+/// holds only well-formed messages from `from` to `to` for shards below `maxShards`, and
+/// chunks that lie inside their image; any other input is a `WireError`.
 public enum ShardBatchCodec {
     public static let magic: UInt16 = 0x5342 // "SB"
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// Shard numbers accepted (PlacementSettings.shardLimit's upper bound).
     public static let maxShards = 65_536
     /// Entries of each list in one batch.
@@ -31,8 +36,9 @@ public enum ShardBatchCodec {
 
     public static func encode(_ b: ShardBatch) -> [UInt8] {
         var w = ByteWriter(capacity: 32 + 12 * (b.heartbeats.count + b.heartbeatResponses.count) + 64 * b.messages.count)
+        let snapshots = !b.snapshotChunks.isEmpty || !b.snapshotAcks.isEmpty
         w.u16(magic)
-        w.u8(version)
+        w.u8(snapshots ? 2 : 1)
         w.varint(b.from.value)
         w.varint(b.to.value)
         w.u64(b.epoch)
@@ -44,14 +50,29 @@ public enum ShardBatchCodec {
         for (shard, m) in b.messages { w.varint(UInt64(shard.value)); w.blob(RaftCodec.encode(m)) }
         w.varint(UInt64(b.removals.count))
         for n in b.removals { w.varint(UInt64(n.shard.value)); w.varint(n.term.value); w.varint(n.index.value) }
+        if snapshots {
+            w.varint(UInt64(b.snapshotAcks.count))
+            for a in b.snapshotAcks { encode(a, into: &w) }
+            w.varint(UInt64(b.snapshotChunks.count))
+            for c in b.snapshotChunks { encode(c, into: &w) }
+        }
         return w.bytes
+    }
+
+    static func encode(_ a: SnapshotChunkAck, into w: inout ByteWriter) {
+        w.varint(UInt64(a.shard.value)); w.varint(a.index.value); w.varint(a.received)
+    }
+
+    static func encode(_ c: SnapshotChunk, into w: inout ByteWriter) {
+        w.varint(UInt64(c.shard.value)); w.varint(c.term.value); w.varint(c.index.value); w.varint(c.snapshotTerm.value)
+        w.varint(c.totalBytes); w.u32(c.checksum); w.varint(c.offset); w.blob(c.bytes)
     }
 
     public static func decode(_ bytes: [UInt8], limits: RaftCodec.Limits = RaftCodec.Limits()) throws(WireError) -> ShardBatch {
         var r = ByteReader(bytes)
         guard try r.u16() == magic else { throw .invalid(field: "magic", reason: "not a shard batch") }
         let v = try r.u8()
-        guard v == version else { throw .invalid(field: "version", reason: "\(v) unsupported") }
+        guard v == 1 || v == 2 else { throw .invalid(field: "version", reason: "\(v) unsupported") }
         guard let from = NodeID(encoded: try r.varint()) else { throw .invalid(field: "from", reason: "0") }
         guard let to = NodeID(encoded: try r.varint()) else { throw .invalid(field: "to", reason: "0") }
         guard from != to else { throw .invalid(field: "to", reason: "same as from") }
@@ -86,8 +107,33 @@ public enum ShardBatchCodec {
             guard term < Term.limit, index < LogIndex.limit else { throw .invalid(field: "removal", reason: "term or index out of range") }
             batch.removals.append(.init(shard: shard, term: Term(term), index: LogIndex(index)))
         }
+        if v == 2 {
+            let acks = try r.count("snapshot answers", limit: min(maxItems, r.remaining / 3))
+            for _ in 0..<acks {
+                let shard = try self.shard(&r)
+                let index = try r.varint(), received = try r.varint()
+                guard index < LogIndex.limit, received < LogIndex.limit else { throw .invalid(field: "snapshot answer", reason: "index or length out of range") }
+                batch.snapshotAcks.append(.init(shard: shard, index: LogIndex(index), received: received))
+            }
+            let chunks = try r.count("snapshot chunks", limit: min(maxItems, r.remaining / 12))
+            for _ in 0..<chunks { batch.snapshotChunks.append(try chunk(&r, limits: limits)) }
+        }
         try r.expectEnd()
         return batch
+    }
+
+    private static func chunk(_ r: inout ByteReader, limits: RaftCodec.Limits) throws(WireError) -> SnapshotChunk {
+        let shard = try self.shard(&r)
+        let term = try r.varint(), index = try r.varint(), snapshotTerm = try r.varint(), total = try r.varint()
+        let checksum = try r.u32()
+        let offset = try r.varint()
+        let bytes = try r.blob("snapshot chunk", limit: limits.maxSnapshotBytes)
+        guard term < Term.limit, index < LogIndex.limit, snapshotTerm <= term, total < LogIndex.limit, offset <= total,
+              UInt64(bytes.count) <= total - offset else {
+            throw .invalid(field: "snapshot chunk", reason: "fields out of range or outside the image")
+        }
+        return SnapshotChunk(shard: shard, term: Term(term), index: LogIndex(index), snapshotTerm: Term(snapshotTerm),
+                             totalBytes: total, checksum: checksum, offset: offset, bytes: bytes)
     }
 
     private static func shard(_ r: inout ByteReader) throws(WireError) -> ShardID {

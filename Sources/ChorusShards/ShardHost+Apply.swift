@@ -7,6 +7,7 @@ extension ShardHost {
     /// True when `ready()` has work for the driver.
     public var hasReady: Bool {
         epochUnpersisted || !removedUnpersisted.isEmpty || !removalNotices.isEmpty || !compactionsUnpersisted.isEmpty || !repliesOutstanding.isEmpty
+            || !snapshotAcksOut.isEmpty || snapshotsOut.values.contains { $0.hasChunks(windowBytes: settings.snapshotWindowBytes) }
             || order.contains { replicas[$0]?.node.hasReady == true }
     }
 
@@ -20,36 +21,42 @@ extension ShardHost {
         out.removed = removedUnpersisted
         out.compactions = compactionsUnpersisted
         var batches: [NodeID: ShardBatch] = [:]
-        var early: [NodeID: ShardBatch] = [:]
+        var leaderBatch: [NodeID: ShardBatch] = [:]
         for shard in order {
             guard replicas[shard]?.node.hasReady == true, var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
             let rd = r.node.ready()
-            // Nothing leaves before the fsync while the shard-set epoch is not durable: a peer
-            // must never adopt an epoch this node could forget in a crash.
-            let leading = r.node.role == .leader && !epochUnpersisted
-            for m in rd.messages {
-                if case .installSnapshot = m.body { counters.snapshotsSent += 1 }
-                let replication: Bool
-                switch m.body {
-                case .appendEntries, .heartbeat, .installSnapshot: replication = true
-                default: replication = false
-                }
-                if replication && leading && m.term == r.node.term {
-                    early[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
-                } else {
-                    batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
-                }
+            // The core decides which messages may leave before the fsync (a leader's, of a
+            // term already durable). The host holds them back too while the shard-set epoch
+            // is not durable: a peer must never adopt an epoch this node could forget.
+            if epochUnpersisted {
+                collect(rd.earlyMessages, of: shard, into: &batches)
+            } else {
+                collect(rd.earlyMessages, of: shard, into: &leaderBatch)
             }
+            collect(rd.messages, of: shard, into: &batches)
             out.groups.append((shard, rd))
         }
         for (member, notices) in removalNotices {
             batches[member, default: ShardBatch(from: id, to: member, epoch: epoch ?? 0)].removals += notices
         }
         removalNotices.removeAll()
+        addSnapshotItems(to: &batches)
         out.batches = batches.keys.sorted().compactMap { batches[$0] }
-        out.leaderBatches = early.keys.sorted().compactMap { early[$0] }
+        out.leaderBatches = leaderBatch.keys.sorted().compactMap { leaderBatch[$0] }
         return out
+    }
+
+    /// Adds one group's messages to the batches of their destinations.
+    mutating func collect(_ messages: [Message], of shard: ShardID, into batches: inout [NodeID: ShardBatch]) {
+        for m in messages {
+            if case let .installSnapshot(snapshot) = m.body {
+                // Images travel in chunks beside the batch (`ShardHost+Snapshots.swift`).
+                startSending(snapshot, to: m.to, shard: shard, term: m.term)
+                continue
+            }
+            batches[m.to, default: ShardBatch(from: id, to: m.to, epoch: epoch ?? 0)].append(m, shard: shard)
+        }
     }
 
     /// The driver did what `ready` asked: apply committed entries, answer proposals and
@@ -66,11 +73,13 @@ extension ShardHost {
             guard var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
             if let s = rd.snapshot {
-                if let (machine, ledger) = try? ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity) {
-                    r.machine = machine
-                    r.ledger = ledger
-                } else {
+                do {
+                    (r.machine, r.ledger) = try ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+                } catch {
+                    // The log now starts after this snapshot: keeping the old machine would
+                    // diverge from every other replica without a trace. Stop instead.
                     counters.snapshotsUnreadable += 1
+                    if failure == nil { failure = ShardStorageFailure(shard: shard, index: s.metadata.index, reason: "\(error)") }
                 }
                 r.appliedSinceSnapshot = 0
                 r.appliedConfiguration = s.metadata.configuration

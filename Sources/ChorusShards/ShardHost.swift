@@ -16,7 +16,8 @@ import ChorusRing
 ///
 /// Where the rules live: placement-driven reconfiguration in `Rebalancer`; the Raft rules in
 /// ChorusRaft; the order in which a driver persists and sends in `HostReady`; the apply path
-/// and exactly-once replies in `ShardHost+Apply.swift`.
+/// and exactly-once replies in `ShardHost+Apply.swift`; snapshot images streamed in chunks in
+/// `ShardHost+Snapshots.swift`; splitting a batch into frames in `ShardBatchCodec+Frames.swift`.
 ///
 /// Invariants: no decision follows a `Dictionary` order (`order` lists hosted shards sorted);
 /// a batch from another shard set (`epoch`) is dropped; membership verdicts only ever change
@@ -46,7 +47,15 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     var leadershipChanges: [(shard: ShardID, leading: Bool)] = []
     /// Removal notices to send with the next batches, by member.
     var removalNotices: [NodeID: [ShardBatch.Removal]] = [:]
+    /// Snapshot images this node streams as a leader, by member and shard; images it
+    /// assembles as a member, by shard; and the answers to chunks it owes (`SnapshotChunk`).
+    var snapshotsOut: [SnapshotTransferKey: SnapshotSending] = [:]
+    var snapshotsIn: [ShardID: SnapshotReceiving] = [:]
+    var snapshotAcksOut: [NodeID: [SnapshotChunkAck]] = [:]
     public internal(set) var counters = ShardHostCounters()
+    /// Set when a replica's state can no longer be trusted (a snapshot it installed cannot
+    /// be read): the driver must stop the node. `ShardStore.drive` throws it.
+    public internal(set) var failure: ShardStorageFailure?
 
     /// Restarts a host from what its driver persisted (`restoring`), or starts an empty one.
     public init(id: NodeID, settings: ShardHostSettings = ShardHostSettings(), seed: UInt64,
@@ -83,7 +92,12 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
 
     mutating func addReplica(_ shard: ShardID, _ state: PersistedState) throws {
         let node = try RaftNode(id: id, settings: settings.raft, seed: rng.next() | 1, restoring: state)
-        let (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+        let machine: Machine, ledger: RequestLedger
+        do {
+            (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+        } catch {
+            throw ShardStorageFailure(shard: shard, index: state.snapshot.metadata.index, reason: "\(error)")
+        }
         var replica = ShardReplica(node: node, machine: machine, ledger: ledger)
         replica.appliedConfiguration = state.snapshot.metadata.configuration
         replicas[shard] = replica
@@ -109,6 +123,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         }
         removedUnpersisted.append(shard)
         compactionsUnpersisted.removeAll { $0.shard == shard }
+        snapshotsIn[shard] = nil
+        for key in snapshotsOut.keys.sorted() where key.shard == shard { snapshotsOut[key] = nil }
         counters.replicasRemoved += 1
     }
 
@@ -135,6 +151,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             }
         }
         for shard in orphans { dropReplica(shard, reason: "replica is no longer a member of its group") }
+        tickSnapshots()
     }
 
     /// A replica that its own committed configuration does not list: either never completed
@@ -165,32 +182,51 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             counters.removalNotices += 1
             dropReplica(notice.shard, reason: "this node was removed from the shard's group")
         }
-        for (shard, m) in batch.expanded {
-            if replicas[shard] == nil {
-                switch m.body {
-                case .appendEntries, .heartbeat, .installSnapshot:
-                    guard epoch != nil, (try? addReplica(shard, .bootstrap(.empty))) != nil else { continue }
-                    counters.replicasCreated += 1
-                default:
-                    counters.messagesForUnknownShards += 1
-                    continue
-                }
-            }
-            guard var r = replicas.removeValue(forKey: shard) else { continue }
-            defer { replicas[shard] = r }
+        for (shard, m) in batch.expanded { deliver(m, shard: shard) }
+        receiveSnapshotItems(of: batch)
+    }
+
+    /// One message of a peer's batch, for one group.
+    mutating func deliver(_ m: Message, shard: ShardID) {
+        if replicas[shard] == nil {
             switch m.body {
-            case .appendEntries, .heartbeat, .installSnapshot: r.ticksWithoutLeader = 0
-            default: break
+            case .appendEntries, .heartbeat, .installSnapshot:
+                guard epoch != nil, (try? addReplica(shard, .bootstrap(.empty))) != nil else { return }
+                counters.replicasCreated += 1
+            default:
+                counters.messagesForUnknownShards += 1
+                return
             }
-            if r.node.role == .leader, !r.node.configuration.contains(m.from), r.node.configurationIndex <= r.node.log.committed,
-               removalNotices[m.from]?.contains(where: { $0.shard == shard }) != true {
-                // A member removed while it was away missed its removal's commit and the notice
-                // sent then; its configuration still lists it, so it campaigns (and counts as
-                // voting) forever. The committed configuration without it is the group's from
-                // now on: tell it again.
-                removalNotices[m.from, default: []].append(.init(shard: shard, term: r.node.term, index: r.node.configurationIndex))
-            }
-            r.node.step(m)
+        }
+        guard var r = replicas.removeValue(forKey: shard) else { return }
+        defer { replicas[shard] = r }
+        switch m.body {
+        case .appendEntries, .heartbeat, .installSnapshot: r.ticksWithoutLeader = 0
+        default: break
+        }
+        if r.node.role == .leader, !r.node.configuration.contains(m.from), r.node.configurationIndex <= r.node.log.committed,
+           removalNotices[m.from]?.contains(where: { $0.shard == shard }) != true {
+            // A member removed while it was away missed its removal's commit and the notice
+            // sent then; its configuration still lists it, so it campaigns (and counts as
+            // voting) forever. The committed configuration without it is the group's from
+            // now on: tell it again.
+            removalNotices[m.from, default: []].append(.init(shard: shard, term: r.node.term, index: r.node.configurationIndex))
+        }
+        r.node.step(m)
+    }
+
+    /// The transport could not deliver a batch, or a frame of one, to `peer` (refused as too
+    /// large, a full queue, a broken stream). Every group this node leads stops streaming to
+    /// `peer` and probes it instead (etcd's ReportUnreachable): it sends one message at a time
+    /// until `peer` answers, and what it sends then starts where `peer`'s log really ends
+    /// instead of after entries that never arrived.
+    public mutating func reportUnreachable(peer: NodeID) {
+        counters.peersUnreachable += 1
+        rewindSnapshots(to: peer)
+        for shard in order where replicas[shard]?.node.role == .leader {
+            guard var r = replicas.removeValue(forKey: shard) else { continue }
+            r.node.reportUnreachable(peer)
+            replicas[shard] = r
         }
     }
 
@@ -238,7 +274,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         var context: [UInt8] = []
         withUnsafeBytes(of: token.bigEndian) { context.append(contentsOf: $0) }
         do { try r.node.readIndex(context: context) } catch {
-            throw .overloaded(error.description)
+            if case .tooManyPendingReads = error { throw .overloaded(error.description) }
+            throw .rejected(error.description)
         }
         readsWaiting[token] = shard
     }

@@ -19,5 +19,12 @@ public struct ShardHostCounters: Sendable, Equatable {
     public var batchesMisaddressed = 0
     public var messagesForUnknownShards = 0
     public var removalNotices = 0
+    /// Reports from the transport that a batch or frame to a peer was not delivered.
+    public var peersUnreachable = 0
+    /// Snapshot chunks sent; chunks that did not continue any transfer; images that arrived
+    /// whole but damaged (checksum or format).
+    public var snapshotChunksSent = 0
+    public var snapshotChunksIgnored = 0
+    public var snapshotsDamaged = 0
     public init() {}
 }

@@ -22,6 +22,20 @@ public struct ShardHostSettings: Sendable, Hashable {
     public var orphanTicks = 1_200
     /// Proposals waiting for their entry to apply, per group, before new ones are refused.
     public var maxPendingProposals = 16_384
+    /// Bytes of a snapshot image per chunk. 1 MiB, the Raft default `maxMessageBytes`: a chunk
+    /// costs a peer stream what one full AppendEntries does, so heartbeats never wait long.
+    public var snapshotChunkBytes = 1 << 20
+    /// Bytes of one snapshot image in flight to one member before its answer (flow control):
+    /// four chunks keep a 1 Gbit/s link with a few ms of round trip busy.
+    public var snapshotWindowBytes = 4 << 20
+    /// Ticks without an answer after which a leader resends from what the member confirmed
+    /// (20 ticks = 1 s at the agent's 50 ms tick, twice the longest election timeout).
+    public var snapshotResendTicks = 20
+    /// Ticks without a chunk after which a member drops a half-received image (10 s at 50 ms).
+    public var snapshotAbandonTicks = 200
+    /// Largest snapshot image a member accepts: `SnapshotStore`'s default file limit, which it
+    /// must be able to read back after a restart.
+    public var maxSnapshotBytes = 1 << 30
 
     public init() {
         // 0.5–1 s election timeouts at the agent's 50 ms tick; heartbeats every 100 ms (5 per
@@ -35,8 +49,13 @@ public struct ShardHostSettings: Sendable, Hashable {
         try raft.validate()
         for (name, value) in [("snapshot_every", snapshotEvery), ("ledger_capacity", ledgerCapacity),
                               ("rebalance_every_ticks", rebalanceEveryTicks), ("orphan_ticks", orphanTicks),
-                              ("max_pending_proposals", maxPendingProposals)] where value < 1 {
+                              ("max_pending_proposals", maxPendingProposals), ("snapshot_chunk_bytes", snapshotChunkBytes),
+                              ("snapshot_window_bytes", snapshotWindowBytes), ("snapshot_resend_ticks", snapshotResendTicks),
+                              ("snapshot_abandon_ticks", snapshotAbandonTicks), ("max_snapshot_bytes", maxSnapshotBytes)] where value < 1 {
             throw RaftSettingsError("\(name) must be positive, got \(value)")
+        }
+        if snapshotWindowBytes < snapshotChunkBytes {
+            throw RaftSettingsError("snapshot_window_bytes (\(snapshotWindowBytes)) must hold one chunk (snapshot_chunk_bytes \(snapshotChunkBytes))")
         }
     }
 }

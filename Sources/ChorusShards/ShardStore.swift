@@ -62,7 +62,11 @@ public final class ShardStore {
         for g in groups.sorted() where g < UInt64(ShardBatchCodec.maxShards) {
             var snapshot = ChorusRaft.Snapshot.bootstrap(.empty)
             if let s = try snapshots.load(group: g) {
-                snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term))
+                do {
+                    snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term), limits: .stored)
+                } catch {
+                    throw ShardStorageFailure(shard: ShardID(UInt32(g)), index: LogIndex(s.index), reason: error.description)
+                }
             }
             var entries: [Entry] = []
             let first = log.firstIndex(group: g), last = log.lastIndex(group: g)
@@ -139,7 +143,8 @@ public final class ShardStore {
 
 extension ShardStore {
     /// Carries out every `HostReady` the host has, in the documented order (persist, one
-    /// fsync, send, advance), and returns the replies. `send` gets the batches only after the
+    /// fsync, send, advance), and returns the replies. Throws the host's `failure` once it
+    /// has one (the node must stop). `send` gets the batches only after the
     /// fsync that covers what they announce. With a `clock`, `synced` gets the duration of
     /// every fsync (for metrics).
     public func drive<M>(_ host: inout ShardHost<M>, clock: (() -> Instant)? = nil, synced: (Interval) -> Void = { _ in },
@@ -154,6 +159,7 @@ extension ShardStore {
             if !r.compactions.isEmpty { try compact() }
             if !r.batches.isEmpty { send(r.batches) }
             replies += host.advance(r)
+            if let failure = host.failure { throw failure }
         }
         return replies
     }

@@ -87,6 +87,27 @@ public final class MemoryFileSystem: FileSystem {
         for node in entries.values { node.bytes = node.durableBytes }
     }
 
+    /// What `crash()` would leave, as a separate file system; this one is unchanged. Lets a
+    /// test ask "what would a restart find now?" in the middle of a driver's loop.
+    public func durableCopy() -> MemoryFileSystem {
+        let copy = MemoryFileSystem()
+        copy.directories = directories
+        var copies: [ObjectIdentifier: Node] = [:]
+        for key in durableEntries.keys.sorted() {
+            guard let node = durableEntries[key] else { continue }
+            let twin = copies[ObjectIdentifier(node)] ?? {
+                let n = Node()
+                n.bytes = node.durableBytes
+                n.durableBytes = node.durableBytes
+                return n
+            }()
+            copies[ObjectIdentifier(node)] = twin
+            copy.entries[key] = twin
+            copy.durableEntries[key] = twin
+        }
+        return copy
+    }
+
     /// Like `crash()`, but a file whose unsynced change only appended keeps a random prefix of
     /// the appended bytes — the torn write a real disk can leave.
     public func crash(tearingAppends rng: inout some RandomNumberGenerator) {

@@ -66,10 +66,13 @@ final class DurableNode {
 
     /// One `Ready`, in the documented order. Returns it once persisted (the caller sends,
     /// applies and advances); throws `Crash` when `crashAt` stops it part way.
-    func persistReady(crashAt: Stage? = nil) throws -> Ready? {
+    func persistReady(crashAt: Stage? = nil, sendEarly: ([Message]) -> Void = { _ in }) throws -> Ready? {
         guard var node = raft, node.hasReady else { return nil }
         let ready = node.ready()
         raft = node
+        // A leader's messages that may leave before the fsync leave first, so a crash at
+        // any stage below finds them already sent (Raft dissertation §10.2.1).
+        sendEarly(ready.earlyMessages)
         let g = DurableNode.group
         if let s = ready.snapshot {
             // 1. The snapshot, durable on its own, then the log forgets the old history.

@@ -32,7 +32,7 @@ import Testing
 
         func process(_ i: Int, crashAt: DurableNode.Stage? = nil) throws {
             do {
-                guard let ready = try nodes[i].persistReady(crashAt: crashAt) else { return }
+                guard let ready = try nodes[i].persistReady(crashAt: crashAt, sendEarly: { queue.append(contentsOf: $0) }) else { return }
                 queue.append(contentsOf: ready.messages)
                 if let s = ready.snapshot {
                     if let p = checker.restored(s.metadata, by: nodes[i].id) { failure = p }

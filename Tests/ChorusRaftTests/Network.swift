@@ -148,6 +148,7 @@ final class Network {
     private func processReady(_ id: NodeID) {
         guard var p = peers[id], var node = p.node, node.hasReady else { return }
         let ready = node.ready()
+        queue.append(contentsOf: ready.earlyMessages)
         p.storage.persist(ready)
         queue.append(contentsOf: ready.messages)
         if let s = ready.snapshot {

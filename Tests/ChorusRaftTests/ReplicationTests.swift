@@ -86,6 +86,7 @@ import Testing
         // the driver sends it only after persisting that entry (Ready's order).
         #expect(ready.entries.map(\.index) == [LogIndex(2)])
         #expect(ready.messages.count == 1)
+        #expect(ready.earlyMessages.isEmpty, "only a leader's replication may leave before the persist")
         follower.advance(ready)
         #expect(follower.log.stable == LogIndex(2))
     }

@@ -77,6 +77,18 @@ struct BatchGenerator {
         for _ in 0..<rng.below(4) {
             b.removals.append(.init(shard: shard(), term: Term(number()), index: LogIndex(number())))
         }
+        if chance(3) {
+            for _ in 0..<rng.below(3) { b.snapshotAcks.append(.init(shard: shard(), index: LogIndex(number()), received: number())) }
+            for _ in 0..<rng.below(3) {
+                let data = bytes(40)
+                let total = UInt64(data.count) + number(below: 1_000)
+                let term = number(below: Term.limit - 1) + 1
+                let slack = total - UInt64(data.count)
+                b.snapshotChunks.append(SnapshotChunk(shard: shard(), term: Term(term), index: LogIndex(number()), snapshotTerm: Term(rng.next() % (term + 1)),
+                                                      totalBytes: total, checksum: UInt32(truncatingIfNeeded: rng.next()),
+                                                      offset: rng.next() % (slack + 1), bytes: data))
+            }
+        }
         return b
     }
 }

@@ -39,6 +39,13 @@ final class ShardTestCluster {
     /// a tick); `k` delivers only `k` rounds, each the batches in flight at its start, so a
     /// round trip takes ticks and bulk transfers are throttled.
     var roundsPerTick: Int?
+    /// The stream's frame limit, as a transport enforces it: with it set, batches travel as
+    /// `ShardBatchCodec.frames`, and a frame above it is refused and reported to the sending
+    /// host (`reportUnreachable(peer:)`). `splitsBatches = false` sends each batch as one frame
+    /// instead, as a driver that does not split would.
+    var maxFrameBytes: Int?
+    var splitsBatches = true
+    private(set) var framesRefused = 0
     /// Every batch sent and every reply given, in order: same calls ⇒ same digest.
     private(set) var trace = TraceDigest()
     private(set) var batchesDelivered = 0
@@ -182,9 +189,17 @@ final class ShardTestCluster {
                 batchesDropped += 1
                 continue
             }
-            let encoded = ShardBatchCodec.encode(batch)
-            trace.add(encoded)
-            inFlight.append((batch.to, encoded))
+            let frames = maxFrameBytes.map { splitsBatches ? ShardBatchCodec.frames(batch, maxFrameBytes: $0) : [ShardBatchCodec.encode(batch)] }
+                ?? [ShardBatchCodec.encode(batch)]
+            for encoded in frames {
+                if let limit = maxFrameBytes, encoded.count > limit {
+                    framesRefused += 1
+                    m.host?.reportUnreachable(peer: batch.to)
+                    continue
+                }
+                trace.add(encoded)
+                inFlight.append((batch.to, encoded))
+            }
         }
         for r in replies { trace.add(Array("\(m.id) \(r.shard) \(r.token) \(r.outcome)".utf8)) }
     }

@@ -296,6 +296,7 @@ final class Simulation {
     private func processReady(_ i: Int) {
         guard var raft = nodes[i].raft, raft.hasReady else { return }
         let ready = raft.ready()
+        for m in ready.earlyMessages { transmit(m) }
         nodes[i].storage.persist(ready)
         if let hs = ready.hardState, let problem = checker.persisted(hs, by: nodes[i].id) { fail(problem) }
         for m in ready.messages { transmit(m) }

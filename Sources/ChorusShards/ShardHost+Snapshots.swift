@@ -1,0 +1,111 @@
+import ChorusRaft
+import ChorusRing
+
+/// Which snapshot transfer: to (or from) which member, for which shard. Ordered, so that
+/// transfers are visited in one order whatever the dictionary's.
+struct SnapshotTransferKey: Hashable, Comparable, Sendable {
+    var peer: NodeID
+    var shard: ShardID
+    static func < (a: Self, b: Self) -> Bool { (a.peer.value, a.shard.value) < (b.peer.value, b.shard.value) }
+}
+
+// Snapshots of any size between nodes (Raft §7): the core hands the host a whole image in an
+// InstallSnapshot message; the host streams it in `SnapshotChunk`s beside the batch, at most a
+// window ahead of the member's answers, resuming from the member's answer after a silence or
+// a broken stream. The member assembles the chunks, checks the length and CRC-32C, and steps
+// the reassembled InstallSnapshot into its core as if it had arrived whole. The core's own
+// resend of a lost snapshot (after an election timeout) does not restart a transfer of the
+// same snapshot.
+extension ShardHost {
+    /// The core asked to send `snapshot` to `member`: start streaming it, unless the same
+    /// snapshot is already on its way there.
+    mutating func startSending(_ snapshot: Snapshot, to member: NodeID, shard: ShardID, term: Term) {
+        let key = SnapshotTransferKey(peer: member, shard: shard)
+        if let current = snapshotsOut[key], current.term == term, current.index == snapshot.metadata.index,
+           current.snapshotTerm == snapshot.metadata.term {
+            return
+        }
+        snapshotsOut[key] = SnapshotSending(to: member, shard: shard, term: term, snapshot: snapshot)
+        counters.snapshotsSent += 1
+    }
+
+    /// Chunks due and answers owed, into this `ready()`'s batches. A transfer whose group this
+    /// node no longer leads in the transfer's term is dropped.
+    mutating func addSnapshotItems(to batches: inout [NodeID: ShardBatch]) {
+        for key in snapshotsOut.keys.sorted() {
+            guard var transfer = snapshotsOut[key] else { continue }
+            guard let node = replicas[key.shard]?.node, node.role == .leader, node.term == transfer.term else {
+                snapshotsOut[key] = nil
+                continue
+            }
+            let chunks = transfer.chunks(chunkBytes: settings.snapshotChunkBytes, windowBytes: settings.snapshotWindowBytes)
+            snapshotsOut[key] = transfer
+            guard !chunks.isEmpty else { continue }
+            counters.snapshotChunksSent += chunks.count
+            batches[key.peer, default: ShardBatch(from: id, to: key.peer, epoch: epoch ?? 0)].snapshotChunks += chunks
+        }
+        for member in snapshotAcksOut.keys.sorted() {
+            guard let acks = snapshotAcksOut[member] else { continue }
+            batches[member, default: ShardBatch(from: id, to: member, epoch: epoch ?? 0)].snapshotAcks += acks
+        }
+        snapshotAcksOut.removeAll()
+    }
+
+    /// The snapshot chunks and answers of a peer's batch.
+    mutating func receiveSnapshotItems(of batch: ShardBatch) {
+        for ack in batch.snapshotAcks {
+            let key = SnapshotTransferKey(peer: batch.from, shard: ack.shard)
+            guard var transfer = snapshotsOut[key], transfer.index == ack.index else { continue }
+            transfer.acknowledge(received: ack.received)
+            snapshotsOut[key] = transfer.isComplete ? nil : transfer
+        }
+        for chunk in batch.snapshotChunks { receive(chunk, from: batch.from) }
+    }
+
+    /// One chunk: continue (or start) the shard's transfer, answer with what is held, and hand
+    /// a complete image to the group as its InstallSnapshot.
+    mutating func receive(_ chunk: SnapshotChunk, from sender: NodeID) {
+        let shard = chunk.shard
+        var transfer: SnapshotReceiving
+        if let current = snapshotsIn[shard], current.matches(chunk, from: sender) {
+            transfer = current
+        } else if chunk.offset == 0, chunk.totalBytes <= UInt64(settings.maxSnapshotBytes), epoch != nil,
+                  snapshotsIn[shard].map({ chunk.term >= $0.term }) ?? true {
+            transfer = SnapshotReceiving(from: sender, first: chunk)
+        } else {
+            // Not the start of a transfer this node can take: "I hold nothing of it" makes the
+            // leader start over (it restarted here, or a newer transfer replaced it).
+            counters.snapshotChunksIgnored += 1
+            snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
+            return
+        }
+        switch transfer.receive(chunk, limits: .stored) {
+        case .pending:
+            snapshotsIn[shard] = transfer
+            snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: transfer.received))
+        case let .complete(snapshot):
+            snapshotsIn[shard] = nil
+            snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: transfer.received))
+            deliver(Message(from: sender, to: id, term: transfer.term, body: .installSnapshot(snapshot)), shard: shard)
+        case .damaged:
+            snapshotsIn[shard] = nil
+            counters.snapshotsDamaged += 1
+            snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
+        }
+    }
+
+    /// Time for every transfer: a leader resends after a silence; a member drops an image
+    /// nobody has continued for `snapshotAbandonTicks`.
+    mutating func tickSnapshots() {
+        for key in snapshotsOut.keys.sorted() { snapshotsOut[key]?.tick(resendTicks: settings.snapshotResendTicks) }
+        for shard in snapshotsIn.keys.sorted() {
+            snapshotsIn[shard]?.idleTicks += 1
+            if let t = snapshotsIn[shard], t.idleTicks > settings.snapshotAbandonTicks { snapshotsIn[shard] = nil }
+        }
+    }
+
+    /// The stream to `peer` broke: every transfer to it resumes from what it confirmed.
+    mutating func rewindSnapshots(to peer: NodeID) {
+        for key in snapshotsOut.keys.sorted() where key.peer == peer { snapshotsOut[key]?.rewind() }
+    }
+}

@@ -1,0 +1,63 @@
+import ChorusRaft
+import ChorusRing
+import ChorusWire
+
+/// A member assembling one snapshot image from a leader's chunks, in order.
+///
+/// Invariants: `bytes` is the image's prefix of length `received`, taken only from chunks of
+/// this transfer (same leader, term, snapshot index and term, length and checksum); a chunk
+/// that does not continue it is ignored (the answer, `received`, tells the leader where to
+/// resume); the snapshot is handed over only when all `totalBytes` arrived and their CRC-32C
+/// equals the leader's.
+struct SnapshotReceiving: Sendable {
+    let from: NodeID
+    let term: Term
+    let index: LogIndex
+    let snapshotTerm: Term
+    let totalBytes: UInt64
+    let checksum: UInt32
+    private(set) var bytes: [UInt8] = []
+    /// Ticks since a chunk of this transfer last arrived.
+    var idleTicks = 0
+
+    var received: UInt64 { UInt64(bytes.count) }
+
+    /// What one chunk did to the transfer.
+    enum Outcome: Equatable {
+        /// Taken, or ignored because it does not continue the copy; answer with `received`.
+        case pending
+        /// The whole image arrived and its checksum matches.
+        case complete(Snapshot)
+        /// The whole image arrived but is damaged: start over.
+        case damaged(String)
+    }
+
+    /// Starts a transfer from its first chunk's description (the chunk is then `receive`d).
+    init(from: NodeID, first c: SnapshotChunk) {
+        self.from = from
+        self.term = c.term
+        self.index = c.index
+        self.snapshotTerm = c.snapshotTerm
+        self.totalBytes = c.totalBytes
+        self.checksum = c.checksum
+    }
+
+    /// True when `c` belongs to this transfer.
+    func matches(_ c: SnapshotChunk, from sender: NodeID) -> Bool {
+        sender == from && c.term == term && c.index == index && c.snapshotTerm == snapshotTerm
+            && c.totalBytes == totalBytes && c.checksum == checksum
+    }
+
+    mutating func receive(_ c: SnapshotChunk, limits: RaftCodec.Limits) -> Outcome {
+        idleTicks = 0
+        guard c.offset == received, !c.bytes.isEmpty else { return .pending }
+        bytes.append(contentsOf: c.bytes)
+        guard received == totalBytes else { return .pending }
+        guard CRC32C.checksum(bytes) == checksum else { return .damaged("checksum mismatch") }
+        do {
+            return .complete(try RaftCodec.decodeImage(bytes, index: index, term: snapshotTerm, limits: limits))
+        } catch {
+            return .damaged(error.description)
+        }
+    }
+}
