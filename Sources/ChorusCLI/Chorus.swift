@@ -11,6 +11,7 @@ public enum Chorus {
         ("join", "Ask an agent to join other nodes."),
         ("leave", "Ask an agent to leave the cluster gracefully and exit."),
         ("info", "Show an agent's settings and state."),
+        ("health", "Check an agent's health (exit 0 when healthy)."),
         ("tags", "Set or delete an agent's tags."),
         ("ring", "Show the ring an agent computes: shares and shards per member."),
         ("shards", "Show every shard: replicas, leader, term, commit and applied index."),
@@ -25,7 +26,7 @@ public enum Chorus {
     /// named "lock acquire" is the subcommand `acquire` of `lock`.
     static let specs: [CommandSpec] = [
         DevCommand.spec, AgentCommand.spec, MembersCommand.spec, JoinCommand.spec, LeaveCommand.spec, InfoCommand.spec,
-        TagsCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
+        HealthCommand.spec, TagsCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
         LockCommand.statusSpec, LockCommand.listSpec, SimCommand.spec, RaftCommand.spec, RingBenchCommand.spec,
         RaftBenchCommand.spec, LockBenchCommand.spec, CompletionCommand.spec,
     ]
@@ -56,6 +57,7 @@ public enum Chorus {
             case "join": return try JoinCommand.run(rest)
             case "leave": return try LeaveCommand.run(rest)
             case "info": return try InfoCommand.run(rest)
+            case "health": return try HealthCommand.run(rest)
             case "tags": return try TagsCommand.run(rest)
             case "ring": return try RingCommand.run(rest)
             case "shards": return try ShardsCommand.run(rest)

@@ -6,7 +6,7 @@ import Testing
 /// ending with a newline and a non-zero exit, and completion scripts naming every option.
 @Suite struct CommandLineHabitsTests {
     /// The commands that talk to an agent.
-    static let clientSpecs: [CommandSpec] = [MembersCommand.spec, JoinCommand.spec, LeaveCommand.spec, InfoCommand.spec,
+    static let clientSpecs: [CommandSpec] = [MembersCommand.spec, JoinCommand.spec, LeaveCommand.spec, InfoCommand.spec, HealthCommand.spec,
                                              TagsCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec,
                                              LockReleaseCommand.spec, LockCommand.statusSpec, LockCommand.listSpec, LockBenchCommand.spec]
 
