@@ -110,6 +110,19 @@ import Testing
         #expect(try bashCompletes(["completion", ""]) == ["bash", "zsh"])
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zsh"), "zsh is installed"))
+    func zshScript_parses() throws {
+        let path = NSTemporaryDirectory() + "chorus-zsh-\(UInt32.random(in: 0 ... .max))"
+        try tree.zshScript.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/zsh")
+        p.arguments = ["-n", path]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
     @Test func zshScript_quotesEveryHelpText() {
         // Every single quote of a help text is closed and reopened ('\''), so the quotes pair up.
         let script = tree.zshScript.replacingOccurrences(of: "'\\''", with: "")
