@@ -59,6 +59,12 @@ struct AgentClient {
         return Array(data)
     }
 
+    /// The response body as `--json` prints it: the agent's JSON as sent, without the trailing
+    /// newline.
+    static func jsonText(_ response: HTTPClientResponse) -> String {
+        response.bodyText?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
     /// The response body as a JSON object.
     func object(_ response: HTTPClientResponse) throws(CommandFailure) -> [String: JSONValue] {
         guard let value = try? JSONValue.parse(response.body), let object = value.objectValue else {

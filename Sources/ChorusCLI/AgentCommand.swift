@@ -6,35 +6,39 @@ import ChorusRing
 import ChorusRuntime
 
 /// `chorus agent`: runs a node until SIGTERM/SIGINT or `POST /v1/leave`, then leaves the
-/// cluster gracefully and exits 0. Settings come from flags, then the config file, then
-/// defaults (a flag beats the file; `--tag` flags are merged over the file's tags by key;
-/// `--seed` flags replace the file's seeds).
+/// cluster gracefully and exits 0. Each setting comes from its flag, else its `CHORUS_…`
+/// variable (`CommandSpec.Option.readingEnvironment`), else the config file, else the
+/// default. Tags given by flag or variable are merged over the file's tags by key; seeds
+/// given by flag or variable replace the file's seeds.
 enum AgentCommand {
+    /// The flags, before each is given its `CHORUS_…` variable.
+    static let flags: [CommandSpec.Option] = [
+        .init("--name", value: "NAME", help: "Member name, unique in the cluster.", default: "the host name"),
+        .init("--bind", value: "HOST:PORT", help: "Address for gossip (UDP) and peer streams (TCP); both use this port.", default: "127.0.0.1:7946"),
+        .init("--advertise", value: "HOST:PORT", help: "Address other members use to reach this node.", default: "the bind address"),
+        .init("--api", value: "HOST:PORT", help: "Address of the HTTP API.", default: "127.0.0.1:7947"),
+        .init("--seed", value: "HOST:PORT", help: "A member to join through; host names resolve with getaddrinfo. Retried with backoff while none answers.", repeatable: true),
+        .init("--cluster", value: "NAME", help: "Cluster name; packets of other clusters are dropped and counted.", default: "chorus"),
+        .init("--data-dir", value: "DIR", help: "Directory for the node's state (its incarnation); created if missing.", default: "none: nothing kept across restarts"),
+        .init("--config", value: "FILE", help: "JSON config file (see config/); flags override it."),
+        .init("--tag", value: "KEY=VALUE", help: "A tag announced with this member.", repeatable: true),
+        .init("--log-level", value: "LEVEL", help: "debug, info, warn or error.", default: "info"),
+        .init("--log-format", value: "FORMAT", help: "text or json.", default: "text"),
+        .init("--ring-vnodes", value: "N", help: "Virtual nodes per member on the ring (\(PlacementSettings.virtualNodeLimit)); the same on every node.",
+              default: String(PlacementSettings.defaultVirtualNodesPerMember)),
+        .init("--shards", value: "N", help: "Shards placed on the ring (\(PlacementSettings.shardLimit)); fixed for the life of the cluster.",
+              default: String(PlacementSettings().shardCount)),
+        .init("--replicas", value: "N", help: "Replicas per shard (\(PlacementSettings.replicationLimit)); the same on every node.",
+              default: String(PlacementSettings().replicationFactor)),
+        .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",
+              default: "30000"),
+    ]
+
     static let spec = CommandSpec(
         name: "agent",
         summary: "Run a Chorus node: SWIM membership over UDP (gossip) and TCP (state sync), with an HTTP API.",
         usage: "chorus agent [options]",
-        options: [
-            .init("--name", value: "NAME", help: "Member name, unique in the cluster.", default: "the host name"),
-            .init("--bind", value: "HOST:PORT", help: "Address for gossip (UDP) and peer streams (TCP); both use this port.", default: "127.0.0.1:7946"),
-            .init("--advertise", value: "HOST:PORT", help: "Address other members use to reach this node.", default: "the bind address"),
-            .init("--api", value: "HOST:PORT", help: "Address of the HTTP API.", default: "127.0.0.1:7947"),
-            .init("--seed", value: "HOST:PORT", help: "A member to join through; host names resolve with getaddrinfo. Retried with backoff while none answers.", repeatable: true),
-            .init("--cluster", value: "NAME", help: "Cluster name; packets of other clusters are dropped and counted.", default: "chorus"),
-            .init("--data-dir", value: "DIR", help: "Directory for the node's state (its incarnation); created if missing.", default: "none: nothing kept across restarts"),
-            .init("--config", value: "FILE", help: "JSON config file (see config/); flags override it."),
-            .init("--tag", value: "KEY=VALUE", help: "A tag announced with this member.", repeatable: true),
-            .init("--log-level", value: "LEVEL", help: "debug, info, warn or error.", default: "info"),
-            .init("--log-format", value: "FORMAT", help: "text or json.", default: "text"),
-            .init("--ring-vnodes", value: "N", help: "Virtual nodes per member on the ring (\(PlacementSettings.virtualNodeLimit)); the same on every node.",
-                  default: String(PlacementSettings.defaultVirtualNodesPerMember)),
-            .init("--shards", value: "N", help: "Shards placed on the ring (\(PlacementSettings.shardLimit)); fixed for the life of the cluster.",
-                  default: String(PlacementSettings().shardCount)),
-            .init("--replicas", value: "N", help: "Replicas per shard (\(PlacementSettings.replicationLimit)); the same on every node.",
-                  default: String(PlacementSettings().replicationFactor)),
-            .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",
-                  default: "30000"),
-        ],
+        options: flags.map { $0.readingEnvironment() },
         details: """
         The config file holds one JSON object with any of the keys name, bind, advertise, api, seeds,
         cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms and
@@ -42,13 +46,17 @@ enum AgentCommand {
         push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
         comments. Unknown keys are errors.
 
+        Every flag can also be set by the environment variable shown beside it: CHORUS_ and the
+        flag's name in capitals (CHORUS_DATA_DIR=/var/lib/chorus). A flag beats its variable, a
+        variable beats the config file. CHORUS_SEED and CHORUS_TAG hold comma-separated lists.
+
         SIGTERM or SIGINT leaves the cluster gracefully — first handing this node's shard replicas to
         other nodes (at most drain_timeout_ms, 30 s), then announcing the leave (at most leave_timeout_ms,
         2 s) — and exits 0; a second signal exits at once with status 1.
         """)
 
     static func run(_ args: [String]) throws -> Int32 {
-        let p = try spec.parse(args)
+        let p = try spec.parse(args, environment: ProcessInfo.processInfo.environment)
         if p.wantsHelp { print(spec.helpText); return 0 }
         guard p.positionals.isEmpty else { throw UsageError("chorus agent takes no arguments, got \"\(p.positionals[0])\"") }
         let file = try configFile(p)
@@ -74,11 +82,11 @@ enum AgentCommand {
     static func logSettings(from p: ParsedArguments, file: AgentConfigFile) throws -> (level: Log.Level, format: Log.Format) {
         let levelText = p.string("--log-level") ?? file.logLevel ?? "info"
         guard let level = Log.Level(parsing: levelText) else {
-            throw UsageError("--log-level must be debug, info, warn or error, got \"\(levelText)\"")
+            throw UsageError("\(p.origin("--log-level")) must be debug, info, warn or error, got \"\(levelText)\"")
         }
         let formatText = p.string("--log-format") ?? file.logFormat ?? "text"
         guard let format = Log.Format(rawValue: formatText) else {
-            throw UsageError("--log-format must be text or json, got \"\(formatText)\"")
+            throw UsageError("\(p.origin("--log-format")) must be text or json, got \"\(formatText)\"")
         }
         return (level, format)
     }
@@ -86,23 +94,23 @@ enum AgentCommand {
     /// Flags over the config file over defaults, checked.
     static func settings(from p: ParsedArguments, file: AgentConfigFile) throws -> AgentSettings {
         let name = p.string("--name") ?? file.name ?? hostName()
-        let bind = try endpoint(p.string("--bind") ?? file.bind ?? "127.0.0.1:7946", option: "--bind")
-        let api = try endpoint(p.string("--api") ?? file.api ?? "127.0.0.1:7947", option: "--api")
-        let advertise = try (p.string("--advertise") ?? file.advertise).map { text throws in try endpoint(text, option: "--advertise") }
+        let bind = try endpoint(p.string("--bind") ?? file.bind ?? "127.0.0.1:7946", option: p.origin("--bind"))
+        let api = try endpoint(p.string("--api") ?? file.api ?? "127.0.0.1:7947", option: p.origin("--api"))
+        let advertise = try (p.string("--advertise") ?? file.advertise).map { text throws in try endpoint(text, option: p.origin("--advertise")) }
         let seedFlags = p.all("--seed")
         let seeds = seedFlags.isEmpty ? (file.seeds ?? []) : seedFlags
         for seed in seeds where Endpoint.split(seed) == nil {
-            throw UsageError("--seed expects HOST:PORT (or [IPv6]:PORT), got \"\(seed)\"")
+            throw UsageError("\(p.origin("--seed")) expects HOST:PORT (or [IPv6]:PORT), got \"\(seed)\"")
         }
         var tagMap = file.tags ?? [:]
         for pair in p.all("--tag") {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-                throw UsageError("--tag expects KEY=VALUE, got \"\(pair)\"")
+                throw UsageError("\(p.origin("--tag")) expects KEY=VALUE, got \"\(pair)\"")
             }
             tagMap[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
         }
         let tags: Tags
-        do { tags = try Tags(tagMap) } catch { throw UsageError("--tag: \(error.message)") }
+        do { tags = try Tags(tagMap) } catch { throw UsageError("\(p.origin("--tag")): \(error.message)") }
         let cluster = p.string("--cluster") ?? file.cluster ?? "chorus"
         var settings = AgentSettings(name: name, bind: bind, advertise: advertise, api: api, seeds: seeds,
                                      clusterName: cluster, dataDirectory: p.string("--data-dir") ?? file.dataDir,
@@ -111,7 +119,7 @@ enum AgentCommand {
         if let n = file.maxDatagramBytes { settings.maxDatagramBytes = n }
         settings.placement = try placement(from: p, file: file)
         if let ms = try p.int("--drain-timeout") ?? file.drainTimeoutMillis {
-            guard ms >= 0, ms <= 3_600_000 else { throw UsageError("--drain-timeout must be 0...3600000 ms, got \(ms)") }
+            guard ms >= 0, ms <= 3_600_000 else { throw UsageError("\(p.origin("--drain-timeout")) must be 0...3600000 ms, got \(ms)") }
             settings.drainTimeout = .milliseconds(Int64(ms))
         }
         do { try settings.validate() } catch { throw CommandFailure(error.description) }
@@ -128,7 +136,7 @@ enum AgentCommand {
         for (flag, field) in flags {
             guard let n = try p.int(flag) else { continue }
             placement[keyPath: field] = n
-            do { try placement.validate() } catch { throw UsageError("\(flag): \(error.message)") }
+            do { try placement.validate() } catch { throw UsageError("\(p.origin(flag)): \(error.message)") }
         }
         return placement
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 
-/// The command `chorus lock acquire --exec` runs while it holds the lock.
+/// A process this one started and waits for: the command `chorus lock acquire -- CMD` runs
+/// while it holds the lock, or an agent of `chorus dev`.
 ///
 /// Spawned with `posix_spawnp` (PATH lookup, like a shell) with the signals this process
 /// handles (INT, TERM, HUP, CHLD) and PIPE back at their defaults and none blocked, so the
@@ -10,8 +11,12 @@ import Glibc
 struct ChildProcess {
     let pid: pid_t
 
-    /// Starts `argv` with `environment` as its whole environment.
-    static func spawn(_ argv: [String], environment: [String: String]) throws(CommandFailure) -> ChildProcess {
+    /// Starts `argv` with `environment` as its whole environment. With `output`, the child's
+    /// standard output and error are appended to that file and its standard input is
+    /// /dev/null. With `ownProcessGroup`, the child leads a process group of its own, so that
+    /// a Ctrl-C at the terminal reaches only this process, which decides what to pass on.
+    static func spawn(_ argv: [String], environment: [String: String], output: String? = nil,
+                      ownProcessGroup: Bool = false) throws(CommandFailure) -> ChildProcess {
         precondition(!argv.isEmpty, "ChildProcess.spawn needs a command")
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -23,7 +28,20 @@ struct ChildProcess {
         sigemptyset(&defaults)
         for s in [SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE] { sigaddset(&defaults, s) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let output {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
 
         let args = argv.map { strdup($0) } + [nil]
         let env = environment.keys.sorted().map { strdup("\($0)=\(environment[$0] ?? "")") } + [nil]
@@ -32,7 +50,7 @@ struct ChildProcess {
             for p in env { free(p) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], nil, &attributes, args, env)
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, args, env)
         guard rc == 0 else {
             throw CommandFailure("cannot run \(argv[0]): \(String(cString: strerror(rc)))")
         }

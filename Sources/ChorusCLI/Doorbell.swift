@@ -2,9 +2,9 @@ import Glibc
 import ChorusBase
 import ChorusRuntime
 
-/// Wakes the thread that supervises `chorus lock acquire` (the main thread) when a worker has
-/// news — the acquire settled, the session was lost — while it also waits for signals: a
-/// `WakeupPipe` whose read end it polls beside the `SignalPipe`.
+/// Wakes the thread that supervises a command (the main thread of `chorus lock acquire` or
+/// `chorus dev`) when a worker has news — the acquire settled, the session was lost — while
+/// it also waits for signals: a `WakeupPipe` whose read end it polls beside the `SignalPipe`.
 ///
 /// Invariant: the pipe stays open for the life of the process (the command exits through
 /// it); a full pipe means a ring is already pending, so a failed write loses nothing.
@@ -32,5 +32,15 @@ final class Doorbell: Sendable {
             signals += buffer[0..<n].map { Int32($0) }
         }
         return signals
+    }
+
+    /// A signal's name for messages ("SIGINT").
+    static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(signal)"
+        }
     }
 }

@@ -22,7 +22,7 @@ enum InfoCommand {
         let client = AgentClient(p)
         let response = try client.call(.get, "/v1/info")
         if p.flag("--json") {
-            print(response.bodyText?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+            print(AgentClient.jsonText(response))
             return 0
         }
         print(text(try client.object(response)))

@@ -6,8 +6,8 @@ enum JoinCommand {
     static let spec = CommandSpec(
         name: "join",
         summary: "Ask an agent to join the cluster of the nodes at ADDR... (also merges two clusters).",
-        usage: "chorus join ADDR... [--api HOST:PORT]",
-        options: [AgentClient.apiOption],
+        usage: "chorus join ADDR... [--json] [--api HOST:PORT]",
+        options: [.init("--json", help: "Print the agent's JSON answer as is (addresses, members_alive, unresolved)."), AgentClient.apiOption],
         details: "Each ADDR is HOST:PORT of another node's gossip address. Succeeds once one of them answers;\nif none answers within the join timeout the agent keeps retrying in the background and this exits 1.")
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -18,7 +18,9 @@ enum JoinCommand {
             throw UsageError("expected HOST:PORT (or [IPv6]:PORT), got \"\(a)\"")
         }
         let client = AgentClient(p)
-        let object = try client.object(try client.call(.post, "/v1/join", json: ["addresses": p.positionals], timeout: .seconds(15)))
+        let response = try client.call(.post, "/v1/join", json: ["addresses": p.positionals], timeout: .seconds(15))
+        if p.flag("--json") { print(AgentClient.jsonText(response)); return 0 }
+        let object = try client.object(response)
         let through = object["addresses"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? p.positionals.joined(separator: ", ")
         let alive = object["members_alive"]?.intValue.map { " (\($0) members alive)" } ?? ""
         print("joined through \(through)\(alive)")

@@ -127,6 +127,21 @@ struct LockAPI {
         send(.post, LockAPI.lockPath(name, "release"), json: ["session": session, "request_id": requestID], timeout: timeout)
     }
 
+    /// Releases with one request id, repeating an unsettled answer (backoff from 100 ms
+    /// doubling to 1 s) while `within` lasts; the repeat is safe because the agent applies a
+    /// request id once. Returns the last answer.
+    func releaseSettling(_ name: String, session: String, within: Interval = .seconds(5)) -> LockAnswer {
+        let requestID = LockAPI.newRequestID("rel")
+        let deadline = MonotonicClock.now() + within
+        var backoff = Interval.milliseconds(100)
+        while true {
+            let answer = release(name, session: session, requestID: requestID, timeout: .seconds(5))
+            guard case .unsettled = answer, MonotonicClock.now() + backoff < deadline else { return answer }
+            usleep(UInt32(backoff.nanoseconds / 1_000))
+            backoff = min(backoff * 2, .seconds(1))
+        }
+    }
+
     /// `GET /v1/locks/{name}`, decoded; every failure is one line.
     func status(_ name: String) throws(CommandFailure) -> LockView {
         let response = try client.call(.get, LockAPI.lockPath(name))

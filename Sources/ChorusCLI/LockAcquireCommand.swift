@@ -6,7 +6,8 @@ import ChorusRuntime
 
 /// `chorus lock acquire`: takes a lock for as long as this process holds it (like
 /// `etcdctl lock` and `flock(1)`): opens a session, keeps it alive, waits for the grant, then
-/// holds the lock until SIGINT/SIGTERM/SIGHUP, or runs a command under it (`--exec`).
+/// holds the lock until SIGINT/SIGTERM/SIGHUP, or runs a command under it (everything after
+/// `--`, etcdctl's form, or after `--exec`).
 ///
 /// Invariant: the process never reports the lock held (prints the token, runs the command)
 /// before the agent granted it, and stops claiming it (exits non-zero, kills the command)
@@ -15,21 +16,22 @@ enum LockAcquireCommand {
     static let spec = CommandSpec(
         name: "lock acquire",
         summary: "Acquire a lock and hold it until interrupted, or while a command runs.",
-        usage: "chorus lock acquire NAME [--shared] [--wait DUR] [--ttl DUR] [--json] [--api HOST:PORT] [--exec CMD ARGS...]",
+        usage: "chorus lock acquire NAME [--shared] [--wait DUR] [--ttl DUR] [--json] [--api HOST:PORT] [-- CMD ARGS...]",
         options: [
             .init("--shared", help: "Take the lock shared (readers) instead of exclusive."),
             .init("--wait", value: "DUR", help: "Give up if not granted within DUR (250ms, 2s, 1m; 0 = try once).", default: "forever"),
             .init("--ttl", value: "DUR", help: "Session TTL: how long the lock outlives this process if it dies.", default: "10s"),
-            .init("--json", help: "Print {\"name\",\"mode\",\"token\",\"session\"} instead of the bare token (not with --exec)."),
-            .init("--exec", help: "Run CMD ARGS... (everything after --exec) under the lock; exit with its status."),
+            .init("--json", help: "Print {\"name\",\"mode\",\"token\",\"session\"} instead of the bare token (not with a command)."),
+            .init("--exec", help: "Run CMD ARGS... (everything after --exec, the same as after --) under the lock; exit with its status."),
             AgentClient.apiOption,
         ],
         details: """
-        Without --exec: prints the fencing token, holds the lock until SIGINT, SIGTERM or SIGHUP,
+        Without a command: prints the fencing token, holds the lock until SIGINT, SIGTERM or SIGHUP,
         then releases it, closes the session and exits 0.
-        With --exec: runs the command with CHORUS_LOCK_NAME, CHORUS_LOCK_TOKEN and
-        CHORUS_LOCK_SESSION in its environment (signals received are passed on to it), releases
-        the lock when it exits and exits with its status.
+        With a command (chorus lock acquire deploy -- ./deploy.sh --env prod): runs it with
+        CHORUS_LOCK_NAME, CHORUS_LOCK_TOKEN and CHORUS_LOCK_SESSION in its environment (signals
+        received are passed on to it), releases the lock when it exits and exits with its status.
+        The command may release the lock early with 'chorus lock release "$CHORUS_LOCK_NAME"'.
         A keep-alive goes every TTL/3. If none is acknowledged for a whole TTL, or the agent
         says the session expired, the lock may already belong to someone else: the command is
         killed (SIGKILL) and chorus exits 1. Pass the token to whatever the lock guards, so
@@ -49,29 +51,29 @@ enum LockAcquireCommand {
         var command: [String] = []
     }
 
-    /// Parses the arguments; nil when help was asked for. Everything after the first
+    /// Parses the arguments; nil when help was asked for. Everything after the first `--` or
     /// `--exec` is the command, so its own options are not read as ours.
     static func parse(_ args: [String]) throws(UsageError) -> (Request, ParsedArguments)? {
         var own = args
         var command: [String] = []
-        var execGiven = false
-        if let i = args.firstIndex(of: "--exec") {
+        var separator: String?
+        if let i = args.firstIndex(where: { $0 == "--exec" || $0 == "--" }) {
             own = Array(args[..<i])
             command = Array(args[(i + 1)...])
-            execGiven = true
+            separator = args[i]
         }
         let p = try spec.parse(own)
         if p.wantsHelp { return nil }
         guard let name = p.positionals.first else { throw UsageError("chorus lock acquire needs a lock NAME") }
         guard p.positionals.count == 1 else {
-            throw UsageError("chorus lock acquire takes one NAME, got also \"\(p.positionals[1])\" (a command goes after --exec)")
+            throw UsageError("chorus lock acquire takes one NAME, got also \"\(p.positionals[1])\" (a command goes after --)")
         }
         do { _ = try LockName(name) } catch { throw UsageError(error.description) }
-        if execGiven && command.isEmpty { throw UsageError("--exec needs a command to run") }
+        if let separator, command.isEmpty { throw UsageError("\(separator) needs a command to run") }
         var r = Request(name: name, command: command)
         if p.flag("--shared") { r.mode = .shared }
         r.json = p.flag("--json")
-        if r.json && execGiven { throw UsageError("--json and --exec do not go together (the command's output is the output)") }
+        if r.json && separator != nil { throw UsageError("--json and a command do not go together (the command's output is the output)") }
         if let text = p.string("--wait") { r.wait = try duration("--wait", text) }
         if let text = p.string("--ttl") {
             r.ttl = try duration("--ttl", text)
@@ -133,7 +135,7 @@ enum LockAcquireCommand {
                 if let s = arrived.first(where: Supervisor.terminating.contains) {
                     waiter.abandon()
                     session.close()
-                    throw CommandFailure("lock \(request.name): \(signalName(s)) before the lock was granted; gave up")
+                    throw CommandFailure("lock \(request.name): \(Doorbell.name(of: s)) before the lock was granted; gave up")
                 }
                 if let reason = session.lostReason() {
                     waiter.abandon()
@@ -200,23 +202,14 @@ enum LockAcquireCommand {
         /// Releases the lock (retrying an unsettled answer with the same request id for up to
         /// 5 s) and closes the session (which would release it too). 0 when released.
         func releaseAndClose() throws(CommandFailure) -> Int32 {
-            let requestID = LockAPI.newRequestID("rel")
-            let deadline = MonotonicClock.now() + .seconds(5)
-            var failure: String?
-            var backoff = Interval.milliseconds(100)
-            while true {
-                switch api.release(request.name, session: session.id, requestID: requestID, timeout: .seconds(5)) {
-                case .ok: failure = nil
-                case let .refused(r): failure = "the agent refused the release: \(r)"
-                case let .unsettled(why):
-                    failure = "no answer to the release: \(why)"
-                    if MonotonicClock.now() + backoff < deadline {
-                        usleep(UInt32(backoff.nanoseconds / 1_000))
-                        backoff = min(backoff * 2, .seconds(1))
-                        continue
-                    }
-                }
-                break
+            let failure: String?
+            switch api.releaseSettling(request.name, session: session.id) {
+            case .ok: failure = nil
+            case let .refused(r) where r.code == "not_held":
+                // The command released the lock itself (chorus lock release): nothing left to do.
+                failure = nil
+            case let .refused(r): failure = "the agent refused the release: \(r)"
+            case let .unsettled(why): failure = "no answer to the release: \(why)"
             }
             let closed = session.close()
             if let failure {
@@ -224,15 +217,6 @@ enum LockAcquireCommand {
                                                                                   : "; it is released when session \(session.id) expires"))
             }
             return 0
-        }
-
-        func signalName(_ s: Int32) -> String {
-            switch s {
-            case SIGINT: return "SIGINT"
-            case SIGTERM: return "SIGTERM"
-            case SIGHUP: return "SIGHUP"
-            default: return "signal \(s)"
-            }
         }
     }
 }

@@ -3,10 +3,12 @@ import ChorusLocks
 import ChorusRuntime
 
 /// `chorus lock`: distributed locks through any agent — `acquire` (hold a lock, or run a
-/// command under it), `status` (one lock's holders and queue), `list` (locks by prefix).
+/// command under it), `release` (let go of a session's lock), `status` (one lock's holders
+/// and queue), `list` (locks by prefix).
 enum LockCommand {
     static let subcommands: [(String, String)] = [
-        ("acquire", "Acquire a lock; hold it until interrupted, or run a command under it (--exec)."),
+        ("acquire", "Acquire a lock; hold it until interrupted, or run a command under it (NAME -- CMD ARGS...)."),
+        ("release", "Release a lock a session holds (inside a command run under the lock: its own)."),
         ("status", "Show one lock's holders and waiters."),
         ("list", "List the locks whose names start with a prefix, with their holders and waiters."),
     ]
@@ -20,14 +22,15 @@ enum LockCommand {
     }
 
     static func run(_ args: [String]) throws -> Int32 {
-        guard let sub = args.first else { throw UsageError("chorus lock needs a subcommand: acquire, status or list (see 'chorus lock --help')") }
+        guard let sub = args.first else { throw UsageError("chorus lock needs a subcommand: acquire, release, status or list (see 'chorus lock --help')") }
         let rest = Array(args.dropFirst())
         switch sub {
         case "--help", "-h", "help": print(helpText); return 0
         case "acquire": return try LockAcquireCommand.run(rest)
+        case "release": return try LockReleaseCommand.run(rest)
         case "status": return try runStatus(rest)
         case "list": return try runList(rest)
-        default: throw UsageError("unknown lock subcommand \"\(sub)\": use acquire, status or list")
+        default: throw UsageError("unknown lock subcommand \"\(sub)\": use acquire, release, status or list")
         }
     }
 

@@ -26,7 +26,7 @@ enum RingCommand {
         let client = AgentClient(p)
         let response = try client.call(.get, p.flag("--tokens") ? "/v1/ring?tokens=1" : "/v1/ring")
         if p.flag("--json") {
-            print(response.bodyText?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+            print(AgentClient.jsonText(response))
             return 0
         }
         let view: RingView

@@ -6,8 +6,8 @@ enum TagsCommand {
     static let spec = CommandSpec(
         name: "tags",
         summary: "Set or delete tags of an agent; the change is gossiped to every member.",
-        usage: "chorus tags set KEY=VALUE... [--api HOST:PORT]\n       chorus tags delete KEY... [--api HOST:PORT]",
-        options: [AgentClient.apiOption],
+        usage: "chorus tags set KEY=VALUE... [--json] [--api HOST:PORT]\n       chorus tags delete KEY... [--json] [--api HOST:PORT]",
+        options: [.init("--json", help: "Print the agent's JSON answer ({\"tags\":{...}}) as is."), AgentClient.apiOption],
         details: "Prints the agent's tags after the change, one KEY=VALUE per line.")
 
     static func run(_ args: [String]) throws -> Int32 {
@@ -31,7 +31,9 @@ enum TagsCommand {
             throw UsageError("chorus tags needs set or delete, got \"\(action)\"")
         }
         let client = AgentClient(p)
-        let object = try client.object(try client.call(.put, "/v1/tags", json: body))
+        let response = try client.call(.put, "/v1/tags", json: body)
+        if p.flag("--json") { print(AgentClient.jsonText(response)); return 0 }
+        let object = try client.object(response)
         let tags = object["tags"]?.objectValue ?? [:]
         if tags.isEmpty { print("(no tags)") }
         for key in tags.keys.sorted() { print("\(key)=\(tags[key]?.stringValue ?? "")") }
