@@ -204,7 +204,9 @@ extension HomeDirectory {
     /// passed is acked for by the home (its copy can no longer be read).
     mutating func retransmit(_ key: CacheKey, _ entry: inout DirectoryEntry, at now: Instant,
                              into effects: inout [HomeEffect]) {
+        let unsent = entry.txn?.dataSentAt == nil
         sendDataIfUnfenced(key, &entry, at: now, into: &effects)
+        let justSent = unsent && entry.txn?.dataSentAt != nil
         guard var txn = entry.txn, now >= txn.lastSent + settings.retransmitAfter else { return }
         txn.lastSent = now
         entry.txn = txn
@@ -217,7 +219,7 @@ extension HomeDirectory {
         var live = txn
         live.targets = txn.targets.filter { now < $0.holder.leaseEnd }
         sendRevocations(key, live, into: &effects)
-        if txn.dataSentAt != nil { sendData(key, &entry, at: now, into: &effects) }
+        if txn.dataSentAt != nil && !justSent { sendData(key, &entry, at: now, into: &effects) }
     }
 
     /// The requester has its data and acks: record the copies the transaction made.

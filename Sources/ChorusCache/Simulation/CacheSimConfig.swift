@@ -56,12 +56,25 @@ public struct CacheSimReport: Sendable, CustomStringConvertible {
     public var messages = 0
     public var crashes = 0
     public var homeFailures = 0
+    /// FNV-1a over every delivered message and every completion with its time: the same
+    /// config gives the same digest in any process.
+    public var digest: UInt64 = 0xcbf2_9ce4_8422_2325
     public var violations: [String] = []
+
+    mutating func mix(_ bytes: [UInt8]) {
+        for b in bytes { digest = (digest ^ UInt64(b)) &* 0x100_0000_01b3 }
+    }
+    mutating func mix(_ x: UInt64) {
+        withUnsafeBytes(of: x.littleEndian) { for b in $0 { digest = (digest ^ UInt64(b)) &* 0x100_0000_01b3 } }
+    }
+
+    /// How to replay this run.
+    public var replay: String { "CacheSimulation.run(CacheSimConfig(seed: \(seed)))" }
 
     public var description: String {
         "seed \(seed): \(events) events, \(reads) reads, \(writes) writes (\(unknownWrites) unknown), "
             + "hits \(hits) misses \(misses), \(messages) messages, \(crashes) crashes, \(homeFailures) home failures, "
-            + "\(violations.count) violations"
+            + "\(violations.count) violations, digest \(String(digest, radix: 16))"
             + (violations.first.map { "; first: \($0)" } ?? "")
     }
 }

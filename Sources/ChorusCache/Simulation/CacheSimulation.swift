@@ -136,6 +136,7 @@ public struct CacheSimulation {
                 return checker.note("n\(to) could not decode a message from n\(from): \(error)")
             }
             let sender = CacheNodeID(UInt64(from))
+            report.mix(UInt64(bitPattern: now.nanoseconds)); report.mix(UInt64(from) << 32 | UInt64(to)); report.mix(bytes)
             log(message.key, "n\(from) → n\(to) \(message)")
             if message.isForHome {
                 guard var home = nodes[to].home else { return }
@@ -288,6 +289,7 @@ public struct CacheSimulation {
         guard c < clients.count, let op = clients[c].op, op.id == id else { return }
         clients[c].op = nil
         let owner = clients[c].node
+        report.mix(UInt64(bitPattern: now.nanoseconds)); report.mix(id.raw)
         log(op.key, "n\(owner) \(id) ended \(outcome)")
         switch outcome {
         case let .value(v):
