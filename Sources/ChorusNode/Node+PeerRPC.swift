@@ -119,6 +119,7 @@ extension Node {
         begin(time)
         defer { end(into: &effects) }
         guard let pid = peers.first(where: { $0.value.address == address })?.key else { return }
+        host.reportUnreachable(peer: pid)
         for call in calls.removeAll(to: pid) { callEnded(call.purpose, nil) }
     }
 

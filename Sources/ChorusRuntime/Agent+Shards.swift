@@ -75,9 +75,14 @@ extension Agent {
     func sendShardBatch(_ batch: ShardBatch) {
         guard let address = shards.node.address(of: batch.to) else {
             metrics.sendFailed(transport: "tcp")
+            // Reported once the drive that holds the host is over (exclusive access).
+            let peer = batch.to
+            loop.execute { [weak self] in self?.shards.node.host.reportUnreachable(peer: peer) }
             return
         }
-        streams.send(ShardBatchCodec.encode(batch), to: address)
+        // Split below the frame limit, heartbeats first, so a large catch-up never costs
+        // every group its heartbeats for a turn.
+        for frame in ShardBatchCodec.frames(batch) { streams.send(frame, to: address) }
     }
 
     /// A peer-stream frame for the node (a shard batch or a peer RPC message).
@@ -90,6 +95,12 @@ extension Agent {
 
     /// The stream to a peer broke: the node ends its calls to it.
     func peerUnreachable(_ address: Endpoint) {
+        // Streams report problems from inside a send, which may run while the host is being
+        // driven: the node hears of it on the next loop turn.
+        loop.execute { [weak self] in self?.nodeHearsUnreachable(address) }
+    }
+
+    private func nodeHearsUnreachable(_ address: Endpoint) {
         var effects: [NodeEffect] = []
         shards.node.peerUnreachable(address, at: nodeTime, into: &effects)
         perform(effects)

@@ -5,9 +5,20 @@ import Testing
 @Suite struct TCPListenerTests {
     @Test(arguments: [Endpoint(ip: .loopbackV4, port: 0), Endpoint(ip: .loopbackV6, port: 0)])
     func listener_bindsTheSamePortNumberAsAUDPSocket(_ any: Endpoint) throws {
-        let udp = try UDPSocket(bind: any)
-        let tcp = try TCPListener(bind: udp.localEndpoint)
-        #expect(tcp.localEndpoint == udp.localEndpoint)
+        // Another test may take the TCP side of the free UDP port first (tests run in
+        // parallel): try a few ports, as the agent's own bind does.
+        for attempt in 1...8 {
+            let udp = try UDPSocket(bind: any)
+            defer { udp.close() }
+            do {
+                let tcp = try TCPListener(bind: udp.localEndpoint)
+                #expect(tcp.localEndpoint == udp.localEndpoint)
+                tcp.close()
+                return
+            } catch SocketError.addressInUse where attempt < 8 {
+                continue
+            }
+        }
     }
 
     @Test func secondListenerOnALivePort_failsNamingTheAddress() throws {
