@@ -137,7 +137,7 @@ struct SimLane {
         }
         digest.mix(now); digest.mix(p.from); digest.mix(p.to); digest.mix(Int(packet.message.kindCode))
         effects.removeAll(keepingCapacity: true)
-        nodes[k]!.receive(packet, from: ClusterSimulation.address(p.from.index), at: now, into: &effects)
+        nodes[k]!.receive(packet, from: ClusterSimulation.address(p.from.index), via: p.reliable ? .stream : .datagram, at: now, into: &effects)
         performEffects(of: to)
         reschedule(to)
     }
