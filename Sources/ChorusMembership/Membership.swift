@@ -341,8 +341,8 @@ public struct Membership {
                 p.updates.append(update(for: b))
             }
         }
-        dissemination.select(budget: room, largest: piggybackRoom(.gossip), limit: retransmitLimit, joinLimit: joinRetransmitLimit,
-                             skipping: buddy ?? -1, table: &table) { r, slot in
+        let largest = piggybackRoom(.gossip), limit = retransmitLimit, joinLimit = joinRetransmitLimit
+        dissemination.select(budget: room, largest: largest, limit: limit, joinLimit: joinLimit, skipping: buddy ?? -1, table: &table) { r, slot in
             Membership.updateSize(r, suspicion: suspicions[slot])
         }
         if !dissemination.chosen.isEmpty {
@@ -384,9 +384,13 @@ public struct Membership {
         var picked: [Int32] = []
         let n = table.slotCount
         guard n > 1 else { return [] }
-        // Rejection sampling is O(count) when most slots qualify (the common case) ...
+        // Rejection sampling is O(count) when most slots qualify (the common case), and
+        // stays cheaper than a scan when tombstones fill most of the table (after churn of
+        // names): the tries grow with slots per live member, up to half a scan ...
+        let sparseness = n / max(1, table.liveCount)
+        let budget = min(count * 8 * max(1, sparseness), max(count * 8, n / 2))
         var tries = 0
-        while picked.count < count && tries < count * 8 {
+        while picked.count < count && tries < budget {
             tries += 1
             let s = Int32(rng.below(n))
             if s == localSlot || s == excluding || picked.contains(s) { continue }
