@@ -32,11 +32,17 @@ public struct MembershipSettings: Sendable, Hashable {
     /// Lifeguard local health multiplier ceiling (Lifeguard uses 8).
     public var maxLocalHealth: Int = 8
 
-    /// Suspicion timeout minimum = multiplier × max(1, log10 N) × probe interval. Lifeguard's
-    /// confirmations, and members verifying a suspicion with their own probe, let us use 1.5
-    /// where memberlist uses 4: in the simulator, 600 s at 5% loss with 10, 50 and 200 nodes
-    /// gave no false positive at 1.5 (bench notes in docs/performance.md).
-    public var suspicionMultiplier: Double = 1.5
+    /// Suspicion timeout minimum = multiplier × max(1, log10 N) × probe interval. 3, between
+    /// memberlist's 4 and the 1.5 used before: a stop-the-world pause of P seconds (GC, VM
+    /// migration, SIGSTOP) survives when the minimum exceeds P − (the earliest suspicion,
+    /// about 0.3 s into it) + the refutation's spread (about 0.3 s). At 1.5 a 2 s pause
+    /// could be declared dead in a small cluster once confirmations arrived; 3 survives it
+    /// with about a second to spare at any size, since the minimum grows with log N. Loss
+    /// no longer needs the wider margin memberlist keeps: the stream fallback probe and
+    /// verification probes remove those false suspicions (0 false positives at 5% loss over
+    /// 10 minutes at 100 and 1,000 nodes in the simulator). The price is detection time:
+    /// at 2,000 nodes the median first detection went from 6.2 s to 11.2 s.
+    public var suspicionMultiplier: Double = 3
     /// Suspicion timeout maximum = this × minimum (memberlist: 6).
     public var suspicionMaxMultiplier: Double = 6
     /// Independent confirmations after which a suspicion runs for the minimum (Lifeguard K).

@@ -15,28 +15,19 @@ import ChorusBase
         #expect(m.status(of: "gone") == nil && m.status(of: "went") == nil && m.status(of: "old") == nil)
     }
 
-    @Test func deadMemberDeclaredDeadAgainAtHigherIncarnation_isForgottenATombstoneTimeAfterTheNewVerdict() throws {
+    /// `dead → dead` and `left → dead` at a higher incarnation: the second verdict restarts
+    /// the tombstone time and is reaped a tombstone time after itself.
+    @Test(arguments: [(MemberStatus.dead, Incarnation(0)), (.left, 1)])
+    func tombstoneGivenANewVerdictAtHigherIncarnation_isForgottenATombstoneTimeAfterIt(first: MemberStatus, incarnation: Incarnation) throws {
         var s = MembershipSettings()
         s.tombstoneTimeout = .seconds(60)
         var m = try Fixture.node(knowing: ["b", "x"], settings: s)
         var out: [MembershipEffect] = []
-        m.receive(Fixture.gossip([Fixture.update("x", .dead, 0)], settings: s), from: Fixture.address(100), at: .zero, into: &out)
-        m.receive(Fixture.gossip([Fixture.update("x", .dead, 1)], settings: s), from: Fixture.address(100), at: Fixture.at(30), into: &out)
+        m.receive(Fixture.gossip([Fixture.update("x", first, incarnation)], settings: s), from: Fixture.address(100), at: .zero, into: &out)
+        m.receive(Fixture.gossip([Fixture.update("x", .dead, incarnation + 1)], settings: s), from: Fixture.address(100), at: Fixture.at(30), into: &out)
         m.tick(at: Fixture.at(61), into: &out)
         #expect(m.status(of: "x") == .dead, "the second verdict is only 31 s old")
         m.tick(at: Fixture.at(91), into: &out)
-        #expect(m.status(of: "x") == nil)
-    }
-
-    @Test func leftMemberThenDeadAtHigherIncarnation_isForgotten() throws {
-        var s = MembershipSettings()
-        s.tombstoneTimeout = .seconds(60)
-        var m = try Fixture.node(knowing: ["b", "x"], settings: s)
-        var out: [MembershipEffect] = []
-        m.receive(Fixture.gossip([Fixture.update("x", .left, 1)], settings: s), from: Fixture.address(100), at: .zero, into: &out)
-        m.receive(Fixture.gossip([Fixture.update("x", .dead, 2)], settings: s), from: Fixture.address(100), at: Fixture.at(30), into: &out)
-        m.tick(at: Fixture.at(61), into: &out)
-        m.tick(at: Fixture.at(95), into: &out)
         #expect(m.status(of: "x") == nil)
     }
 
