@@ -22,8 +22,11 @@ import Testing
         let cluster = Cluster()
         defer { cluster.shutdown() }
         // Three nodes: each of the two others probes the paused one every other period, so
-        // one of them almost surely does while it sleeps.
+        // one of them almost surely does while it sleeps (about 98%: a probe must start in
+        // the first 1.7 s to fail in time). They first run 3 s, so that phi has samples and
+        // a probe fails 0.3 s after its ping rather than the 1 s of an unknown member.
         let nodes = try converged(cluster, 3)
+        usleep(3_000_000)
         let paused = nodes[2], others = Array(nodes.prefix(2))
         paused.signal(SIGSTOP)
         usleep(2_000_000)
