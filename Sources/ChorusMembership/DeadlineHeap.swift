@@ -58,8 +58,13 @@ struct ProbeInFlight {
     var phase: Phase
     var directDeadline: Instant
     var indirectDeadline: Instant
-    var nacksExpected = 0
-    var nacksReceived = 0
+    /// The members asked to ping the target for us, and those of them that sent a nack:
+    /// nacks count once per helper (Lifeguard §IV.A), so a repeated or forged nack cannot
+    /// hide our own slowness.
+    var helpers: [String] = []
+    var nackers: [String] = []
+    var nacksExpected: Int { helpers.count }
+    var nacksReceived: Int { nackers.count }
 }
 
 /// A ping-req this node relays: it pinged `target` on behalf of `requester`.

@@ -15,6 +15,9 @@ struct Dissemination {
     private(set) var queued = 0
     /// The slots the last `select` picked, in order (kept to reuse its storage).
     private(set) var chosen: [Int32] = []
+    /// Slots whose update `select` found larger than any datagram can carry: taken off the
+    /// queue, to go by stream (the caller empties this).
+    var oversized: [Int32] = []
     /// Scratch for `select`: entries to move up to `level` once the walk is over.
     private var promoted: [(level: Int, entry: UInt64)] = []
     var capacityBytes: Int { buckets.reduce(0) { $0 + $1.capacity * 8 } + buckets.capacity * 8 + chosen.capacity * 4 + promoted.capacity * 16 }
@@ -47,7 +50,11 @@ struct Dissemination {
 
     /// Picks updates whose sizes (from `size`) fit in `budget` bytes, least-sent first, and
     /// counts one transmission for each. The chosen slots are left in `chosen`, in order.
-    mutating func select(budget: Int, limit: Int, joinLimit: Int, table: inout MemberTable, size: (borrowing MemberRecord, Int32) -> Int) {
+    /// An update larger than `largest` (what an otherwise empty datagram holds) is dequeued
+    /// into `oversized`: kept, it would stop its level's walk at every packet. `skipping`
+    /// is a slot the caller already carries; it is left queued as it is.
+    mutating func select(budget: Int, largest: Int, limit: Int, joinLimit: Int, skipping: Int32 = -1, table: inout MemberTable,
+                         size: (borrowing MemberRecord, Int32) -> Int) {
         chosen.removeAll(keepingCapacity: true)
         let limit = min(limit, 63), joinLimit = min(joinLimit, 63)
         guard queued > 0, budget > 0 else { return }
@@ -69,7 +76,16 @@ struct Dissemination {
                         r.pointee.isQueued = false; queued -= 1
                         continue
                     }
+                    if slot == skipping {
+                        promoted.append((level, entry))
+                        continue
+                    }
                     let n = size(r.pointee, slot)
+                    if n > largest {
+                        r.pointee.isQueued = false; queued -= 1
+                        oversized.append(slot)
+                        continue
+                    }
                     if n > room {
                         buckets[level].append(entry); entryCount += 1
                         misses += 1

@@ -2,9 +2,10 @@ import ChorusBase
 
 /// Lifeguard's local health multiplier (Lifeguard §IV.A, "Local Health Aware Probe").
 ///
-/// A score in `0...maximum` that rises when this node sees evidence that *it* is slow —
-/// a probe whose ping-reqs drew fewer nacks than expected, or a suspicion about itself that
-/// it had to refute — and falls with every successful probe. Probe interval and probe
+/// A score in `0...maximum` that rises when this node sees evidence that *it* is slow — by
+/// one for each nack a failed probe's helpers owed and did not send (by one when the probe
+/// had no helpers), and by one for each suspicion about itself that it had to refute — and
+/// falls by one with every successful probe (memberlist's awareness deltas). Probe interval and probe
 /// timeout are stretched by `1 + score`, so a struggling node probes less aggressively and
 /// waits longer before blaming others. Invariant: `0 <= score <= maximum`.
 public struct LocalHealth: Sendable, Hashable {
@@ -19,8 +20,9 @@ public struct LocalHealth: Sendable, Hashable {
     public enum Evidence: Sendable {
         /// A probe was answered in time (−1).
         case probeSucceeded
-        /// A probe failed and some expected nacks never came: our own links are suspect (+1).
-        case missedNack
+        /// A probe failed and `count` of its helpers sent no nack: our own links, not the
+        /// target, are suspect (+count).
+        case missedNacks(Int)
         /// A probe failed with no indirect help at all (+1).
         case probeFailed
         /// Another node suspected us and we refuted it (+1).
@@ -30,7 +32,8 @@ public struct LocalHealth: Sendable, Hashable {
     public mutating func apply(_ evidence: Evidence) {
         switch evidence {
         case .probeSucceeded: score = max(0, score - 1)
-        case .missedNack, .probeFailed, .refutedSuspicion: score = min(maximum, score + 1)
+        case let .missedNacks(count): score = min(maximum, score + min(max(0, count), maximum))
+        case .probeFailed, .refutedSuspicion: score = min(maximum, score + 1)
         }
     }
 

@@ -20,11 +20,20 @@ extension Membership {
     @discardableResult
     mutating func apply(_ u: MemberUpdate, via source: Source, sender: String = "", hint: SlotHint = .unknown,
                         now: Instant, into out: inout [MembershipEffect]) -> Int32 {
+        guard isAcceptable(u) else {
+            counters.updatesRefused += 1
+            return localSlot
+        }
         if u.name == name {
             aboutSelf(u, now: now)
             return localSlot
         }
         guard let slot = table.slot(of: u.name, hint: hint) else {
+            // The death or leave of a member we do not know is no news to us: taking it in
+            // would start a fresh tombstone clock, and tombstones passed on that way between
+            // nodes that had each forgotten them would circulate for ever (memberlist
+            // ignores them too).
+            guard u.status.isLive else { return localSlot }
             guard table.memberCount < settings.maxMembers else {
                 counters.membersRefused += 1
                 return localSlot
@@ -79,8 +88,8 @@ extension Membership {
         }
     }
 
-    /// The member is unknown: alive and suspect members are added, death verdicts kept as
-    /// tombstones (no event: we never saw the member live). `spread` says whether to gossip
+    /// The member is unknown and alive or suspect (`apply` ignores unknown dead and left
+    /// members): it is added. `spread` says whether to gossip
     /// the new member on: a member learned in bulk from a sync is usually old news to the
     /// rest of the cluster, and re-gossiping every one of them makes the bootstrap of N
     /// nodes cost N²·λ·log N transmissions instead of far fewer.
@@ -101,6 +110,7 @@ extension Membership {
             out.append(.event(event(.joined, slot, now)))
             out.append(.event(event(.suspect, slot, now)))
         case .dead, .left:
+            // Not reached (see `apply`); a tombstone still ends.
             scheduleTombstone(slot, now: now)
         }
         return slot
@@ -148,10 +158,10 @@ extension Membership {
             }
         case .dead:
             table.setStatus(slot, .dead)
-            if before.status.isLive {
-                scheduleTombstone(slot, now: now)
-                out.append(.event(event(.dead, slot, now)))
-            }
+            // Every new verdict restarts the tombstone's time (`changedAt` moved), so it
+            // needs a reaping of its own: the one already scheduled will find it too young.
+            scheduleTombstone(slot, now: now)
+            if before.status.isLive { out.append(.event(event(.dead, slot, now))) }
         case .left:
             table.setStatus(slot, .left)
             scheduleTombstone(slot, now: now)
@@ -176,7 +186,7 @@ extension Membership {
         case .left:
             break
         }
-        table.setIncarnation(localSlot, u.incarnation &+ 1)
+        table.setIncarnation(localSlot, raised(u.incarnation))
         table[localSlot].changedAt = now
         dissemination.enqueue(localSlot, in: &table)
     }
@@ -205,7 +215,10 @@ extension Membership {
         tombstones.append((now + settings.tombstoneTimeout, slot))
     }
 
-    /// Forgets dead and left members whose tombstone time has passed.
+    /// Forgets dead and left members whose tombstone time has passed: a tombstone is
+    /// forgotten `tombstoneTimeout` after the last change of what we hold about the member
+    /// (`changedAt`: its death, leave, or a later verdict at a higher incarnation), at the
+    /// first tick after that instant.
     mutating func reapTombstones(now: Instant) {
         while tombstoneHead < tombstones.count && tombstones[tombstoneHead].deadline <= now {
             let slot = tombstones[tombstoneHead].slot

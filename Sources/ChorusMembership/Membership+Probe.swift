@@ -4,9 +4,13 @@ import ChorusBase
 // and a phi-accrual decision of when a probe has failed.
 //
 // One protocol period, stretched by the local health multiplier m = score + 1:
-//   t0                 ping(target)
-//   t0 + Td            no ack: ping-req to k random members (they relay, or nack)
-//   t0 + Ti            no ack, direct or relayed: the target is suspected
+//   t0                 ping(target); a suspect target's ping carries the suspicion first
+//                      (Lifeguard's buddy system), so it hears of it and refutes at once
+//   t0 + Td            no ack: ping-req to k random members (they relay, or nack), and
+//                      the same ping over the stream (memberlist's TCP fallback), which
+//                      a member on a lossy datagram path still answers
+//   t0 + Ti            no ack, direct, relayed or streamed: the target is suspected, and
+//                      the health score rises by the nacks missing (by 1 with no helpers)
 //   t0 + period        next probe
 // Td is where the target's phi reaches the threshold (`directTimeout`), times m.
 extension Membership {
@@ -53,7 +57,11 @@ extension Membership {
                          to: table[h].address, into: &out)
                     counters.pingReqsSent += 1
                 }
-                p.nacksExpected = helpers.count
+                p.helpers = helpers.map { table[$0].name }
+                if settings.streamProbe {
+                    counters.streamProbes += 1
+                    send(.ping(seq: p.seq, target: p.name), to: target.address, via: .stream, into: &out)
+                }
                 probe = p
             }
             if p.phase == .indirect && now >= p.indirectDeadline {
@@ -91,7 +99,7 @@ extension Membership {
         probe = ProbeInFlight(slot: slot, name: target.name, seq: seq, sentAt: now, phase: .direct,
                               directDeadline: now + direct, indirectDeadline: now + indirect)
         counters.probes += 1
-        send(.ping(seq: seq, target: target.name), to: target.address, into: &out)
+        send(.ping(seq: seq, target: target.name), to: target.address, buddy: target.status == .suspect ? slot : nil, into: &out)
     }
 
     /// Someone else suspects the member in `slot`: check it ourselves now, so that an
@@ -100,7 +108,7 @@ extension Membership {
     /// whatever the cluster size, so a suspected member is not flooded with pings.
     mutating func verifySuspicion(_ slot: Int32, now: Instant, into out: inout [MembershipEffect]) {
         guard case .active = leaveState else { return }
-        let wanted = 2.0 * Double(settings.suspicionConfirmations + 1)
+        let wanted = 2.0 * (Double(settings.suspicionConfirmations) + 1)
         let p = min(1, wanted / Double(max(1, table.liveCount - 2)))
         guard rng.unit() < p else { return }
         if probe == nil {
@@ -113,9 +121,12 @@ extension Membership {
 
     mutating func probeFailed(_ p: ProbeInFlight, now: Instant, into out: inout [MembershipEffect]) {
         counters.probesFailed += 1
-        // Lifeguard: missing nacks mean our own links or process are slow, not the target.
-        if p.nacksExpected > 0 && p.nacksReceived < p.nacksExpected {
-            health.apply(.missedNack)
+        // Lifeguard: each missing nack is evidence that our own links or process are slow,
+        // not the target; with no helpers to tell, any failed probe counts once.
+        if p.nacksExpected > 0 {
+            if p.nacksReceived < p.nacksExpected { health.apply(.missedNacks(p.nacksExpected - p.nacksReceived)) }
+        } else {
+            health.apply(.probeFailed)
         }
         guard Int(p.slot) < table.slotCount, table[p.slot].name == p.name else { return }
         let own = table[p.slot].responses
@@ -150,18 +161,32 @@ extension Membership {
 
     // MARK: handlers
 
-    mutating func onPing(seq: UInt32, target: String, from source: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
+    mutating func onPing(seq: UInt32, target: String, sender: String, from source: Endpoint, via transport: Transport,
+                         now: Instant, into out: inout [MembershipEffect]) {
         guard target == name else {
             // Meant for a member that used to live at our address.
             counters.droppedNotForUs += 1
             return
         }
-        send(.ack(seq: seq), to: source, into: &out)
+        switch transport {
+        case .datagram:
+            send(.ack(seq: seq), to: source, into: &out)
+        case .stream:
+            // A fallback probe: the answer goes back by stream to where the prober listens
+            // (a stream's source is the prober's ephemeral port), so only to a known member.
+            guard let s = table.slot(of: sender), s != localSlot else {
+                counters.droppedNotForUs += 1
+                return
+            }
+            send(.ack(seq: seq), to: table[s].address, via: .stream, into: &out)
+        }
     }
 
-    mutating func onPingReq(seq: UInt32, target: String, address: Endpoint, timeout: Interval,
-                            from source: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
-        guard relays.count < settings.maxRelays else {
+    /// Pings `target` for the requester at `source` — only a member we know, at the address
+    /// we hold for it: a ping-req must not make us send to an address an outsider picked.
+    mutating func onPingReq(seq: UInt32, target: String, timeout: Interval, from source: Endpoint, now: Instant,
+                            into out: inout [MembershipEffect]) {
+        guard let slot = table.slot(of: target), slot != localSlot, relays.count < settings.maxRelays else {
             counters.relaysRefused += 1
             counters.nacksSent += 1
             send(.nack(seq: seq), to: source, into: &out)
@@ -171,12 +196,15 @@ extension Membership {
         // Nack at 80% of the requester's window so it arrives before the requester gives up.
         let window = max(Interval.milliseconds(1), min(timeout, settings.probeInterval * 4))
         relays.append(Relay(seq: mine, requester: source, requesterSeq: seq, nackAt: now + window.scaled(0.8)))
-        send(.ping(seq: mine, target: target), to: address, into: &out)
+        send(.ping(seq: mine, target: target), to: table[slot].address, into: &out)
     }
 
-    mutating func onAck(seq: UInt32, sender: String, now: Instant, into out: inout [MembershipEffect]) {
+    mutating func onAck(seq: UInt32, sender: String, via transport: Transport, now: Instant, into out: inout [MembershipEffect]) {
         if let p = probe, p.seq == seq {
-            probeSucceeded(p, direct: sender == p.name, now: now)
+            // A streamed answer came after a datagram timeout: its round trip says nothing
+            // about the datagram path phi models.
+            if transport == .stream { counters.streamProbeAnswers += 1 }
+            probeSucceeded(p, direct: sender == p.name && transport == .datagram, now: now)
             return
         }
         if let i = relays.firstIndex(where: { $0.seq == seq }) {
@@ -185,10 +213,10 @@ extension Membership {
         }
     }
 
-    mutating func onNack(seq: UInt32, now: Instant) {
+    mutating func onNack(seq: UInt32, sender: String, now: Instant) {
         counters.nacksReceived += 1
-        if var p = probe, p.seq == seq {
-            p.nacksReceived += 1
+        if var p = probe, p.seq == seq, p.helpers.contains(sender), !p.nackers.contains(sender) {
+            p.nackers.append(sender)
             probe = p
         }
     }

@@ -6,11 +6,15 @@ extension Membership {
 
     /// The table as gossip records, tombstones and ourselves included, except the slots set
     /// in `known` (a bitset), and only members in `buckets` (of `bucketCount`) when given.
-    func exportState(except known: [UInt64] = [], buckets: Set<Int>? = nil, bucketCount: Int = 1) -> [MemberUpdate] {
+    /// With `named` (a bitset), tombstones only of the slots set there: a peer ignores the
+    /// death of a member it does not hold.
+    func exportState(except known: [UInt64] = [], tombstonesOf named: [UInt64]? = nil, buckets: Set<Int>? = nil,
+                     bucketCount: Int = 1) -> [MemberUpdate] {
         var out: [MemberUpdate] = []
         out.reserveCapacity(buckets == nil ? table.memberCount : 16)
         for s in 0..<table.slotCount where !table[Int32(s)].isFree {
             if s / 64 < known.count && known[s / 64] & (1 << UInt64(s % 64)) != 0 { continue }
+            if let named, !table[Int32(s)].status.isLive, !(s / 64 < named.count && named[s / 64] & (1 << UInt64(s % 64)) != 0) { continue }
             if let buckets, !buckets.contains(StateDigest.bucket(of: table[Int32(s)].name, count: bucketCount)) { continue }
             out.append(update(for: Int32(s)))
         }
@@ -30,11 +34,26 @@ extension Membership {
         return b
     }
 
-    mutating func onPushPull(_ state: PushPull, sender: String, from source: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
-        var replyTo = source
-        if let s = table.slot(of: sender), s != localSlot { replyTo = table[s].address }
+    /// Where to answer a sync from `sender`: by stream, to the address the sender gives for
+    /// itself (`stated`, from its state) or the one we hold (a stream's source is only an
+    /// ephemeral port); by datagram, whose source may be forged, only to the source or to
+    /// the address we held for the sender before its packet was applied — never to an
+    /// address the packet names, or it would aim our whole state at a victim.
+    func syncReplyAddress(sender: String, source: Endpoint, stated: Endpoint?, via transport: Transport) -> Endpoint {
+        switch transport {
+        case .datagram:
+            return datagramReplyTo ?? source
+        case .stream:
+            if let stated { return stated }
+            if let s = table.slot(of: sender), s != localSlot { return table[s].address }
+            return source
+        }
+    }
+
+    mutating func onPushPull(_ state: PushPull, sender: String, from source: Endpoint, via transport: Transport, now: Instant,
+                             into out: inout [MembershipEffect]) {
         if state.phase == .request, let digest = state.digest {
-            answerDigest(digest, state: state, sender: sender, replyTo: replyTo, now: now, into: &out)
+            answerDigest(digest, state: state, sender: sender, source: source, via: transport, now: now, into: &out)
             return
         }
         // Reserve for what may be added, but never past the cap: a hostile sync naming a
@@ -55,19 +74,29 @@ extension Membership {
         // Which of our members the peer already knows exactly as we do: those are left out
         // of what we send back, which carries only what the peer lacks.
         let wantsDelta = state.phase == .request || state.buckets.map { !$0.isEmpty } == true
-        var peerKnows = [UInt64](repeating: 0, count: wantsDelta ? (table.slotCount + state.members.count + 63) / 64 : 0)
+        let words = wantsDelta ? (table.slotCount + state.members.count + 63) / 64 : 0
+        var peerKnows = [UInt64](repeating: 0, count: words)
+        // Which members the peer named at all: a reply carries tombstones only of those.
+        var peerNamed = [UInt64](repeating: 0, count: words)
+        var stated: Endpoint?
         forEachLookedUp(state.members) { m, k, hint in
             let u = state.members[k]
-            if u.name == sender { replyTo = u.address }
+            if u.name == sender { stated = u.address }
             let slot = m.apply(u, via: .pushPull(spreadNewMembers: spread || u.name == sender && state.phase == .request), sender: sender,
                                hint: hint, now: now, into: &out)
-            if wantsDelta {
-                let r = m.table[slot]
-                if r.incarnation == u.incarnation && r.status == u.status && Int(slot) / 64 < peerKnows.count {
-                    peerKnows[Int(slot) / 64] |= 1 << UInt64(Int(slot) % 64)
+            if wantsDelta && Int(slot) / 64 < peerKnows.count {
+                let r = m.table[slot], bit: UInt64 = 1 << UInt64(Int(slot) % 64)
+                if slot != m.localSlot || u.name == m.name { peerNamed[Int(slot) / 64] |= bit }
+                // Known exactly as we hold it — address and tags too: a member restarted
+                // under its old name with a new address or tags at the same incarnation
+                // must hear of its old self, so that it outranks it.
+                if r.incarnation == u.incarnation && r.status == u.status && r.address == u.address
+                    && (!r.status.isLive || r.tags == u.tags) {
+                    peerKnows[Int(slot) / 64] |= bit
                 }
             }
         }
+        let replyTo = syncReplyAddress(sender: sender, source: source, stated: stated, via: transport)
         // Learning members from a sync means the cluster is in flux: sync again soon, with
         // someone else, until a sync brings nothing new to either side. A lone join request
         // (the sender itself is all that is new) does not count. Right after joining a node
@@ -88,7 +117,7 @@ extension Membership {
         switch state.phase {
         case .request:
             let reply = PushPull(isJoin: state.isJoin, phase: .response, responderLearned: table.memberCount > known + 1,
-                                 members: exportState(except: peerKnows))
+                                 members: exportState(except: peerKnows, tombstonesOf: peerNamed))
             send(.pushPull(reply), to: replyTo, via: .stream, into: &out)
         case .response:
             if let buckets = state.buckets, !buckets.isEmpty, let count = state.bucketCount {
@@ -105,14 +134,16 @@ extension Membership {
     }
 
     /// Digest sync, responder's step: send our members in the buckets that differ.
-    mutating func answerDigest(_ theirs: [UInt64], state: PushPull, sender: String, replyTo: Endpoint, now: Instant, into out: inout [MembershipEffect]) {
-        var replyTo = replyTo
+    mutating func answerDigest(_ theirs: [UInt64], state: PushPull, sender: String, source: Endpoint, via transport: Transport,
+                               now: Instant, into out: inout [MembershipEffect]) {
         let small = table.liveCount < Membership.smallCluster
+        var stated: Endpoint?
         forEachLookedUp(state.members) { m, k, hint in
             let u = state.members[k]
-            if u.name == sender { replyTo = u.address }
+            if u.name == sender { stated = u.address }
             m.apply(u, via: .pushPull(spreadNewMembers: small), sender: sender, hint: hint, now: now, into: &out)
         }
+        let replyTo = syncReplyAddress(sender: sender, source: source, stated: stated, via: transport)
         let count = theirs.count
         guard count > 0, count & (count - 1) == 0, count <= PushPull.maxBuckets else { return }
         let mine = digest(buckets: count)
@@ -201,7 +232,7 @@ extension Membership {
     /// gossiped until sent enough times or `leaveTimeout` passes (`hasLeft`).
     public mutating func leave(at now: Instant, into out: inout [MembershipEffect]) {
         guard case .active = leaveState else { return }
-        table.setIncarnation(localSlot, table[localSlot].incarnation &+ 1)
+        table.setIncarnation(localSlot, raised(table[localSlot].incarnation))
         table.setStatus(localSlot, .left)
         table[localSlot].changedAt = now
         probe = nil

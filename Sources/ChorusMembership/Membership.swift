@@ -41,6 +41,9 @@ public struct Membership {
     var tombstones: [(deadline: Instant, slot: Int32)] = []
     var tombstoneHead = 0
     var sequence: UInt32 = 0
+    /// While a push-pull datagram is handled: the address held for its sender before its
+    /// updates were applied (nil: unknown sender, answer only the datagram's source).
+    var datagramReplyTo: Endpoint?
 
     var nextProbeAt: Instant
     var nextGossipAt: Instant
@@ -199,8 +202,11 @@ public struct Membership {
         }
     }
 
-    /// A packet arrived from `source` (the datagram's or connection's peer address).
-    public mutating func receive(_ packet: Packet, from source: Endpoint, at now: Instant, into out: inout [MembershipEffect]) {
+    /// A packet arrived from `source` (the datagram's or connection's peer address) by
+    /// `transport`: what came by stream is answered by stream, and what came by datagram is
+    /// answered only to its source or to known members (its source may be forged).
+    public mutating func receive(_ packet: Packet, from source: Endpoint, via transport: Transport = .datagram, at now: Instant,
+                                 into out: inout [MembershipEffect]) {
         guard packet.cluster == settings.cluster else {
             counters.droppedWrongCluster += 1
             return
@@ -211,6 +217,13 @@ public struct Membership {
             counters.droppedSelf += 1
             return
         }
+        // Where a push-pull request by datagram may be answered is settled before its
+        // updates can change what we hold about its sender.
+        if case .pushPull = packet.message, transport == .datagram, let s = table.slot(of: packet.sender) {
+            datagramReplyTo = table[s].address
+        } else {
+            datagramReplyTo = nil
+        }
         if !packet.updates.isEmpty {
             counters.updatesReceived += packet.updates.count
             forEachLookedUp(packet.updates) { m, k, hint in
@@ -219,17 +232,18 @@ public struct Membership {
         }
         switch packet.message {
         case let .ping(seq, target):
-            onPing(seq: seq, target: target, from: source, now: now, into: &out)
-        case let .pingReq(seq, target, address, timeout):
-            onPingReq(seq: seq, target: target, address: address, timeout: timeout, from: source, now: now, into: &out)
+            onPing(seq: seq, target: target, sender: packet.sender, from: source, via: transport, now: now, into: &out)
+        case let .pingReq(seq, target, _, timeout):
+            // The address in a ping-req is the requester's belief; we ping the one we hold.
+            onPingReq(seq: seq, target: target, timeout: timeout, from: source, now: now, into: &out)
         case let .ack(seq):
-            onAck(seq: seq, sender: packet.sender, now: now, into: &out)
+            onAck(seq: seq, sender: packet.sender, via: transport, now: now, into: &out)
         case let .nack(seq):
-            onNack(seq: seq, now: now)
+            onNack(seq: seq, sender: packet.sender, now: now)
         case .gossip:
             break
         case let .pushPull(state):
-            onPushPull(state, sender: packet.sender, from: source, now: now, into: &out)
+            onPushPull(state, sender: packet.sender, from: source, via: transport, now: now, into: &out)
         }
         noteEvidence(from: packet.sender, now: now)
     }
@@ -238,7 +252,7 @@ public struct Membership {
     public mutating func setTags(_ tags: Tags, at now: Instant, into out: inout [MembershipEffect]) {
         guard tags != table[localSlot].tags else { return }
         table[localSlot].tags = tags
-        table.setIncarnation(localSlot, table[localSlot].incarnation &+ 1)
+        table.setIncarnation(localSlot, raised(table[localSlot].incarnation))
         table[localSlot].changedAt = now
         dissemination.enqueue(localSlot, in: &table)
         out.append(.event(event(.updated, localSlot, now)))
@@ -294,34 +308,74 @@ public struct Membership {
                             tags: r.status == .alive || r.status == .suspect ? r.tags : Tags(), accusers: accusers)
     }
 
+    /// The encoded size of the update `update(for: slot)` would build from `r`.
+    static func updateSize(_ r: borrowing MemberRecord, suspicion: Suspicion?) -> Int {
+        var n = 1 + ByteWriterSizes.string(r.name) + ByteWriterSizes.endpoint(r.address) + ByteWriterSizes.varint(UInt64(r.incarnation))
+        if (r.status == .alive || r.status == .suspect) && !r.tags.isEmpty { n += r.tags.encodedSize }
+        if r.status == .suspect, let s = suspicion {
+            n += ByteWriterSizes.varint(UInt64(s.accusers.count))
+            for a in s.accusers { n += ByteWriterSizes.string(a) }
+        }
+        return n
+    }
+
+    /// Room for piggybacked updates in a datagram carrying `message`.
+    func piggybackRoom(_ message: Message) -> Int {
+        settings.datagramBudget - PacketCodec.headerSize(sender: name) - PacketCodec.bodySize(message) - PacketCodec.gossipCountSize(PacketCodec.maxPiggyback)
+    }
+
     /// Builds a packet for `message`, piggybacking as many queued updates as fit the
-    /// datagram budget, least-sent first.
-    mutating func packet(_ message: Message, transport: Transport) -> Packet {
+    /// datagram budget, least-sent first — after `buddy`'s update when given (Lifeguard's
+    /// buddy system: a ping to a suspect carries the suspicion, whatever its send count).
+    /// Queued updates too large for any datagram are left in `dissemination.oversized`
+    /// for `streamOversized`.
+    mutating func packet(_ message: Message, transport: Transport, buddy: Int32? = nil) -> Packet {
         var p = Packet(cluster: settings.cluster, sender: name, message: message)
         guard transport == .datagram else { return p }
-        let fixed = PacketCodec.headerSize(sender: name) + PacketCodec.bodySize(message) + PacketCodec.gossipCountSize(PacketCodec.maxPiggyback)
-        let room = settings.datagramBudget - fixed
+        var room = piggybackRoom(message)
         let suspicions = self.suspicions
-        dissemination.select(budget: room, limit: retransmitLimit, joinLimit: joinRetransmitLimit, table: &table) { r, slot in
-            var n = 1 + ByteWriterSizes.string(r.name) + ByteWriterSizes.endpoint(r.address) + ByteWriterSizes.varint(UInt64(r.incarnation))
-            if (r.status == .alive || r.status == .suspect) && !r.tags.isEmpty { n += r.tags.encodedSize }
-            if r.status == .suspect, let s = suspicions[slot] {
-                n += ByteWriterSizes.varint(UInt64(s.accusers.count))
-                for a in s.accusers { n += ByteWriterSizes.string(a) }
+        if let b = buddy {
+            let n = Membership.updateSize(table[b], suspicion: suspicions[b])
+            if n <= room {
+                room -= n
+                p.updates.append(update(for: b))
             }
-            return n
+        }
+        let largest = piggybackRoom(.gossip), limit = retransmitLimit, joinLimit = joinRetransmitLimit
+        dissemination.select(budget: room, largest: largest, limit: limit, joinLimit: joinLimit, skipping: buddy ?? -1, table: &table) { r, slot in
+            Membership.updateSize(r, suspicion: suspicions[slot])
         }
         if !dissemination.chosen.isEmpty {
-            p.updates.reserveCapacity(dissemination.chosen.count)
+            p.updates.reserveCapacity(p.updates.count + dissemination.chosen.count)
             for slot in dissemination.chosen { p.updates.append(update(for: slot)) }
         }
         return p
     }
 
-    mutating func send(_ message: Message, to: Endpoint, via transport: Transport = .datagram, into out: inout [MembershipEffect]) {
-        let p = packet(message, transport: transport)
+    mutating func send(_ message: Message, to: Endpoint, via transport: Transport = .datagram, buddy: Int32? = nil,
+                       into out: inout [MembershipEffect]) {
+        let p = packet(message, transport: transport, buddy: buddy)
         counters.sentCounts[message.kind] += 1
         out.append(.send(p, to: to, via: transport))
+        streamOversized(into: &out)
+    }
+
+    /// Sends each update that no datagram can hold over the stream, to `gossipFanout` live
+    /// members, instead of leaving it at the head of its dissemination level where it
+    /// would block every update behind it. Each receiver that takes it in does the same
+    /// once, so it spreads like gossip; digest syncs reach whoever it misses.
+    mutating func streamOversized(into out: inout [MembershipEffect]) {
+        guard !dissemination.oversized.isEmpty else { return }
+        let slots = dissemination.oversized
+        dissemination.oversized.removeAll()
+        for slot in slots where !table[slot].isFree {
+            counters.updatesStreamed += 1
+            let p = Packet(cluster: settings.cluster, sender: name, message: .gossip, updates: [update(for: slot)])
+            for t in randomMembers(settings.gossipFanout, excluding: slot, where: { $0.status.isLive }) {
+                counters.sentCounts[.gossip] += 1
+                out.append(.send(p, to: table[t].address, via: .stream))
+            }
+        }
     }
 
     /// Up to `count` distinct random members other than ourselves and `excluding`, matching `accept`.
@@ -330,9 +384,13 @@ public struct Membership {
         var picked: [Int32] = []
         let n = table.slotCount
         guard n > 1 else { return [] }
-        // Rejection sampling is O(count) when most slots qualify (the common case) ...
+        // Rejection sampling is O(count) when most slots qualify (the common case), and
+        // stays cheaper than a scan when tombstones fill most of the table (after churn of
+        // names): the tries grow with slots per live member, up to half a scan ...
+        let sparseness = n / max(1, table.liveCount)
+        let budget = min(count * 8 * max(1, sparseness), max(count * 8, n / 2))
         var tries = 0
-        while picked.count < count && tries < count * 8 {
+        while picked.count < count && tries < budget {
             tries += 1
             let s = Int32(rng.below(n))
             if s == localSlot || s == excluding || picked.contains(s) { continue }
@@ -403,8 +461,17 @@ public struct MembershipCounters: Sendable {
     public var droppedSelf = 0
     public var droppedNotForUs = 0
     public var relaysRefused = 0
+    /// Fallback probes sent over the stream after a datagram probe timed out, and those
+    /// answered over the stream (a member reachable, but not by datagram).
+    public var streamProbes = 0
+    public var streamProbeAnswers = 0
+    /// Updates too large for any datagram, sent over the stream instead.
+    public var updatesStreamed = 0
     /// New members ignored because the table was full (`maxMembers`).
     public var membersRefused = 0
+    /// Updates ignored because their incarnation is out of range (an accusation at the
+    /// largest incarnation could never be refuted).
+    public var updatesRefused = 0
     /// Probe round-trip histogram: upper bounds in seconds, counts per bucket (the last
     /// bucket counts everything above the largest bound), and the sum.
     public static let roundTripBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]

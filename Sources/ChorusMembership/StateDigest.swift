@@ -1,10 +1,13 @@
 /// Fingerprints of a member table for digest syncs (Merkle-style anti-entropy, one level).
 ///
 /// A member falls in bucket `h mod count`, where `h` is an *unseeded* FNV-1a hash of its
-/// name (every node must agree on buckets), and contributes a 64-bit fingerprint of
-/// (name, incarnation, status); a bucket's value is the XOR of its members'. Two tables agree
-/// on a bucket ⇔ (barring a 2⁻⁶⁴ collision) they hold the same versions of the same members
-/// there. Invariant: `count` is a power of two, at most `PushPull.maxBuckets`.
+/// name (every node must agree on buckets), and a live (alive or suspect) member contributes
+/// a 64-bit fingerprint of (name, incarnation, status); a bucket's value is the XOR of its
+/// members'. Two tables agree on a bucket ⇔ (barring a 2⁻⁶⁴ collision) they hold the same
+/// versions of the same live members there. Tombstones contribute nothing: a node that
+/// forgot a dead member and one that still holds it agree, so tombstones never make syncs
+/// differ (one side holding the member live and the other dead still differ).
+/// Invariant: `count` is a power of two, at most `PushPull.maxBuckets`.
 public enum StateDigest {
     @inline(__always)
     static func hash(_ name: String) -> UInt64 {
@@ -36,9 +39,11 @@ public enum StateDigest {
     @inline(__always)
     static func nameKey(_ name: String) -> UInt64 { mix(hash(name)) }
 
-    /// The fingerprint of a member version whose name has `key` (`nameKey`).
+    /// The fingerprint of a member version whose name has `key` (`nameKey`); 0 (nothing)
+    /// for a tombstone.
     @inline(__always)
     static func fingerprint(key: UInt64, incarnation: Incarnation, status: MemberStatus) -> UInt64 {
-        mix(key ^ (UInt64(incarnation) << 2 | UInt64(status.rawValue)) &* 0xD6E8_FEB8_6659_FD93)
+        guard status.isLive else { return 0 }
+        return mix(key ^ (UInt64(incarnation) << 2 | UInt64(status.rawValue)) &* 0xD6E8_FEB8_6659_FD93)
     }
 }

@@ -53,7 +53,7 @@ extension Agent {
         } else {
             metrics.received(packet.message.kind, bytes: bytes.count)
         }
-        membership.receive(packet, from: source, at: loop.now(), into: &effects)
+        membership.receive(packet, from: source, via: transport == "tcp" ? .stream : .datagram, at: loop.now(), into: &effects)
     }
 
     /// Carries out the effects the core appended, in order.

@@ -27,6 +27,9 @@ public struct ClusterConfig: Sendable {
     /// Threads that run the lanes (nil: one per core, at most one per lane). The result
     /// never depends on it.
     public var threads: Int?
+    /// What a restarted node comes back as: the same member, or one with new tags, a new
+    /// address or a new name.
+    public var restartAs = RestartIdentity.sameName
     public init() {}
 }
 
@@ -96,9 +99,13 @@ public struct ClusterSimulation {
     static func name(_ i: Int) -> String { "n\(i)" }
     static func address(_ i: Int) -> Endpoint { Endpoint(ip: IPAddress(ipv4: 0x0A00_0001 &+ UInt32(i)), port: 7946) }
     static func index(of address: Endpoint) -> Int { Int(address.ip.ipv4 &- 0x0A00_0001) }
+    /// The node index in a name `n<i>` or `n<i>.<life>`.
     static func index(of name: String) -> Int {
         var v = 0
-        for b in name.utf8.dropFirst() { v = v &* 10 &+ Int(b &- 48) }
+        for b in name.utf8.dropFirst() {
+            guard b != UInt8(ascii: ".") else { break }
+            v = v &* 10 &+ Int(b &- 48)
+        }
         return v
     }
 
@@ -116,8 +123,11 @@ public struct ClusterSimulation {
         if wallStart == nil {
             wallStart = Date()
             for i in 0..<config.nodes {
+                // In floating point: spread × index overflows Int64 for a long spread over
+                // many nodes (a million seconds over a million nodes is 10²¹ ns).
+                let share = Double(i) / Double(max(1, config.nodes - 1))
                 let at = config.seeds.contains(i) ? Instant.zero
-                    : Instant(nanoseconds: config.joinSpread.nanoseconds * Int64(i) / Int64(max(1, config.nodes - 1)))
+                    : Instant.zero + config.joinSpread.scaled(share)
                 lanes[i % laneCount].schedule(.start(node: Int32(i)), at: at)
             }
             for (k, a) in config.actions.enumerated() { _ = queue.push(.action(index: Int32(k)), at: a.time) }
@@ -177,17 +187,29 @@ public struct ClusterSimulation {
                 lanes[source].departed.removeAll(keepingCapacity: true)
             }
         }
+        // The notes are taken out of the lanes first: reading them in place through
+        // `lanes[k]` copies a whole lane per note in a debug build.
+        var batches: [[ObserverNote]] = []
+        batches.reserveCapacity(laneCount)
+        for k in lanes.indices {
+            var notes: [ObserverNote] = []
+            swap(&notes, &lanes[k].notes)
+            batches.append(notes)
+        }
         var cursors = [Int](repeating: 0, count: laneCount)
         while true {
             var pick = -1
-            for k in lanes.indices where cursors[k] < lanes[k].notes.count {
-                if pick < 0 || lanes[k].notes[cursors[k]].time < lanes[pick].notes[cursors[pick]].time { pick = k }
+            for k in batches.indices where cursors[k] < batches[k].count {
+                if pick < 0 || batches[k][cursors[k]].time < batches[pick][cursors[pick]].time { pick = k }
             }
             guard pick >= 0 else { break }
-            apply(lanes[pick].notes[cursors[pick]])
+            apply(batches[pick][cursors[pick]])
             cursors[pick] += 1
         }
-        for k in lanes.indices { lanes[k].notes.removeAll(keepingCapacity: true) }
+        for k in lanes.indices {
+            batches[k].removeAll(keepingCapacity: true)
+            swap(&batches[k], &lanes[k].notes)
+        }
     }
 
     mutating func apply(_ note: ObserverNote) {
@@ -253,7 +275,7 @@ public struct ClusterSimulation {
         for o in 0..<config.nodes where observer.live[o] && observer.aliveSeen[o] != want && out.count < limit {
             var missing: [String] = []
             for x in 0..<config.nodes where x != o && observer.live[x] && !observer.bit(o, x) && missing.count < 5 {
-                let st = node(o)?.status(of: Self.name(x)).map { "\($0)" } ?? "unknown"
+                let st = node(o)?.status(of: lanes[0].name(of: x)).map { "\($0)" } ?? "unknown"
                 missing.append("n\(x)=\(st)")
             }
             out.append("n\(o) sees \(observer.aliveSeen[o])/\(want) missing \(missing)")
@@ -268,11 +290,17 @@ public struct ClusterSimulation {
 
     /// How node `observer` sees node `subject` (nil: unknown, or the observer is down).
     public func status(of subject: Int, seenBy observer: Int) -> MemberStatus? {
-        node(observer)?.status(of: Self.name(subject))
+        node(observer)?.status(of: lanes[0].name(of: subject))
     }
 
     /// Whether node `i` is running.
     public func isRunning(_ i: Int) -> Bool { node(i) != nil }
+
+    /// The name node `i` runs (or last ran) under.
+    public func currentName(of i: Int) -> String { lanes[0].name(of: i) }
+
+    /// Node `i`'s membership state machine, if it runs (for tests that read its table).
+    public func membership(of i: Int) -> Membership? { node(i) }
 
     /// The protocol counters of node `i`, if it runs.
     public func counters(of i: Int) -> MembershipCounters? { node(i)?.counters }
@@ -302,6 +330,7 @@ public struct ClusterSimulation {
                 let candidates = config.seeds + Array(0..<min(3, config.nodes))
                 let seedNode = candidates.first { node($0) != nil && $0 != v } ?? 0
                 lanes[v % laneCount].restartCount[v / laneCount] &+= 1
+                if config.restartAs != .sameName { for k in lanes.indices { lanes[k].lives[v] &+= 1 } }
                 // Streams of the previous process (crashed, or exited after a leave) break.
                 everyNetwork { $0.crash(SimNodeID(v)); $0.restart(SimNodeID(v)) }
                 lanes[v % laneCount].start(v, seedNode: seedNode, rejoin: true)

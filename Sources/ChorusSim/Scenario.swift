@@ -32,8 +32,10 @@ import Foundation
 /// force at once. Bad input of any kind is a thrown `SimSettingError` naming the field, never
 /// a crash.
 public struct Scenario: Sendable, Equatable, Codable {
-    /// The largest cluster a scenario may ask for.
-    public static let maximumNodes = 1_000_000
+    /// The largest cluster a scenario may ask for: the observer keeps one bit per pair of
+    /// nodes (1.25 GB at 100,000; a million would need 125 GB before the first event), and
+    /// the member tables 64 bytes per pair.
+    public static let maximumNodes = 100_000
 
     public var name: String
     public var description: String

@@ -35,6 +35,10 @@ struct SimLane {
     var tickGeneration: [UInt32]
     var started: [Bool]
     var restartCount: [UInt64]
+    /// Every node's current life (not only this lane's): restarts happen between windows
+    /// and bump every lane's copy, so a lane can tell a node's current name and address.
+    var lives: [UInt32]
+    let restartAs: RestartIdentity
     var queue = EventQueue<Event>()
     var outbox: [EventQueue<Event>]
     /// Where `Network.transmit` leaves a packet's copies before they are stamped.
@@ -64,6 +68,8 @@ struct SimLane {
         tickGeneration = Array(repeating: 0, count: own)
         started = Array(repeating: false, count: own)
         restartCount = Array(repeating: 0, count: own)
+        lives = Array(repeating: 0, count: config.nodes)
+        restartAs = config.restartAs
         queue = EventQueue(minimumCapacity: own * 8)
         outbox = Array(repeating: EventQueue<Event>(), count: laneCount)
         network = Network(nodeCount: config.nodes, model: config.network)
@@ -88,6 +94,8 @@ struct SimLane {
     @inline(__always) func local(_ node: Int) -> Int { node / laneCount }
     @inline(__always) func lane(of node: Int) -> Int { node % laneCount }
     func node(_ i: Int) -> Membership? { nodes[local(i)] }
+    func name(of i: Int) -> String { restartAs.name(i, life: lives[i]) }
+    func address(of i: Int) -> Endpoint { restartAs.address(i, life: lives[i]) }
 
     /// Runs every event of this lane due before `end`.
     mutating func process(before end: Instant) {
@@ -112,13 +120,13 @@ struct SimLane {
     mutating func start(_ i: Int, seedNode: Int, rejoin: Bool) {
         let k = local(i)
         let seedValue = seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i) &* 1_000_003 &+ restartCount[k]
-        guard var m = try? Membership(name: ClusterSimulation.name(i), address: ClusterSimulation.address(i),
+        guard var m = try? Membership(name: name(of: i), address: address(of: i), tags: restartAs.tags(life: lives[i]),
                                       settings: settings, seed: seedValue, now: now) else { return }
         started[k] = true
         network.restart(SimNodeID(i))
         notes.append(.started(node: Int32(i), rejoin: rejoin, at: now))
         effects.removeAll(keepingCapacity: true)
-        if i != seedNode || rejoin { m.join(seeds: [ClusterSimulation.address(seedNode)], at: now, into: &effects) }
+        if i != seedNode || rejoin { m.join(seeds: [address(of: seedNode)], at: now, into: &effects) }
         nodes[k] = m
         digest.mix(0x5354_4152_54 as UInt64); digest.mix(now); digest.mix(i)
         performEffects(of: i)
@@ -137,7 +145,7 @@ struct SimLane {
         }
         digest.mix(now); digest.mix(p.from); digest.mix(p.to); digest.mix(Int(packet.message.kindCode))
         effects.removeAll(keepingCapacity: true)
-        nodes[k]!.receive(packet, from: ClusterSimulation.address(p.from.index), at: now, into: &effects)
+        nodes[k]!.receive(packet, from: address(of: p.from.index), via: p.reliable ? .stream : .datagram, at: now, into: &effects)
         performEffects(of: to)
         reschedule(to)
     }
@@ -196,7 +204,8 @@ struct SimLane {
             switch e {
             case let .send(packet, to, via):
                 let target = ClusterSimulation.index(of: to)
-                guard target >= 0 && target < nodeCount else { continue }
+                // Nothing listens at a former life's port.
+                guard target >= 0 && target < nodeCount, to.port == address(of: target).port else { continue }
                 let bytes = PacketCodec.size(packet)
                 let destination = lane(of: target)
                 network.transmit(from: SimNodeID(i), to: SimNodeID(target), message: packet, bytes: bytes,
@@ -210,7 +219,9 @@ struct SimLane {
                     }
                 }
             case let .event(ev):
-                let subject = ClusterSimulation.index(of: ev.name)
+                // Events about a former life concern no running node.
+                var subject = ClusterSimulation.index(of: ev.name)
+                if restartAs == .newName && subject >= 0 && subject < nodeCount && ev.name != name(of: subject) { subject = -1 }
                 digest.mix(now); digest.mix(i); digest.mix(Int(ev.kind.code)); digest.mix(ev.name); digest.mix(Int(ev.incarnation))
                 notes.append(.event(ev.kind, observer: Int32(i), subject: Int32(truncatingIfNeeded: subject), at: now))
             }

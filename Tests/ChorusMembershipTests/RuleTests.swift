@@ -70,7 +70,7 @@ import ChorusBase
 @Suite struct LocalHealthTests {
     @Test func scoreIsBoundedAndScalesIntervals() {
         var h = LocalHealth(maximum: 3)
-        for _ in 0..<10 { h.apply(.missedNack) }
+        for _ in 0..<10 { h.apply(.missedNacks(1)) }
         #expect(h.score == 3)
         #expect(h.scale(.seconds(1)) == .seconds(4))
         h.apply(.probeSucceeded)
