@@ -74,8 +74,9 @@ public final class Node {
         self.name = name
         self.host = host
         self.settings = settings
-        rng = SeededRandom(seed: seed)
-        calls = PeerCalls(maxPerPeer: settings.maxCallsPerPeer, maxTotal: settings.maxCalls)
+        var rng = SeededRandom(seed: seed)
+        calls = PeerCalls(maxPerPeer: settings.maxCallsPerPeer, maxTotal: settings.maxCalls, firstID: rng.next())
+        self.rng = rng
     }
 
     // MARK: inputs

@@ -6,7 +6,7 @@ import ChorusRaft
 ///
 /// Invariants: at most `maxPerPeer` calls per peer and `maxTotal` in all (`start` returns nil
 /// past either: the caller answers "overloaded" instead of queueing without bound); call ids
-/// are never reused within one node's life; `expired(at:)` reports in call-id order.
+/// are never reused within one node's life and start at a random value, so replies to an earlier life's calls do not match; `expired(at:)` reports in call-id order.
 struct PeerCalls<Purpose> {
     struct Call {
         var peer: NodeID
@@ -16,13 +16,16 @@ struct PeerCalls<Purpose> {
 
     let maxPerPeer: Int
     let maxTotal: Int
-    private var nextID: UInt64 = 1
+    private var nextID: UInt64
     private var calls: [UInt64: Call] = [:]
     private var perPeer: [NodeID: Int] = [:]
 
-    init(maxPerPeer: Int, maxTotal: Int) {
+    /// `firstID` should be random: a late reply to a call of this node's previous life must
+    /// not match a call of this one (ids restart with every start).
+    init(maxPerPeer: Int, maxTotal: Int, firstID: UInt64) {
         self.maxPerPeer = maxPerPeer
         self.maxTotal = maxTotal
+        nextID = firstID
     }
 
     var count: Int { calls.count }
