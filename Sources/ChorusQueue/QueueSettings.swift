@@ -10,7 +10,7 @@
 /// meaningless, every duration fits the millisecond arithmetic of the partition without
 /// overflow, and an empty partition always admits a message of `maxMessageBytes`.
 public struct QueueSettings: Hashable, Sendable {
-    /// Partitions of the queue (issue requirement 1: 8). Kafka's broker default is 1 and
+    /// Partitions of the queue: 8. Kafka's broker default is 1 and
     /// JetStream streams are not partitioned; 8 spreads a queue over the shards of a small
     /// cluster while keeping per-key order inside one partition.
     public var partitions: Int = 8
@@ -19,8 +19,8 @@ public struct QueueSettings: Hashable, Sendable {
     public var visibilityTimeoutMillis: UInt64 = 30_000
     /// Longest lease a fetch or an extend may ask for: 12 h, SQS's maximum visibility timeout.
     public var maxVisibilityTimeoutMillis: UInt64 = 43_200_000
-    /// Deliveries after which a message that is not acked becomes a dead letter: 5 (issue
-    /// requirement 3). JetStream's `MaxDeliver` is unlimited by default and RabbitMQ 4's
+    /// Deliveries after which a message that is not acked becomes a dead letter: 5
+    /// (SQS's common redrive setting). JetStream's `MaxDeliver` is unlimited by default and RabbitMQ 4's
     /// quorum-queue `delivery-limit` is 20; a small limit keeps a poison message from
     /// occupying consumers for long.
     public var maxDeliveries: Int = 5

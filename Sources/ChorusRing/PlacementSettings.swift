@@ -13,8 +13,8 @@ public struct PlacementSettings: Sendable, Hashable {
     /// virtual node) and about 13 ms to build. V=256 buys only 0.04–0.05 of p99/mean for
     /// twice the memory and build time; V=64 gives back 0.05–0.19.
     public var virtualNodesPerMember: Int = PlacementSettings.defaultVirtualNodesPerMember
-    /// Shards (S), each a Raft group; lock names and queue partitions hash to one. 64 is
-    /// issue 5's default: enough groups to spread leaders over a few dozen nodes, few enough
+    /// Shards (S), each a Raft group; lock names and queue partitions hash to one.
+    /// 64 by default: enough groups to spread leaders over a few dozen nodes, few enough
     /// for one node to host them all. S cannot change after creation: every key's shard
     /// number would change.
     public var shardCount: Int = 64

@@ -32,7 +32,7 @@ import ChorusBase
         #expect(m.incarnation == .max)
     }
 
-    /// Values the issue names, each refused with the setting's name in the message.
+    /// Values known to have broken the arithmetic before (tiny intervals, huge multipliers), each refused with the setting's name in the message.
     @Test func settingOutOfRange_isRefusedByName() {
         let cases: [(String, (inout MembershipSettings) -> Void)] = [
             ("reconnect_interval", { $0.reconnectInterval = Interval(seconds: 1e-10) }),

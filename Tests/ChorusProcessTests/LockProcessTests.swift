@@ -5,7 +5,7 @@ import Glibc
 import Synchronization
 import Testing
 
-/// The lock service on real agents (issue: distributed lock service, requirements 2, 3 and 5).
+/// The lock service on real agents: the API end to end, deadlocks across shards, expiry, and fencing across a kill -9.
 @Suite(.serialized) struct LockProcessTests {
 
     static func call(_ api: String, _ method: HTTPMethod, _ path: String, _ body: String? = nil,

@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import Testing
 
-/// Real agents hosting the 64 shard groups on loopback (issue: ring and shards, test 8).
+/// Real agents hosting the 64 shard groups on loopback: placement, failover and re-replication.
 @Suite(.serialized) struct ShardProcessTests {
 
     func shards(_ node: AgentProcess, local: Bool = false) -> [ShardView]? {

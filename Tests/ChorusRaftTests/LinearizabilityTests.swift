@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Requirement 4 of issue 4: a key-value register on one Raft group, driven by concurrent
+/// Linearizability: a key-value register on one Raft group, driven by concurrent
 /// simulated clients under partitions, loss, reordering and crashes; every history must be
 /// linearizable. The same clients with reads served without ReadIndex must be caught.
 @Suite struct LinearizabilityTests {

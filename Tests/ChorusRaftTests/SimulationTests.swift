@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Randomized simulation over many seeds (requirement 3 of issue 4). Each seed picks a
+/// Randomized simulation over many seeds. Each seed picks a
 /// cluster size, loss, duplication, delays, compaction, pre-vote/check-quorum and flow
 /// control settings, then runs with partitions, crashes/restarts (with only what was
 /// persisted) and leadership transfers — and, for some seeds, membership changes — checking
