@@ -59,7 +59,7 @@ enum SimCommand {
             }
         }
         if let n = try p.int("--nodes") {
-            guard n >= 1 && n <= 1_000_000 else { throw UsageError("--nodes must be in 1...1000000, got \(n)") }
+            guard n >= 1 && n <= Scenario.maximumNodes else { throw UsageError("--nodes must be in 1...\(Scenario.maximumNodes), got \(n)") }
             config.nodes = n
         }
         if let d = try p.double("--duration") {
@@ -76,7 +76,7 @@ enum SimCommand {
             config.network.latency = try latencyModel(kind: p.string("--jitter") ?? "constant", meanMilliseconds: mean)
         }
         if let s = try p.double("--join-spread") {
-            guard s >= 0 else { throw UsageError("--join-spread must not be negative") }
+            guard s >= 0 && s <= 86_400 else { throw UsageError("--join-spread must be in [0, 86400] seconds, got \(s)") }
             config.joinSpread = Interval(seconds: s)
         }
         if let d = p.string("--detector") {
