@@ -29,11 +29,12 @@ extension Membership {
             return localSlot
         }
         guard let slot = table.slot(of: u.name, hint: hint) else {
-            // The death or leave of a member we do not know is no news to us: taking it in
-            // would start a fresh tombstone clock, and tombstones passed on that way between
-            // nodes that had each forgotten them would circulate for ever (memberlist
-            // ignores them too).
-            guard u.status.isLive else { return localSlot }
+            // Only the member's own `alive` introduces it. The death or leave of a member we
+            // do not know is no news to us: taking it in would start a fresh tombstone clock,
+            // and tombstones passed on that way between nodes that had each forgotten them
+            // would circulate for ever. A suspicion of an unknown member would re-import a
+            // name that may be long gone, to linger as `suspect` (memberlist ignores both).
+            guard u.status == .alive else { return localSlot }
             guard table.memberCount < settings.maxMembers else {
                 counters.membersRefused += 1
                 return localSlot
@@ -41,6 +42,12 @@ extension Membership {
             var spread = true
             if case let .pushPull(s) = source { spread = s }
             return learn(u, sender: sender, spread: spread, now: now, into: &out)
+        }
+        if u.status == .suspect && !table[slot].status.isLive {
+            // A suspicion is about a member someone holds alive; it never brings a dead or
+            // left member back (memberlist suspects only members it holds alive). Only the
+            // member itself can, with an `alive` at a higher incarnation.
+            return slot
         }
         if source != .gossip && u.status == .dead && table[slot].status.isLive {
             // A death verdict in another node's full state may be a partition's artefact:
@@ -88,7 +95,7 @@ extension Membership {
         }
     }
 
-    /// The member is unknown and alive or suspect (`apply` ignores unknown dead and left
+    /// The member is unknown and alive (`apply` ignores unknown suspect, dead and left
     /// members): it is added. `spread` says whether to gossip
     /// the new member on: a member learned in bulk from a sync is usually old news to the
     /// rest of the cluster, and re-gossiping every one of them makes the bootstrap of N
@@ -103,6 +110,7 @@ extension Membership {
             if spread { dissemination.enqueue(slot, in: &table, news: .joined) }
             out.append(.event(event(.joined, slot, now)))
         case .suspect:
+            // Not reached from `apply`; kept total.
             schedule.insert(slot, rng: &rng)
             let accusers = u.accusers.isEmpty ? [sender] : u.accusers
             startSuspicion(slot, incarnation: u.incarnation, accusers: accusers.filter { !$0.isEmpty }, now: now)
@@ -152,6 +160,7 @@ extension Membership {
             case .suspect:
                 break
             case .dead, .left:
+                // Not reached from `apply` (a suspicion never revives a tombstone); kept total.
                 schedule.insert(slot, rng: &rng)
                 out.append(.event(event(.joined, slot, now)))
                 out.append(.event(event(.suspect, slot, now)))

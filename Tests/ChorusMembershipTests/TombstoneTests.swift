@@ -15,6 +15,33 @@ import ChorusBase
         #expect(m.status(of: "gone") == nil && m.status(of: "went") == nil && m.status(of: "old") == nil)
     }
 
+    /// A suspicion is about a member someone holds alive; a node that never knew the member,
+    /// or already forgot it, takes no new member from it (memberlist's `suspectNode` ignores
+    /// unknown members): otherwise suspicions passed between nodes re-import names that
+    /// are gone, and they linger as `suspect` long after their end.
+    @Test func suspicionOfAnUnknownMember_isNotImported() throws {
+        var m = try Fixture.node(knowing: ["b"])
+        var out: [MembershipEffect] = []
+        m.receive(Fixture.gossip([Fixture.update("gone", .suspect, 3, accusers: ["b"])]), from: Fixture.address(100), at: .zero, into: &out)
+        let sync = PushPull(isJoin: false, isResponse: true, members: [Fixture.update("old", .suspect, 9)])
+        m.receive(Packet(cluster: m.settings.cluster, sender: "b", message: .pushPull(sync)), from: Fixture.address(100), at: .zero, into: &out)
+        #expect(m.memberCount == 2)
+        #expect(m.status(of: "gone") == nil && m.status(of: "old") == nil)
+    }
+
+    /// A suspicion at a higher incarnation does not bring a dead or left member back: only
+    /// the member itself (an `alive` at a higher incarnation) can.
+    @Test(arguments: [MemberStatus.dead, .left])
+    func suspicionOfATombstone_doesNotReviveIt(held: MemberStatus) throws {
+        var m = try Fixture.node(knowing: ["b", "x"])
+        var out: [MembershipEffect] = []
+        m.receive(Fixture.gossip([Fixture.update("x", held, 1)]), from: Fixture.address(100), at: .zero, into: &out)
+        m.receive(Fixture.gossip([Fixture.update("x", .suspect, 5, accusers: ["b"])]), from: Fixture.address(100), at: Fixture.at(1), into: &out)
+        #expect(m.status(of: "x") == held)
+        m.receive(Fixture.gossip([Fixture.update("x", .alive, 6)]), from: Fixture.address(100), at: Fixture.at(2), into: &out)
+        #expect(m.status(of: "x") == .alive, "the member itself still comes back")
+    }
+
     /// `dead → dead` and `left → dead` at a higher incarnation: the second verdict restarts
     /// the tombstone time and is reaped a tombstone time after itself.
     @Test(arguments: [(MemberStatus.dead, Incarnation(0)), (.left, 1)])
