@@ -64,6 +64,12 @@ final class AgentMetrics {
     private var suspicionsRefuted: Mirror
     private var refutations: Mirror
     private var deaths: Mirror
+    private var streamProbes: Mirror
+    private var streamProbeAnswers: Mirror
+    private var updatesStreamed: Mirror
+    private var updatesReceived: Mirror
+    private var updatesApplied: Mirror
+    private var updatesRefused: Mirror
     private var members: [MemberStatus: GaugeMetric] = [:]
     private let healthMultiplier: GaugeMetric
     private let healthScore: GaugeMetric
@@ -114,6 +120,14 @@ final class AgentMetrics {
         suspicionsRefuted = Mirror(counter: counter("chorus_suspicions_refuted_total", "Suspicions about other members that ended with the member alive again."))
         refutations = Mirror(counter: counter("chorus_refutations_total", "Suspicions about this node that it refuted."))
         deaths = Mirror(counter: counter("chorus_deaths_declared_total", "Members this node declared dead."))
+        let streamProbeHelp = "Fallback probes over the peer stream after a datagram probe timed out (sent), and those answered over the stream (answered)."
+        streamProbes = Mirror(counter: counter("chorus_stream_probes_total", streamProbeHelp, ["result": "sent"]))
+        streamProbeAnswers = Mirror(counter: counter("chorus_stream_probes_total", streamProbeHelp, ["result": "answered"]))
+        updatesStreamed = Mirror(counter: counter("chorus_updates_streamed_total", "Member updates too large for any datagram, sent over the peer stream instead."))
+        let updatesHelp = "Piggybacked member updates received, those that changed this node's view (applied), and those refused for an incarnation out of range (refused)."
+        updatesReceived = Mirror(counter: counter("chorus_member_updates_total", updatesHelp, ["outcome": "received"]))
+        updatesApplied = Mirror(counter: counter("chorus_member_updates_total", updatesHelp, ["outcome": "applied"]))
+        updatesRefused = Mirror(counter: counter("chorus_member_updates_total", updatesHelp, ["outcome": "refused"]))
         for status in MemberStatus.allCases {
             members[status] = gauge("chorus_members", "Members known, by status (the local node included).", ["status": status.description])
         }
@@ -186,6 +200,12 @@ final class AgentMetrics {
         suspicionsRefuted.follow(c.suspicionsRefuted)
         refutations.follow(c.refutations)
         deaths.follow(c.deathsDeclared)
+        streamProbes.follow(c.streamProbes)
+        streamProbeAnswers.follow(c.streamProbeAnswers)
+        updatesStreamed.follow(c.updatesStreamed)
+        updatesReceived.follow(c.updatesReceived)
+        updatesApplied.follow(c.updatesApplied)
+        updatesRefused.follow(c.updatesRefused)
         for status in MemberStatus.allCases { members[status]?.set(Double(membership.count(of: status))) }
         healthScore.set(Double(membership.localHealthScore))
         healthMultiplier.set(Double(membership.localHealthScore + 1))

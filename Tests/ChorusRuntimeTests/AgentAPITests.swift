@@ -68,7 +68,10 @@ import Testing
         for name in ["chorus_messages_total", "chorus_message_bytes_total", "chorus_probes_total", "chorus_acks_total",
                      "chorus_nacks_total", "chorus_suspicions_raised_total", "chorus_suspicions_refuted_total",
                      "chorus_members{status=\"alive\"} 1", "chorus_local_health_multiplier 1",
-                     "chorus_probe_rtt_seconds_bucket{le=\"+Inf\"}", "chorus_packets_dropped_total{reason=\"wrong_cluster\"}"] {
+                     "chorus_probe_rtt_seconds_bucket{le=\"+Inf\"}", "chorus_packets_dropped_total{reason=\"wrong_cluster\"}",
+                     "chorus_stream_probes_total{result=\"sent\"}", "chorus_stream_probes_total{result=\"answered\"}",
+                     "chorus_updates_streamed_total", "chorus_member_updates_total{outcome=\"refused\"}",
+                     "chorus_member_updates_total{outcome=\"applied\"}"] {
             #expect(metrics.contains(name), "\(name)")
         }
     }
