@@ -3,7 +3,8 @@ import ChorusBase
 import ChorusRuntime
 
 /// How the client commands talk to an agent's HTTP API: the address comes from `--api`, else
-/// the `CHORUS_API` environment variable, else `127.0.0.1:7947`.
+/// the `CHORUS_API` environment variable, else `127.0.0.1:7947`; the bearer token from
+/// `--api-token`, else `CHORUS_API_TOKEN`, else none.
 ///
 /// Invariant: every failure (unreachable agent, timeout, error status, unreadable answer)
 /// becomes a `CommandFailure` whose message is one line naming the agent's address.
@@ -12,10 +13,18 @@ struct AgentClient {
     static let apiOption = CommandSpec.Option("--api", value: "HOST:PORT",
                                               help: "Address of the agent's HTTP API (or set CHORUS_API).", default: defaultAddress)
 
+    static let tokenOption = CommandSpec.Option("--api-token", value: "TOKEN",
+                                                help: "Bearer token of an agent run with --api-token-file (or set CHORUS_API_TOKEN).")
+
     let address: String
+    /// Sent as `Authorization: Bearer <token>` when set.
+    var token: String?
     let http = HTTPClient(peerName: "agent")
 
-    init(address: String) { self.address = address }
+    init(address: String, token: String? = ProcessInfo.processInfo.environment["CHORUS_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }) {
+        self.address = address
+        self.token = token
+    }
 
     init(_ p: ParsedArguments, environment: [String: String] = ProcessInfo.processInfo.environment) {
         if let flag = p.string("--api") {
@@ -24,6 +33,11 @@ struct AgentClient {
             address = env
         } else {
             address = AgentClient.defaultAddress
+        }
+        if let flag = p.string("--api-token") {
+            token = flag
+        } else if let env = environment["CHORUS_API_TOKEN"], !env.isEmpty {
+            token = env
         }
     }
 
@@ -48,7 +62,9 @@ struct AgentClient {
     /// a request that got no complete answer throws.
     func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil,
                   timeout: Interval = .seconds(5)) throws(HTTPClientError) -> HTTPClientResponse {
-        try http.request(method: method, address, path: path, body: body, timeout: timeout)
+        var headers = HTTPHeaders()
+        if let token { headers.set("Authorization", "Bearer \(token)") }
+        return try http.request(method: method, address, path: path, body: body, headers: headers, timeout: timeout)
     }
 
     /// A JSON request body, keys sorted.

@@ -17,6 +17,8 @@ enum AgentCommand {
         .init("--bind", value: "HOST:PORT", help: "Address for gossip (UDP) and peer streams (TCP); both use this port.", default: "127.0.0.1:7946"),
         .init("--advertise", value: "HOST:PORT", help: "Address other members use to reach this node.", default: "the bind address"),
         .init("--api", value: "HOST:PORT", help: "Address of the HTTP API.", default: "127.0.0.1:7947"),
+        .init("--api-token-file", value: "FILE", help: "File holding a bearer token (16+ printable bytes); every API request but GET /health must then send Authorization: Bearer <token>.",
+              default: "none: the API is open to whoever reaches it"),
         .init("--seed", value: "HOST:PORT", help: "A member to join through; host names resolve with getaddrinfo. Retried with backoff while none answers.", repeatable: true),
         .init("--cluster", value: "NAME", help: "Cluster name; packets of other clusters are dropped and counted.", default: "chorus"),
         .init("--data-dir", value: "DIR", help: "Directory for the node's state (its incarnation); created if missing.", default: "none: nothing kept across restarts"),
@@ -40,7 +42,7 @@ enum AgentCommand {
         usage: "chorus agent [options]",
         options: flags.map { $0.readingEnvironment() },
         details: """
-        The config file holds one JSON object with any of the keys name, bind, advertise, api, seeds,
+        The config file holds one JSON object with any of the keys name, bind, advertise, api, api_token_file, seeds,
         cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms and
         the protocol settings (probe_interval_ms, suspicion_multiplier, gossip_interval_ms,
         push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
@@ -117,6 +119,9 @@ enum AgentCommand {
                                      tags: tags, membership: file.membership)
         settings.membership.cluster = ClusterID.from(name: cluster)
         if let n = file.maxDatagramBytes { settings.maxDatagramBytes = n }
+        if let path = p.string("--api-token-file") ?? file.apiTokenFile {
+            do { settings.apiToken = try APIToken.load(path: path) } catch { throw UsageError("\(p.origin("--api-token-file")): \(error.description)") }
+        }
         settings.placement = try placement(from: p, file: file)
         if let ms = try p.int("--drain-timeout") ?? file.drainTimeoutMillis {
             guard ms >= 0, ms <= 3_600_000 else { throw UsageError("\(p.origin("--drain-timeout")) must be 0...3600000 ms, got \(ms)") }

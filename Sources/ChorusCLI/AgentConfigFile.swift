@@ -19,6 +19,7 @@ struct AgentConfigFile {
     var bind: String?
     var advertise: String?
     var api: String?
+    var apiTokenFile: String?
     var seeds: [String]?
     var cluster: String?
     var dataDir: String?
@@ -31,7 +32,7 @@ struct AgentConfigFile {
     var placement = PlacementSettings()
 
     /// Keys besides the protocol tunables.
-    static let keys = ["name", "bind", "advertise", "api", "seeds", "cluster", "data_dir", "tags",
+    static let keys = ["name", "bind", "advertise", "api", "api_token_file", "seeds", "cluster", "data_dir", "tags",
                        "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms"]
 
     init() {}
@@ -74,6 +75,7 @@ struct AgentConfigFile {
             case "bind": config.bind = try string()
             case "advertise": config.advertise = try string()
             case "api": config.api = try string()
+            case "api_token_file": config.apiTokenFile = try string()
             case "cluster": config.cluster = try string()
             case "data_dir": config.dataDir = try string()
             case "log_level": config.logLevel = try string()

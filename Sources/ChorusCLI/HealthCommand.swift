@@ -9,7 +9,7 @@ enum HealthCommand {
         usage: "chorus health [--json] [--api HOST:PORT]",
         options: [
             .init("--json", help: "Print the agent's JSON answer as is ({\"status\":\"ok\",\"name\"})."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ])
 
     static func run(_ args: [String]) throws -> Int32 {

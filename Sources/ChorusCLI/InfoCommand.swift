@@ -9,7 +9,7 @@ enum InfoCommand {
         usage: "chorus info [--json] [--api HOST:PORT]",
         options: [
             .init("--json", help: "Print the agent's JSON answer as is."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ])
 
     static let order = ["name", "address", "bind", "api", "version", "cluster", "cluster_id", "uptime_seconds",

@@ -7,7 +7,7 @@ enum JoinCommand {
         name: "join",
         summary: "Ask an agent to join the cluster of the nodes at ADDR... (also merges two clusters).",
         usage: "chorus join ADDR... [--json] [--api HOST:PORT]",
-        options: [.init("--json", help: "Print the agent's JSON answer as is (addresses, members_alive, unresolved)."), AgentClient.apiOption],
+        options: [.init("--json", help: "Print the agent's JSON answer as is (addresses, members_alive, unresolved)."), AgentClient.apiOption, AgentClient.tokenOption],
         details: "Each ADDR is HOST:PORT of another node's gossip address. Succeeds once one of them answers;\nif none answers within the join timeout the agent keeps retrying in the background and this exits 1.")
 
     static func run(_ args: [String]) throws -> Int32 {

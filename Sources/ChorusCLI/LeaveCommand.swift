@@ -7,7 +7,7 @@ enum LeaveCommand {
         name: "leave",
         summary: "Ask an agent to leave the cluster gracefully; the agent exits once its leave has spread.",
         usage: "chorus leave [--json] [--api HOST:PORT]",
-        options: [.init("--json", help: "Print the agent's JSON answer as is."), AgentClient.apiOption])
+        options: [.init("--json", help: "Print the agent's JSON answer as is."), AgentClient.apiOption, AgentClient.tokenOption])
 
     static func run(_ args: [String]) throws -> Int32 {
         let p = try spec.parse(args)

@@ -23,7 +23,7 @@ enum LockAcquireCommand {
             .init("--ttl", value: "DUR", help: "Session TTL: how long the lock outlives this process if it dies.", default: "10s"),
             .init("--json", help: "Print {\"name\",\"mode\",\"token\",\"session\"} instead of the bare token (not with a command)."),
             .init("--exec", help: "Run CMD ARGS... (everything after --exec, the same as after --) under the lock; exit with its status."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ],
         details: """
         Without a command: prints the fencing token, holds the lock until SIGINT, SIGTERM or SIGHUP,

@@ -42,7 +42,7 @@ enum LockCommand {
         usage: "chorus lock status NAME [--json] [--api HOST:PORT]",
         options: [
             .init("--json", help: "Print the lock as JSON: {\"name\",\"holders\":[{\"session\",\"mode\",\"token\"}],\"waiters\":[{\"session\",\"mode\",\"request_id\"}]}."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ])
 
     /// The lock name of `chorus lock status`; nil for help.
@@ -81,7 +81,7 @@ enum LockCommand {
         usage: "chorus lock list [PREFIX] [--json] [--api HOST:PORT]",
         options: [
             .init("--json", help: "Print a JSON array of locks as 'chorus lock status --json' prints one."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ],
         details: "A prefix matches bytes: \"jobs/\" lists jobs/a and jobs/b, not jobsx.")
 

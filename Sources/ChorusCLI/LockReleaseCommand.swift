@@ -18,7 +18,7 @@ enum LockReleaseCommand {
             .init("--session", value: "ID", help: "The holder's session (printed by 'chorus lock acquire --json').",
                   default: "$CHORUS_LOCK_SESSION"),
             .init("--json", help: "Print the agent's answer ({\"released\":true}) as JSON."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ],
         details: """
         Under 'chorus lock acquire NAME -- CMD', CMD may run 'chorus lock release "$CHORUS_LOCK_NAME"'

@@ -12,7 +12,7 @@ enum MembersCommand {
             .init("--status", value: "S", help: "Only members with this status: alive, suspect, dead or left."),
             .init("--json", help: "Print a JSON array (name, address, status, incarnation, tags, phi, last_change, seconds_since_change, local)."),
             .init("--verbose", help: "Add incarnation, phi and time since the last change to the table."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ])
 
     static func run(_ args: [String]) throws -> Int32 {

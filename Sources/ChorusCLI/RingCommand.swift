@@ -11,7 +11,7 @@ enum RingCommand {
         options: [
             .init("--json", help: "Print the agent's JSON answer as is (GET /v1/ring)."),
             .init("--tokens", help: "Add every virtual node's token: a TOKEN MEMBER listing in ring order (tokens_list in JSON)."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ],
         details: """
         Members that are alive or suspect and not draining (tag chorus.draining=1) are on the ring.

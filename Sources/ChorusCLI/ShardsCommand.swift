@@ -11,7 +11,7 @@ enum ShardsCommand {
         options: [
             .init("--json", help: "Print a JSON array of objects: shard, replicas, learners, leader (null when none), term, commit_index, applied_index, reported_by."),
             .init("--local", help: "Only the replicas hosted by the agent asked (no fan-out to other members)."),
-            AgentClient.apiOption,
+            AgentClient.apiOption, AgentClient.tokenOption,
         ],
         details: """
         A shard no live member reports (all its replicas are down) is listed with its placement

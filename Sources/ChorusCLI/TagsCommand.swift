@@ -7,7 +7,7 @@ enum TagsCommand {
         name: "tags",
         summary: "Set or delete tags of an agent; the change is gossiped to every member.",
         usage: "chorus tags set KEY=VALUE... [--json] [--api HOST:PORT]\n       chorus tags delete KEY... [--json] [--api HOST:PORT]",
-        options: [.init("--json", help: "Print the agent's JSON answer ({\"tags\":{...}}) as is."), AgentClient.apiOption],
+        options: [.init("--json", help: "Print the agent's JSON answer ({\"tags\":{...}}) as is."), AgentClient.apiOption, AgentClient.tokenOption],
         details: "Prints the agent's tags after the change, one KEY=VALUE per line.")
 
     static func run(_ args: [String]) throws -> Int32 {

@@ -21,6 +21,8 @@ public struct AgentSettings: Sendable {
     public var advertise: Endpoint?
     /// Where the HTTP API listens.
     public var api: Endpoint
+    /// When set, every API request but `GET /health` needs `Authorization: Bearer <token>`.
+    public var apiToken: APIToken?
     /// Seed addresses as given ("HOST:PORT"); resolved with getaddrinfo at join time.
     public var seeds: [String]
     /// The cluster's name; its hash is the cluster id in every packet.

@@ -11,6 +11,9 @@ public final class HTTPRouter {
     }
 
     private var routes: [Route] = []
+    /// Checked before any route: a response here answers the request instead (an
+    /// authorization refusal); nil lets it through.
+    public var gate: ((HTTPRequest) -> HTTPResponse?)?
 
     public init() {}
 
@@ -30,6 +33,10 @@ public final class HTTPRouter {
 
     /// Dispatches `request` to the matching route with `pathParameters` filled in.
     public func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        if let refusal = gate?(request) {
+            responder.respond(refusal)
+            return
+        }
         var allowed: Set<HTTPMethod> = []
         for route in routes {
             guard let parameters = route.pattern.match(request.rawPath) else { continue }

@@ -31,6 +31,16 @@ import Testing
         #expect(AgentClient(flag, environment: ["CHORUS_API": "127.0.0.1:9999"]).address == "[::1]:8000")
     }
 
+    @Test func apiToken_flagBeatsEnvironment_andIsSentAsBearer() throws {
+        let none = try MembersCommand.spec.parse([])
+        #expect(AgentClient(none, environment: [:]).token == nil)
+        #expect(AgentClient(none, environment: ["CHORUS_API_TOKEN": "from-env"]).token == "from-env")
+        let flag = try MembersCommand.spec.parse(["--api-token", "from-flag"])
+        #expect(AgentClient(flag, environment: ["CHORUS_API_TOKEN": "from-env"]).token == "from-flag")
+        for spec in Self.specs.dropFirst() { #expect(spec.helpText.contains("--api-token"), "\(spec.name)") }
+        #expect(AgentCommand.spec.helpText.contains("--api-token-file"))
+    }
+
     @Test func unreachableAgent_exitsOneForEveryClientCommand() {
         let api = ["--api", "127.0.0.1:1"]
         #expect(Chorus.main(["chorus", "members"] + api) == 1)
