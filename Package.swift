@@ -11,6 +11,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "ChorusBase"),
+        // OpenSSL's libcrypto (Debian: libssl-dev), for AES-256-GCM; never hand-rolled crypto.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "ChorusSeal", dependencies: ["ChorusBase", "CLibCrypto"]),
         .target(name: "ChorusWire", dependencies: ["ChorusBase"]),
         .target(name: "ChorusMembership", dependencies: ["ChorusBase", "ChorusWire"]),
         .target(name: "ChorusStorage", dependencies: ["ChorusBase", "ChorusWire"]),
@@ -22,9 +25,10 @@ let package = Package(
         .target(name: "ChorusShards", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusRing", "ChorusStorage", "ChorusLocks"]),
         .target(name: "ChorusNode", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusLocks"]),
         .target(name: "ChorusSim", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode"]),
-        .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusNode"]),
+        .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusNode", "ChorusSeal"]),
         .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusSim", "ChorusRuntime", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage"]),
         .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
+        .testTarget(name: "ChorusSealTests", dependencies: ["ChorusBase", "ChorusSeal"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),
         .testTarget(name: "ChorusRaftTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusStorage"]),
         .testTarget(name: "ChorusLocksTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusLocks"]),

@@ -1,0 +1,85 @@
+import CLibCrypto
+
+/// AES-256-GCM through OpenSSL's EVP interface. Nothing cryptographic is done here: this
+/// only passes bytes to libcrypto and reads its verdicts.
+///
+/// Invariants: a 12-byte nonce and a 16-byte tag; `open` returns plaintext only when
+/// libcrypto verified the tag over the ciphertext and the associated data.
+enum AESGCM {
+    static let nonceBytes = 12
+    static let tagBytes = 16
+
+    /// `plaintext` encrypted, followed by its tag; nil only if libcrypto fails.
+    static func seal(_ plaintext: [UInt8], key: SealKey, nonce: [UInt8], aad: [UInt8]) -> [UInt8]? {
+        guard nonce.count == nonceBytes, let ctx = EVP_CIPHER_CTX_new() else { return nil }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceBytes), nil) == 1,
+              EVP_EncryptInit_ex(ctx, nil, nil, key.bytes, nonce) == 1 else { return nil }
+        var length: Int32 = 0
+        if !aad.isEmpty {
+            guard EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
+        }
+        var out = [UInt8](repeating: 0, count: plaintext.count + tagBytes)
+        var written = 0
+        if !plaintext.isEmpty {
+            let ok = out.withUnsafeMutableBufferPointer { o in
+                EVP_EncryptUpdate(ctx, o.baseAddress, &length, plaintext, Int32(plaintext.count)) == 1
+            }
+            guard ok else { return nil }
+            written = Int(length)
+        }
+        let finished = out.withUnsafeMutableBufferPointer { o in
+            EVP_EncryptFinal_ex(ctx, o.baseAddress! + written, &length) == 1
+        }
+        guard finished else { return nil }
+        written += Int(length)
+        guard written == plaintext.count else { return nil }
+        let tagged = out.withUnsafeMutableBufferPointer { o in
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tagBytes), o.baseAddress! + written) == 1
+        }
+        return tagged ? out : nil
+    }
+
+    /// The plaintext of `sealed` (ciphertext then tag), or nil when the tag does not verify.
+    static func open(_ sealed: ArraySlice<UInt8>, key: SealKey, nonce: ArraySlice<UInt8>, aad: [UInt8]) -> [UInt8]? {
+        guard nonce.count == nonceBytes, sealed.count >= tagBytes, sealed.count < Int(Int32.max),
+              let ctx = EVP_CIPHER_CTX_new() else { return nil }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        let nonceBytes = Array(nonce)
+        let cipherCount = sealed.count - tagBytes
+        let cipher = Array(sealed.prefix(cipherCount))
+        var tag = Array(sealed.suffix(tagBytes))
+        guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceBytes.count), nil) == 1,
+              EVP_DecryptInit_ex(ctx, nil, nil, key.bytes, nonceBytes) == 1 else { return nil }
+        var length: Int32 = 0
+        if !aad.isEmpty {
+            guard EVP_DecryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
+        }
+        var out = [UInt8](repeating: 0, count: cipherCount + 16)
+        var written = 0
+        if cipherCount > 0 {
+            let ok = out.withUnsafeMutableBufferPointer { o in
+                EVP_DecryptUpdate(ctx, o.baseAddress, &length, cipher, Int32(cipherCount)) == 1
+            }
+            guard ok else { return nil }
+            written = Int(length)
+        }
+        guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagBytes), &tag) == 1 else { return nil }
+        let verified = out.withUnsafeMutableBufferPointer { o in
+            EVP_DecryptFinal_ex(ctx, o.baseAddress! + written, &length) == 1
+        }
+        guard verified else { return nil }
+        written += Int(length)
+        guard written == cipherCount else { return nil }
+        return Array(out.prefix(written))
+    }
+
+    /// `count` bytes from libcrypto's random generator; nil if it cannot provide them.
+    static func randomBytes(_ count: Int) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: count)
+        let ok = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) == 1 }
+        return ok ? out : nil
+    }
+}
