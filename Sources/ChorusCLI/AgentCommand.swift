@@ -4,6 +4,7 @@ import ChorusBase
 import ChorusMembership
 import ChorusRing
 import ChorusRuntime
+import ChorusSeal
 
 /// `chorus agent`: runs a node until SIGTERM/SIGINT or `POST /v1/leave`, then leaves the
 /// cluster gracefully and exits 0. Each setting comes from its flag, else its `CHORUS_…`
@@ -19,6 +20,10 @@ enum AgentCommand {
         .init("--api", value: "HOST:PORT", help: "Address of the HTTP API.", default: "127.0.0.1:7947"),
         .init("--api-token-file", value: "FILE", help: "File holding a bearer token (16+ printable bytes); every API request but GET /health must then send Authorization: Bearer <token>.",
               default: "none: the API is open to whoever reaches it"),
+        .init("--keyring-file", value: "FILE", help: "Keys sealing gossip and peer streams with AES-256-GCM: one key a line, 64 hex digits, the primary first (chorus keys generate); rotations through chorus keys are written back.",
+              default: "none: traffic is plaintext"),
+        .init("--encrypt", value: "MODE", help: "With a keyring: required (refuse plaintext), accept_plaintext (seal, still take plaintext) or open (send plaintext, open sealed); the last two move a cluster to encryption node by node.",
+              default: "required"),
         .init("--seed", value: "HOST:PORT", help: "A member to join through; host names resolve with getaddrinfo. Retried with backoff while none answers.", repeatable: true),
         .init("--cluster", value: "NAME", help: "Cluster name; packets of other clusters are dropped and counted.", default: "chorus"),
         .init("--data-dir", value: "DIR", help: "Directory for the node's state (its incarnation); created if missing.", default: "none: nothing kept across restarts"),
@@ -42,7 +47,7 @@ enum AgentCommand {
         usage: "chorus agent [options]",
         options: flags.map { $0.readingEnvironment() },
         details: """
-        The config file holds one JSON object with any of the keys name, bind, advertise, api, api_token_file, seeds,
+        The config file holds one JSON object with any of the keys name, bind, advertise, api, api_token_file, keyring_file, encrypt, seeds,
         cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms and
         the protocol settings (probe_interval_ms, suspicion_multiplier, gossip_interval_ms,
         push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
@@ -119,6 +124,16 @@ enum AgentCommand {
                                      tags: tags, membership: file.membership)
         settings.membership.cluster = ClusterID.from(name: cluster)
         if let n = file.maxDatagramBytes { settings.maxDatagramBytes = n }
+        if let path = p.string("--keyring-file") ?? file.keyringFile {
+            do { settings.keyring = try KeyringFile.load(path: path) } catch { throw UsageError("\(p.origin("--keyring-file")): \(error.description)") }
+            settings.keyringPath = path
+        }
+        if let text = p.string("--encrypt") ?? file.encrypt {
+            guard let mode = SealMode(rawValue: text) else {
+                throw UsageError("\(p.origin("--encrypt")) must be required, accept_plaintext or open, got \"\(text)\"")
+            }
+            settings.sealMode = mode
+        }
         if let path = p.string("--api-token-file") ?? file.apiTokenFile {
             do { settings.apiToken = try APIToken.load(path: path) } catch { throw UsageError("\(p.origin("--api-token-file")): \(error.description)") }
         }

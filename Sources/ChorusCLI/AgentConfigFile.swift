@@ -20,6 +20,8 @@ struct AgentConfigFile {
     var advertise: String?
     var api: String?
     var apiTokenFile: String?
+    var keyringFile: String?
+    var encrypt: String?
     var seeds: [String]?
     var cluster: String?
     var dataDir: String?
@@ -32,7 +34,7 @@ struct AgentConfigFile {
     var placement = PlacementSettings()
 
     /// Keys besides the protocol tunables.
-    static let keys = ["name", "bind", "advertise", "api", "api_token_file", "seeds", "cluster", "data_dir", "tags",
+    static let keys = ["name", "bind", "advertise", "api", "api_token_file", "keyring_file", "encrypt", "seeds", "cluster", "data_dir", "tags",
                        "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms"]
 
     init() {}
@@ -76,6 +78,8 @@ struct AgentConfigFile {
             case "advertise": config.advertise = try string()
             case "api": config.api = try string()
             case "api_token_file": config.apiTokenFile = try string()
+            case "keyring_file": config.keyringFile = try string()
+            case "encrypt": config.encrypt = try string()
             case "cluster": config.cluster = try string()
             case "data_dir": config.dataDir = try string()
             case "log_level": config.logLevel = try string()

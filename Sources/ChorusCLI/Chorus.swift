@@ -13,6 +13,7 @@ public enum Chorus {
         ("info", "Show an agent's settings and state."),
         ("health", "Check an agent's health (exit 0 when healthy)."),
         ("tags", "Set or delete an agent's tags."),
+        ("keys", "List or rotate an agent's encryption keys; generate a key."),
         ("ring", "Show the ring an agent computes: shares and shards per member."),
         ("shards", "Show every shard: replicas, leader, term, commit and applied index."),
         ("lock", "Acquire a lock (hold it, or run a command under it), show a lock, list locks."),
@@ -26,7 +27,7 @@ public enum Chorus {
     /// named "lock acquire" is the subcommand `acquire` of `lock`.
     static let specs: [CommandSpec] = [
         DevCommand.spec, AgentCommand.spec, MembersCommand.spec, JoinCommand.spec, LeaveCommand.spec, InfoCommand.spec,
-        HealthCommand.spec, TagsCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
+        HealthCommand.spec, TagsCommand.spec, KeysCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
         LockCommand.statusSpec, LockCommand.listSpec, SimCommand.spec, RaftCommand.spec, RingBenchCommand.spec,
         RaftBenchCommand.spec, LockBenchCommand.spec, CompletionCommand.spec,
     ]
@@ -59,6 +60,7 @@ public enum Chorus {
             case "info": return try InfoCommand.run(rest)
             case "health": return try HealthCommand.run(rest)
             case "tags": return try TagsCommand.run(rest)
+            case "keys": return try KeysCommand.run(rest)
             case "ring": return try RingCommand.run(rest)
             case "shards": return try ShardsCommand.run(rest)
             case "lock": return try LockCommand.run(rest)

@@ -22,6 +22,7 @@ extension Agent {
         router.get("/health") { [unowned self] _, responder in responder.respond(self.health()) }
         router.get("/metrics") { [unowned self] _, responder in responder.respond(self.metricsText()) }
         addShardRoutes(to: router)
+        addKeyRoutes(to: router)
         if let token = settings.apiToken {
             router.gate = { token.admits($0) ? nil : APIToken.refusal }
         }

@@ -14,7 +14,8 @@ extension Agent {
             do {
                 guard let (bytes, from) = try udp.receive() else { break }
                 received = true
-                handlePacket(bytes, from: from, transport: "udp")
+                guard let opened = transportSeal.incoming(bytes, from: from, transport: "udp") else { continue }
+                handlePacket(opened, from: from, transport: "udp")
             } catch {
                 if case let .datagramTooLarge(size, limit, from) = error {
                     metrics.dropped(.oversized)
@@ -68,7 +69,8 @@ extension Agent {
                 metrics.sent(packet.message.kind, bytes: bytes.count)
                 switch via {
                 case .datagram:
-                    do { try udp.send(bytes, to: to) } catch {
+                    guard let sealed = transportSeal.outgoing(bytes) else { continue }
+                    do { try udp.send(sealed, to: to) } catch {
                         metrics.sendFailed(transport: "udp")
                         log.debug("cannot send datagram", ["to": to, "error": error.description])
                     }

@@ -3,6 +3,8 @@ import ChorusMembership
 import ChorusNode
 import ChorusRing
 import ChorusShards
+import ChorusSeal
+import ChorusWire
 import Synchronization
 
 /// A running Chorus node: the membership state machine driven by real sockets, a monotonic
@@ -37,6 +39,7 @@ public final class Agent: @unchecked Sendable {
     let udp: UDPSocket
     let listener: TCPListener
     let streams: PeerStreams
+    let transportSeal: TransportSeal
     var api: HTTPServer?
     let metrics = AgentMetrics()
     let stateFile: NodeStateFile?
@@ -147,8 +150,12 @@ public final class Agent: @unchecked Sendable {
 
         var streamSettings = TCPSettings()
         streamSettings.idleTimeout = settings.outboundIdleTimeout
+        streamSettings.maxFrameBytes = Frame.defaultMaxBytes + Seal.overhead
         streams = PeerStreams(loop: loop, outboundSettings: streamSettings,
                               maxOutbound: settings.maxOutboundStreams, maxInbound: settings.maxInboundStreams)
+        transportSeal = TransportSeal(keyring: settings.keyring, mode: settings.sealMode, cluster: settings.clusterName,
+                                      keyringPath: settings.keyringPath, log: log)
+        streams.seal = transportSeal
 
         var apiSettings = HTTPServerSettings()
         apiSettings.maxBodyBytes = 64 * 1024
@@ -173,6 +180,7 @@ public final class Agent: @unchecked Sendable {
         loop.register(fd: udp.fd, events: .readable) { [unowned self] _ in self.readDatagrams() }
         var inbound = TCPSettings()
         inbound.idleTimeout = .seconds(60)
+        inbound.maxFrameBytes = Frame.defaultMaxBytes + Seal.overhead
         listener.start(on: loop, settings: inbound) { [unowned self] connection in self.streams.accept(connection) }
         streams.onFrame = { [unowned self] payload, peer in
             if ShardBatchCodec.isBatch(payload) || PeerMessageCodec.isMessage(payload) {

@@ -3,6 +3,7 @@ import ChorusMembership
 import ChorusNode
 import ChorusRing
 import ChorusShards
+import ChorusSeal
 
 /// Everything an `Agent` needs to start, already parsed and typed (the command line and the
 /// config file are turned into this by `chorus agent`).
@@ -21,6 +22,11 @@ public struct AgentSettings: Sendable {
     public var advertise: Endpoint?
     /// Where the HTTP API listens.
     public var api: Endpoint
+    /// Keys sealing gossip datagrams and peer-stream frames (empty: plaintext), how plaintext
+    /// is treated, and the file rotated keyrings are written back to.
+    public var keyring = Keyring()
+    public var sealMode: SealMode = .required
+    public var keyringPath: String?
     /// When set, every API request but `GET /health` needs `Authorization: Bearer <token>`.
     public var apiToken: APIToken?
     /// Seed addresses as given ("HOST:PORT"); resolved with getaddrinfo at join time.

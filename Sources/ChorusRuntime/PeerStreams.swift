@@ -39,6 +39,8 @@ final class PeerStreams {
     private var inbound: [ObjectIdentifier: TCPConnection] = [:]
 
     var onFrame: (_ payload: [UInt8], _ from: Endpoint) -> Void = { _, _ in }
+    /// Seals every frame sent and opens every frame received; refused frames go nowhere.
+    var seal: TransportSeal?
     var onProblem: (Problem) -> Void = { _ in }
 
     init(loop: EventLoop, outboundSettings: TCPSettings, maxOutbound: Int, maxInbound: Int) {
@@ -63,7 +65,7 @@ final class PeerStreams {
         let id = ObjectIdentifier(connection)
         inbound[id] = connection
         let peer = connection.peer
-        connection.onFrame = { [unowned self] payload in self.onFrame(payload, peer) }
+        connection.onFrame = { [unowned self] payload in self.deliver(payload, from: peer) }
         connection.onClose = { [unowned self] reason in
             self.inbound[id] = nil
             if reason.isError, !Self.isRoutine(reason) { self.onProblem(.closed(peer, reason, inbound: true)) }
@@ -84,7 +86,7 @@ final class PeerStreams {
         outbound[peer] = Outbound(connection: connection, lastUsed: now)
         var connected = false
         connection.onConnect = { connected = true }
-        connection.onFrame = { [unowned self] payload in self.onFrame(payload, peer) }
+        connection.onFrame = { [unowned self] payload in self.deliver(payload, from: peer) }
         connection.onClose = { [unowned self, weak connection] reason in
             if let current = self.outbound[peer], current.connection === connection { self.outbound[peer] = nil }
             if !connected {
@@ -104,9 +106,15 @@ final class PeerStreams {
         for c in all { c.close() }
     }
 
+    private func deliver(_ frame: [UInt8], from peer: Endpoint) {
+        guard let payload = seal.map({ $0.incoming(frame, from: peer, transport: "tcp") }) ?? frame else { return }
+        onFrame(payload, peer)
+    }
+
     private func queue(_ payload: [UInt8], on connection: TCPConnection, to peer: Endpoint) {
+        guard let framed = seal.map({ $0.outgoing(payload) }) ?? payload else { return }
         do {
-            try connection.send(payload)
+            try connection.send(framed)
         } catch {
             onProblem(.sendFailed(peer, error))
         }

@@ -21,14 +21,16 @@ public struct Seal: Sendable {
     public static let overhead = headerBytes + 8 + AESGCM.tagBytes
 
     public var keyring: Keyring
-    public var mode: SealMode
+    /// The mode asked for; an empty keyring acts as `.open` whatever it says.
+    public var requestedMode: SealMode
+    public var mode: SealMode { keyring.isEmpty ? .open : requestedMode }
     /// Longest a message may be in flight, either way of clock differences (milliseconds).
     public var replayWindowMillis: UInt64 = 10 * 60 * 1000
     private let associatedData: [UInt8]
 
     public init(keyring: Keyring, mode: SealMode, cluster: String) {
         self.keyring = keyring
-        self.mode = keyring.isEmpty ? .open : mode
+        requestedMode = mode
         associatedData = [Self.magic.0, Self.magic.1, Self.version] + Array(cluster.utf8)
     }
 
