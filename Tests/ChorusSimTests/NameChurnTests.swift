@@ -14,8 +14,9 @@ import ChorusMembership
 /// members plus a suspicion, about 2 minutes). The cost grows with names × nodes (every
 /// node learns, suspects and forgets every name), so the default run uses 8 worker slots
 /// (1,500 names, 9 simulated minutes, 3 tombstone lifetimes); the full 20,000 names run
-/// with `CHORUS_FULL_CHURN=1` and take about 6.5 minutes in a debug build; that run still
-/// fails: about 20 old names stay held as `suspect` (see docs/membership.md, Tombstones).
+/// with `CHORUS_FULL_CHURN=1` and take about 7–12 minutes in a debug build. That run failed
+/// while suspicions could import members (about 20 old names stayed `suspect`); it passes
+/// since a suspicion introduces no one (docs/membership.md).
 @Suite struct NameChurnTests {
     struct Plan {
         var slots: Range<Int>
