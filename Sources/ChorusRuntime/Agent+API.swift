@@ -204,6 +204,7 @@ extension Agent {
     private func metricsText() -> HTTPResponse {
         metrics.refresh(from: membership, uptime: (loop.now() - startedAt).seconds,
                         inboundStreams: streams.inboundCount, outboundStreams: streams.outboundCount)
+        metrics.followSealRefusals(transportSeal.refusals)
         return .text(200, metrics.render(), contentType: MetricsRegistry.contentType)
     }
 }

@@ -70,6 +70,7 @@ final class AgentMetrics {
     private var updatesReceived: Mirror
     private var updatesApplied: Mirror
     private var updatesRefused: Mirror
+    private var sealRefusals: [String: Mirror] = [:]
     private var members: [MemberStatus: GaugeMetric] = [:]
     private let healthMultiplier: GaugeMetric
     private let healthScore: GaugeMetric
@@ -128,6 +129,9 @@ final class AgentMetrics {
         updatesReceived = Mirror(counter: counter("chorus_member_updates_total", updatesHelp, ["outcome": "received"]))
         updatesApplied = Mirror(counter: counter("chorus_member_updates_total", updatesHelp, ["outcome": "applied"]))
         updatesRefused = Mirror(counter: counter("chorus_member_updates_total", updatesHelp, ["outcome": "refused"]))
+        for reason in AgentMetrics.sealRefusalReasons {
+            sealRefusals[reason] = Mirror(counter: counter("chorus_seal_refused_total", "Datagrams and stream frames refused by the seal (wrong key, plaintext while required, replay window...), by reason.", ["reason": reason]))
+        }
         for status in MemberStatus.allCases {
             members[status] = gauge("chorus_members", "Members known, by status (the local node included).", ["status": status.description])
         }
@@ -158,6 +162,14 @@ final class AgentMetrics {
     static let httpRefusalCodes = ["bad_request", "request_timeout", "body_too_large", "headers_too_large",
                                    "length_required", "expectation_failed", "version_not_supported",
                                    "too_many_connections", "other"]
+
+    /// The `reason` labels of `chorus_seal_refused_total` (`SealRefusal.reason`).
+    static let sealRefusalReasons = ["plaintext", "malformed", "unknown_version", "no_keys", "no_key_opens", "replay_window"]
+
+    /// Follows the seal's cumulative refusal counts.
+    func followSealRefusals(_ counts: [String: Int]) {
+        for (reason, n) in counts { sealRefusals[reason]?.follow(n) }
+    }
 
     // MARK: runtime counts
 

@@ -41,6 +41,9 @@ import Testing
         #expect(plain.members().map(\.name) == ["p"])
         #expect(a.lines.all.contains { $0.contains("refused a message from a peer") && $0.contains("no installed key opens") })
         #expect(a.lines.all.contains { $0.contains("plaintext message refused") })
+        let metrics = try a.request("/metrics").bodyText ?? ""
+        #expect(!metrics.contains("chorus_seal_refused_total{reason=\"no_key_opens\"} 0"))
+        #expect(metrics.contains("chorus_seal_refused_total{reason=\"no_key_opens\"}"))
     }
 
     @Test func rotation_online_losesNoMember() throws {
