@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "ChorusNodeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode", "ChorusSim"]),
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim", "ChorusShards", "ChorusRaft", "ChorusRing", "ChorusLocks"]),
         .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusSeal"]),
-        .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusCLI"]),
+        .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusCLI", "ChorusSeal"]),
         .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime"]),
     ],
     swiftLanguageModes: [.v6]
