@@ -18,6 +18,7 @@ public enum Chorus {
         ("shards", "Show every shard: replicas, leader, term, commit and applied index."),
         ("lock", "Acquire a lock (hold it, or run a command under it), show a lock, list locks."),
         ("sim", "Simulate a cluster (virtual time, simulated network)."),
+        ("queue", "Distributed queue: create, push, pull (--exec a command per message), ack, nack, stats, dlq, redrive."),
         ("raft", "Run a Raft group member with a key-value state machine (raft serve)."),
         ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover; lock: lock pairs/s)."),
         ("completion", "Print a shell completion script (bash or zsh)."),
@@ -30,7 +31,7 @@ public enum Chorus {
         HealthCommand.spec, TagsCommand.spec, KeysCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
         LockCommand.statusSpec, LockCommand.listSpec, SimCommand.spec, RaftCommand.spec, RingBenchCommand.spec,
         RaftBenchCommand.spec, LockBenchCommand.spec, CompletionCommand.spec,
-    ]
+    ] + QueueCommand.specs + [QueueBenchCommand.spec]
 
     static var usage: String {
         var s = "chorus — peer-to-peer coordination overlay\n\nUsage: chorus COMMAND [options]\n\nCommands:\n"
@@ -64,10 +65,12 @@ public enum Chorus {
             case "ring": return try RingCommand.run(rest)
             case "shards": return try ShardsCommand.run(rest)
             case "lock": return try LockCommand.run(rest)
+            case "queue": return try QueueCommand.run(rest)
             case "sim": return try SimCommand.run(rest)
             case "raft": return try RaftCommand.run(rest)
             case "bench" where rest.first == "raft": return try RaftBenchCommand.run(Array(rest.dropFirst()))
             case "bench" where rest.first == "lock": return try LockBenchCommand.run(Array(rest.dropFirst()))
+            case "bench" where rest.first == "queue": return try QueueBenchCommand.run(Array(rest.dropFirst()))
             case "bench": return try RingBenchCommand.run(rest)
             case "completion": return try CompletionCommand.run(rest)
             default:

@@ -1,4 +1,5 @@
 import ChorusLocks
+import ChorusQueue
 import ChorusRing
 
 /// The node's answer to a `ClientRequest`. Front doors translate it (status codes, JSON);
@@ -15,6 +16,22 @@ public enum ClientReply: Hashable, Sendable {
     case locks([LockView])
     case shards([ShardReport])
     case failure(ClientFailure)
+
+    // MARK: queue service
+    /// The catalogue's answer to a create or delete.
+    case queueCatalogue(CatalogueReply)
+    case queues([QueueInfo])
+    case queue(QueueInfo)
+    /// One outcome per published message, in the order of the request.
+    case queuePublished([PublishOutcome])
+    case queueDelivered([QueueDelivery])
+    /// One outcome per receipt, in the order of the request.
+    case queueSettled([SettleOutcome])
+    case queueStatistics(QueueStatistics)
+    case queueCount(Int)
+    /// A partition leader's answer to `.queuePartition`.
+    case queuePartitionReply(QueueReply)
+    case queuePartitionStats(PartitionStats)
 
     static func fail(_ code: ClientFailure.Code, _ message: String) -> ClientReply {
         .failure(ClientFailure(code: code, message: message))
@@ -43,6 +60,14 @@ public struct ClientFailure: Hashable, Sendable, CustomStringConvertible {
         /// The shard refused the command (too large, malformed).
         case rejected
         case `internal`
+        /// A message is larger than the queue allows (HTTP 413).
+        case tooLarge
+        /// The queue holds its limit of messages (HTTP 429).
+        case queueFull
+        /// The queue holds its limit of bytes (HTTP 507).
+        case bytesFull
+        /// The queue exists with other settings, or is another queue's dead-letter queue (HTTP 409).
+        case conflict
     }
 
     public var code: Code

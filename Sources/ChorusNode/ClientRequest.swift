@@ -1,4 +1,5 @@
 import ChorusLocks
+import ChorusQueue
 import ChorusRing
 
 /// A client's request as a node receives it, already parsed from its front door (HTTP/JSON
@@ -32,6 +33,25 @@ public enum ClientRequest: Hashable, Sendable {
     /// Every shard's replicas and leader; `localOnly` lists this node's replicas only.
     case shardList(localOnly: Bool)
 
+    // MARK: queue service
+    /// Creates a queue (on the catalogue's shard); a retry with equal settings is harmless.
+    case queueCreate(QueueName, QueueSettings)
+    case queueDelete(QueueName)
+    case queueList
+    case queueInfo(QueueName)
+    /// Publishes a batch; the node picks each message's partition (key hash, or one rotating
+    /// choice for the batch's messages without a key).
+    case queuePublish(QueueName, [OutgoingMessage])
+    /// Leases up to `maxMessages`, waiting up to `waitMillis` for one to be ready (long poll).
+    case queueFetch(QueueName, consumer: ConsumerID, maxMessages: Int, maxBytes: Int, visibilityMillis: UInt64, waitMillis: UInt64)
+    case queueSettle(QueueName, [QueueReceipt], QueueSettlement)
+    case queueStats(QueueName)
+    /// Returns up to `maxMessages` dead letters of every partition to the queue.
+    case queueRedrive(QueueName, maxMessages: Int)
+    /// One partition's part of a queue request, routed to the leader of the shard the ring
+    /// gives `q/p` (nodes send it to each other; front doors never build it).
+    case queuePartition(QueueInfo, partition: UInt16, QueueOperation)
+
     /// The longest wait a client may ask for (a day): bounds every deadline the node computes.
     public static let maxWaitMillis: UInt64 = 86_400_000
     /// Longest lock-list prefix accepted.
@@ -40,6 +60,7 @@ public enum ClientRequest: Hashable, Sendable {
     /// How long past routing the answer may legitimately take (an acquire's wait).
     public var patienceMillis: UInt64 {
         if case let .acquire(_, _, _, wait, _) = self { return min(wait, ClientRequest.maxWaitMillis) }
+        if case let .queueFetch(_, _, _, _, _, wait) = self { return min(wait, ClientRequest.maxWaitMillis) }
         return 0
     }
 }

@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusLocks
+import ChorusQueue
 import ChorusRaft
 import ChorusRing
 import ChorusShards
@@ -20,6 +21,9 @@ extension Node {
         case let .keepAlive(s), let .closeSession(s, _): return ShardID(Int(s.home))
         case let .acquire(name, _, _, _, _), let .release(name, _, _), let .lockStatus(name): return shard(forKey: name.text)
         case .lockList, .shardList: return nil
+        case .queueCreate, .queueDelete, .queueList, .queueInfo: return shard(forKey: QueueDuties.catalogueKey)
+        case let .queuePartition(info, p, _): return shard(forKey: PartitionID(queue: info.name, index: p).placementKey)
+        case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive: return nil
         }
     }
 
@@ -37,6 +41,9 @@ extension Node {
             return ttl == 0 ? "ttl_ms must be positive" : nil
         case .lockStatus, .lockList, .shardList:
             return nil
+        case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition, .queuePublish, .queueFetch, .queueSettle,
+             .queueStats, .queueRedrive:
+            return queueInvalidity(of: request)
         }
     }
 
@@ -118,7 +125,7 @@ extension Node {
     /// again (same request ids), a forwarded one is handed back to its origin.
     func reroute(_ r: Routed, shard: ShardID) {
         switch r.replyTo {
-        case .client: deferRoute(r)
+        case .client, .local: deferRoute(r)
         case let .peer(origin, callID):
             inbound = max(0, inbound - 1)
             respond(to: origin, callID: callID, .notLeader(hint: host.leader(of: shard)))

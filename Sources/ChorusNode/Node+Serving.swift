@@ -54,8 +54,10 @@ extension Node {
         case let .release(name, session, id):
             propose(shard, requestID: Array("release-\(session)-\(id)".utf8), .lock(.release(name: name, session: session, requestID: id)),
                     for: .serve(r, shard: shard))
-        case .lockList, .shardList:
+        case .lockList, .shardList, .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive:
             serveAnywhere(r)
+        case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition:
+            serveQueue(r, shard: shard)
         }
     }
 
@@ -150,6 +152,10 @@ extension Node {
             gatherAnswered(gather)
         case .chore:
             break // the duties propose again when their clocks say so
+        case let .queueBatch(batch):
+            queueBatchEnded(batch, answer: nil)
+        case let .queueTick(id):
+            queueDuties.ticking.remove(id)
         }
     }
 
@@ -182,12 +188,19 @@ extension Node {
             gatherAnswered(gather)
         case let (.chore(chore), outcome):
             choreSettled(chore, outcome)
+        case let (.queueBatch(batch), .applied(_, bytes)):
+            queueBatchEnded(batch, answer: bytes)
+        case let (.queueBatch(batch), _):
+            queueBatchEnded(batch, answer: nil)
+        case let (.queueTick(id), _):
+            queueDuties.ticking.remove(id)
         }
     }
 
     // MARK: answers
 
     func answerApplied(_ r: Routed, shard: ShardID, index: LogIndex, _ bytes: [UInt8]) {
+        if answerQueueApplied(r, bytes) { return }
         switch r.request {
         case let .kvPut(key, _, _), let .kvDelete(key, _):
             switch bytes.first.flatMap(ShardState.Reply.init(rawValue:)) {
@@ -242,6 +255,8 @@ extension Node {
         case let .keepAlive(session):
             counters.keepAlivesConfirmed &+= 1
             reply(r.replyTo, answerKeepAlive(session, home: shard))
+        case .queueList, .queueInfo:
+            answerQueueRead(r, shard: shard)
         default:
             reply(r.replyTo, .fail(.internal, "a read for a request that is not one"))
         }
@@ -290,6 +305,8 @@ extension Node {
             var g = Gather(kind: .shards(replyTo: r.replyTo), pending: 0, deadline: time.now + settings.gatherTimeout)
             g.shards = mine
             startGather(g, .shardList(localOnly: true))
+        case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive:
+            startQueueRequest(r)
         default:
             reply(r.replyTo, .fail(.internal, "not a listing"))
         }

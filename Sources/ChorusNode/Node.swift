@@ -60,6 +60,7 @@ public final class Node {
     /// Requests from other nodes being served here.
     var inbound = 0
     var duties = LockDuties()
+    var queueDuties = QueueDuties()
     /// Leaders' own commands to propose again through another shard's leader.
     var choreRetries: [ChoreRetry] = []
     var gathers: [UInt64: Gather] = [:]
@@ -123,6 +124,7 @@ public final class Node {
         runRetries()
         expireGathers()
         expireServes()
+        performQueueDuties()
     }
 
     /// Client requests whose proposal or read has not settled by their deadline (plus an
@@ -136,7 +138,7 @@ public final class Node {
             switch entry.value {
             case let .serve(r, _), let .confirm(r, _, _):
                 return r.deadline + .milliseconds(Int64(r.request.patienceMillis)) <= time.now
-            case .peerPropose, .sessionState, .dropHere, .chore:
+            case .peerPropose, .sessionState, .dropHere, .chore, .queueBatch, .queueTick:
                 return false
             }
         }.keys.sorted()
@@ -157,6 +159,7 @@ public final class Node {
         }
         followLeadership()
         settleNotifications()
+        resweepParkedFetches()
     }
 
     /// The node stops: every client request still waiting is failed, every parked request from
@@ -214,6 +217,7 @@ public final class Node {
         case let .peer(origin, callID):
             inbound = max(0, inbound - 1)
             respond(to: origin, callID: callID, .client(answer))
+        case let .local(part): queuePartAnswered(part, answer)
         }
     }
 

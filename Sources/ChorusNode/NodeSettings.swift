@@ -86,4 +86,7 @@ struct PlantedBugs: Sendable {
     var keepAliveWithoutReadIndex = false
     /// A new leader gives sessions only their TTL from takeover, no election or drift grace.
     var takeoverWithoutGrace = false
+    /// The queue leader answers a publish before its entry commits (the whole-node queue
+    /// checker must catch the lost messages).
+    var queueAckBeforeCommit = false
 }

@@ -1,4 +1,5 @@
 import ChorusLocks
+import ChorusQueue
 import ChorusRaft
 import ChorusRing
 import ChorusShards
@@ -155,6 +156,9 @@ public enum PeerMessageCodec {
         case let .lockStatus(name): w.u8(9); w.string(name.text)
         case let .lockList(prefix, local): w.u8(10); w.string(prefix); w.u8(local ? 1 : 0)
         case let .shardList(local): w.u8(11); w.u8(local ? 1 : 0)
+        case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePublish, .queueFetch, .queueSettle, .queueStats,
+             .queueRedrive, .queuePartition:
+            encodeQueueRequest(c, into: &w)
         }
     }
 
@@ -187,6 +191,7 @@ public enum PeerMessageCodec {
             let prefix = try r.string("prefix", limit: ClientRequest.maxPrefixBytes)
             return .lockList(prefix: prefix, localOnly: try decodeFlag(&r))
         case 11: return .shardList(localOnly: try decodeFlag(&r))
+        case QueueWire.firstTag...QueueWire.lastTag: return try decodeQueueRequest(tag, &r)
         default: throw .invalid(field: "client request", reason: "unknown tag \(tag)")
         }
     }
@@ -206,6 +211,9 @@ public enum PeerMessageCodec {
         case let .locks(views): w.u8(9); w.varint(UInt64(views.count)); for v in views { encode(v, into: &w) }
         case let .shards(reports): w.u8(10); w.varint(UInt64(reports.count)); for s in reports { encode(s, into: &w) }
         case let .failure(f): w.u8(11); w.u8(f.code.rawValue); w.string(f.message)
+        case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
+             .queuePartitionReply, .queuePartitionStats:
+            encodeQueueReply(c, into: &w)
         }
     }
 
@@ -243,6 +251,7 @@ public enum PeerMessageCodec {
         case 11:
             guard let code = ClientFailure.Code(rawValue: try r.u8()) else { throw .invalid(field: "failure", reason: "unknown code") }
             return .failure(ClientFailure(code: code, message: try r.string("message", limit: maxMessageBytes)))
+        case QueueWire.firstTag...QueueWire.lastTag: return try decodeQueueReply(tag, &r)
         default: throw .invalid(field: "client reply", reason: "unknown tag \(tag)")
         }
     }

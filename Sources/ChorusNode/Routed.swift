@@ -1,4 +1,5 @@
 import ChorusBase
+import ChorusQueue
 import ChorusLocks
 import ChorusRaft
 import ChorusRing
@@ -10,6 +11,9 @@ enum ReplyTo: Hashable, Sendable {
     case client(ClientTicket)
     /// The node that forwarded the request, and its call id.
     case peer(NodeID, callID: UInt64)
+    /// A step of a request this node splits into parts (a queue publish over partitions):
+    /// the answer goes to the part's continuation (`QueueDuties`).
+    case local(UInt64)
 }
 
 /// A client request on its way: where to answer, and the routing deadline. The same value
@@ -40,6 +44,10 @@ enum HostWait: Sendable {
     case dropHere(gather: UInt64, shard: ShardID)
     /// A command this leader proposed on its own account.
     case chore(LeaderChore)
+    /// A group commit: the publishes of several requests to one partition in one entry.
+    case queueBatch(QueueBatch)
+    /// A partition leader's clock entry (leases and delays ending).
+    case queueTick(PartitionID)
 
     /// The client or peer to tell when the node stops, if any.
     var replyTo: ReplyTo? {

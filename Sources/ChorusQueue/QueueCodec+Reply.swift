@@ -159,11 +159,11 @@ extension QueueCodec {
         return reply
     }
 
-    static func encode(_ info: QueueInfo, into w: inout ByteWriter) {
+    public static func encode(_ info: QueueInfo, into w: inout ByteWriter) {
         w.string(info.name.text); encode(info.settings, into: &w); w.varint(info.incarnation); w.varint(info.createdAtMillis)
     }
 
-    static func info(_ r: inout ByteReader) throws(WireError) -> QueueInfo {
+    public static func info(_ r: inout ByteReader) throws(WireError) -> QueueInfo {
         let name = try text(&r, "queue name", QueueName.init), settings = try self.settings(&r)
         let incarnation = try r.varint()
         return QueueInfo(name: name, settings: settings, incarnation: incarnation, createdAtMillis: try r.varint())

@@ -120,7 +120,7 @@ extension QueueCodec {
         return (now, try r.u8())
     }
 
-    static func encode(_ m: OutgoingMessage, into w: inout ByteWriter) {
+    public static func encode(_ m: OutgoingMessage, into w: inout ByteWriter) {
         w.u8((m.producerID == nil ? 0 : 1) | (m.key == nil ? 0 : 2) | (m.origin == nil ? 0 : 4))
         if let id = m.producerID { w.string(id.text) }
         if let key = m.key { w.string(key.text) }
@@ -128,7 +128,7 @@ extension QueueCodec {
         if let origin = m.origin { encode(origin, into: &w) }
     }
 
-    static func message(_ r: inout ByteReader) throws(WireError) -> OutgoingMessage {
+    public static func message(_ r: inout ByteReader) throws(WireError) -> OutgoingMessage {
         let flags = try r.u8()
         guard flags & ~7 == 0 else { throw WireError.invalid(field: "message flags", reason: "\(flags)") }
         let id = flags & 1 == 0 ? nil : try text(&r, "producer message id", ProducerMessageID.init(_:))
@@ -197,7 +197,7 @@ extension QueueCodec {
     }
 
     /// A validated text value; its rule's message becomes the `WireError`'s reason.
-    static func text<T: QueueText>(_ r: inout ByteReader, _ field: String, _ make: (String) throws(QueueInputError) -> T) throws(WireError) -> T {
+    public static func text<T: QueueText>(_ r: inout ByteReader, _ field: String, _ make: (String) throws(QueueInputError) -> T) throws(WireError) -> T {
         let raw = try r.string(field, limit: T.maxBytes)
         do { return try make(raw) } catch { throw WireError.invalid(field: field, reason: error.description) }
     }

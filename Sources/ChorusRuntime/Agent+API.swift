@@ -26,6 +26,7 @@ extension Agent {
         if let token = settings.apiToken {
             router.gate = { token.admits($0) ? nil : APIToken.refusal }
         }
+        addQueueRoutes(to: router)
         return router
     }
 

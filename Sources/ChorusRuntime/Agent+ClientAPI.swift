@@ -189,6 +189,9 @@ extension Agent {
             })
         case let .failure(f):
             return present(f)
+        case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
+             .queuePartitionReply, .queuePartitionStats:
+            return presentQueue(reply)
         }
     }
 
@@ -214,6 +217,10 @@ extension Agent {
         case .unavailable: return .error(503, code: "unavailable", message: f.message)
         case .rejected: return .error(400, code: "rejected", message: f.message)
         case .internal: return .error(500, code: "internal", message: f.message)
+        case .tooLarge: return .error(413, code: "message_too_large", message: f.message)
+        case .queueFull: return .error(429, code: "queue_full", message: f.message)
+        case .bytesFull: return .error(507, code: "queue_bytes_full", message: f.message)
+        case .conflict: return .error(409, code: "conflict", message: f.message)
         }
     }
 

@@ -38,6 +38,7 @@ extension Agent {
             // Gauges and counters follow the host once a tick, not on every drive (a hot path
             // under load): /metrics lags by at most one tick.
             self.shardMetrics.refresh(from: self.shards.node.host)
+            self.queueMetrics.refresh(from: self.shards.node.host, nowMillis: self.nodeTime.wallMillis)
             self.scheduleShardDrive()
             self.scheduleShardTick()
         }

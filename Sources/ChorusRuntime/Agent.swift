@@ -52,6 +52,7 @@ public final class Agent: @unchecked Sendable {
     /// The node core and its shard store (see `Agent+Shards.swift`).
     let shards: ShardRuntime
     let shardMetrics: ShardMetrics
+    let queueMetrics: QueueMetrics
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
@@ -119,6 +120,7 @@ public final class Agent: @unchecked Sendable {
             throw .dataDirectory(path: (directory ?? "(temporary)") + "/shards", reason: "cannot open shard storage: \(error)")
         }
         shardMetrics = ShardMetrics(registry: metrics.registry)
+        queueMetrics = QueueMetrics(registry: metrics.registry)
         if settings.seeds.isEmpty {
             // The first node of a new cluster founds the shard set (before its tags are made,
             // so they announce it from the start).
@@ -158,7 +160,8 @@ public final class Agent: @unchecked Sendable {
         streams.seal = transportSeal
 
         var apiSettings = HTTPServerSettings()
-        apiSettings.maxBodyBytes = 64 * 1024
+        // A queue publish carries messages of up to 1 MiB as JSON text or base64 (4/3 larger).
+        apiSettings.maxBodyBytes = 2 << 20
         // Lock clients hold a connection while their acquire waits, and every forwarded request
         // holds one on the leader while it is served: room for many of both.
         apiSettings.maxConnections = 1024

@@ -1,8 +1,9 @@
 import ChorusLocks
+import ChorusQueue
 import ChorusWire
 
 /// A command of the shard state machine, as proposed to a shard's Raft group: the lock
-/// service's commands, and the key-value map.
+/// service's commands, the queue service's commands, and the key-value map.
 ///
 /// Invariant: `decode(encode(c)) == c`, and `decode` of anything else throws a `WireError`.
 public enum ShardCommand: Hashable, Sendable {
@@ -12,6 +13,8 @@ public enum ShardCommand: Hashable, Sendable {
     case delete(key: [UInt8])
     /// A lock-service command (`LockCodec` bytes, validated when decoded).
     case lock(LockCommand)
+    /// A queue-service command: a catalogue entry or a partition entry (`QueueShardCommand`).
+    case queue(QueueShardCommand)
 
     public static let maxKeyBytes = 1024
     public static let maxValueBytes = 1 << 20
@@ -22,6 +25,7 @@ public enum ShardCommand: Hashable, Sendable {
         case let .put(key, value): w.u8(1); w.blob(key); w.blob(value)
         case let .delete(key): w.u8(2); w.blob(key)
         case let .lock(command): w.u8(3); w.raw(LockCodec.encode(command))
+        case let .queue(command): w.u8(4); command.encode(into: &w)
         }
         return w.bytes
     }
@@ -37,6 +41,8 @@ public enum ShardCommand: Hashable, Sendable {
             self = .delete(key: try r.blob("key", limit: ShardCommand.maxKeyBytes))
         case 3:
             self = .lock(try LockCodec.decodeCommand(try r.raw(r.remaining)))
+        case 4:
+            self = .queue(try QueueShardCommand.decode(&r))
         default:
             throw .invalid(field: "shard command", reason: "tag \(tag)")
         }

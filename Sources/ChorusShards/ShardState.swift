@@ -1,22 +1,26 @@
 import ChorusLocks
+import ChorusQueue
 import ChorusRaft
 import ChorusRing
 import ChorusWire
 
-/// What each shard replicates: the lock table of its lock names and home sessions, and a
+/// What each shard replicates: the lock table of its lock names and home sessions, the queue
+/// partitions (and, on the designated shard, the queue catalogue) the ring places here, and a
 /// key-value map, applied from `ShardCommand`s.
 ///
 /// Invariants: deterministic (`image()` writes keys in sorted order and the lock table's own
 /// deterministic image; nothing follows a dictionary order); an unreadable command changes
 /// nothing and is answered with an error reply; `revision` is the log index of the last
 /// change to the map; a lock command's reply is `LockCodec.encode(reply)` and the waiters it
-/// settled are events (`LockNotification`s).
+/// settled are events (`LockNotification`s); a queue command's reply is `QueueCodec` bytes.
+/// The image is version 2 (version 1, from before the queue service, is still read: no queues).
 public struct ShardState: ReplicatedStateMachine, Equatable {
     public typealias Event = LockNotification
 
     public private(set) var values: [[UInt8]: [UInt8]] = [:]
     public private(set) var revision: UInt64 = 0
     public private(set) var locks: LockTable
+    public private(set) var queues = ShardQueues()
     var pendingEvents: [LockNotification] = []
 
     /// The reply to a command: a status byte, 0 = done, 1 = key was absent (delete),
@@ -34,7 +38,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         self.init(shard: shard)
         var r = ByteReader(image)
         let version = try r.u8()
-        guard version == 1 else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
+        guard version == 1 || version == 2 else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
         locks = try LockTable(decoding: try r.blob("lock table", limit: r.remaining))
         guard locks.shard == UInt16(truncatingIfNeeded: shard.value) else {
             throw WireError.invalid(field: "lock table", reason: "belongs to shard \(locks.shard), not \(shard)")
@@ -45,6 +49,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
             let key = try r.blob("key", limit: ShardCommand.maxKeyBytes)
             values[key] = try r.blob("value", limit: ShardCommand.maxValueBytes)
         }
+        if version == 2 { queues = try ShardQueues(decoding: &r) }
         try r.expectEnd()
     }
 
@@ -63,6 +68,8 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
             guard values.removeValue(forKey: key) != nil else { return [Reply.absent.rawValue] }
             revision = index.value
             return [Reply.done.rawValue]
+        case let .queue(command):
+            return queues.apply(command, at: index.value)
         }
     }
 
@@ -80,13 +87,14 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
 
     public func image() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + values.count * 32)
-        w.u8(1)
+        w.u8(2)
         w.blob(locks.encode())
         w.varint(revision)
         w.varint(UInt64(values.count))
         for key in values.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             w.blob(key); w.blob(values[key] ?? [])
         }
+        queues.encode(into: &w)
         return w.bytes
     }
 }
