@@ -270,8 +270,12 @@ extension Node {
         case .queueStats:
             guard let info = job.info else { return }
             reply(job.routed.replyTo, .queueStatistics(QueueStatistics(info: info, partitions: job.stats)))
-        case .queueRedrive:
-            reply(job.routed.replyTo, .queueCount(job.count))
+        case let .queueRedrive(q, n):
+            if let dlq = job.info?.settings.deadLetterQueue {
+                startRedriveBack(job.routed, queue: q, from: dlq, maxMessages: n, alreadyMoved: job.count)
+            } else {
+                reply(job.routed.replyTo, .queueCount(job.count))
+            }
         default:
             reply(job.routed.replyTo, .fail(.internal, "not a queue request"))
         }
@@ -282,6 +286,7 @@ extension Node {
     func performQueueDuties() {
         resweepParkedFetches()
         proposeQueueTicks()
+        moveDeadLetters()
     }
 
     /// Parked long polls whose pause is over sweep again (or end): at every tick, and after

@@ -156,6 +156,8 @@ extension Node {
             queueBatchEnded(batch, answer: nil)
         case let .queueTick(id):
             queueDuties.ticking.remove(id)
+        case let .deadLetterDrop(id, _):
+            deadLetterMoveEnded(id, moved: false)
         }
     }
 
@@ -194,6 +196,10 @@ extension Node {
             queueBatchEnded(batch, answer: nil)
         case let (.queueTick(id), _):
             queueDuties.ticking.remove(id)
+        case let (.deadLetterDrop(id, complete), .applied):
+            deadLetterMoveEnded(id, moved: complete)
+        case let (.deadLetterDrop(id, _), _):
+            deadLetterMoveEnded(id, moved: false)
         }
     }
 

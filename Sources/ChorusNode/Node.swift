@@ -138,7 +138,7 @@ public final class Node {
             switch entry.value {
             case let .serve(r, _), let .confirm(r, _, _):
                 return r.deadline + .milliseconds(Int64(r.request.patienceMillis)) <= time.now
-            case .peerPropose, .sessionState, .dropHere, .chore, .queueBatch, .queueTick:
+            case .peerPropose, .sessionState, .dropHere, .chore, .queueBatch, .queueTick, .deadLetterDrop:
                 return false
             }
         }.keys.sorted()
@@ -218,6 +218,8 @@ public final class Node {
             inbound = max(0, inbound - 1)
             respond(to: origin, callID: callID, .client(answer))
         case let .local(part): queuePartAnswered(part, answer)
+        case let .deadLetterMove(id, offsets): deadLettersPublished(id, offsets: offsets, answer)
+        case let .redrive(id, step): redriveStepAnswered(id, step, answer)
         }
     }
 

@@ -34,6 +34,12 @@ struct QueueDuties: Sendable {
     var waiting: [PartitionID: [QueuePublishPart]] = [:]
     var inFlight: Set<PartitionID> = []
     var ticking: Set<PartitionID> = []
+    /// Leader side: partitions whose dead letters are on their way to the dead-letter queue
+    /// (one move in flight per partition), and when a move that failed may be tried again.
+    var moving: Set<PartitionID> = []
+    var moveRetry: [PartitionID: Instant] = [:]
+    /// Redrives moving dead letters back from a dead-letter queue, by id.
+    var redrives: [UInt64: RedriveJob] = [:]
 
     /// Counts for the metrics: answers given, and latencies (publish and fetch) in ms.
     var published: UInt64 = 0

@@ -14,6 +14,11 @@ enum ReplyTo: Hashable, Sendable {
     /// A step of a request this node splits into parts (a queue publish over partitions):
     /// the answer goes to the part's continuation (`QueueDuties`).
     case local(UInt64)
+    /// The publish that moves a partition's dead letters (these offsets) into its queue's
+    /// dead-letter queue: once stored there, they are dropped from the partition.
+    case deadLetterMove(PartitionID, offsets: [UInt64])
+    /// One step of a redrive from a dead-letter queue back to its source (`RedriveJob`).
+    case redrive(UInt64, RedriveStep)
 }
 
 /// A client request on its way: where to answer, and the routing deadline. The same value
@@ -48,6 +53,8 @@ enum HostWait: Sendable {
     case queueBatch(QueueBatch)
     /// A partition leader's clock entry (leases and delays ending).
     case queueTick(PartitionID)
+    /// A partition leader drops the dead letters it moved to the dead-letter queue.
+    case deadLetterDrop(PartitionID, complete: Bool)
 
     /// The client or peer to tell when the node stops, if any.
     var replyTo: ReplyTo? {

@@ -60,3 +60,15 @@ public struct DeadLetterOrigin: Hashable, Sendable {
         ProducerMessageID(trusted: "dl/\(partition.placementKey)/\(offset)")
     }
 }
+
+extension Delivery {
+    /// The producer id under which a redrive publishes this message (leased from the
+    /// dead-letter queue's partition `from`) back into the queue it came from. It names this
+    /// one delivery, so a redrive retried after a lost answer is deduplicated, while a later
+    /// redrive of the same message (a new delivery) is not mistaken for a repeat. It cannot
+    /// reuse the producer's own id: that one may still be in the source queue's dedup window.
+    public func redriveID(from: PartitionID) -> ProducerMessageID {
+        // At most 3 + 80 + 1 + 4 + 1 + 20 + 1 + 10 = 120 printable ASCII bytes: within the 128 allowed.
+        ProducerMessageID(trusted: "rd/\(from.placementKey)/\(receipt.offset)/\(receipt.delivery)")
+    }
+}
