@@ -13,8 +13,8 @@ enum QueueCommand {
         ("ack", "Acknowledge receipts (p:offset.delivery)."),
         ("nack", "Return receipts to the queue, optionally after --delay-ms or as dead letters (--dead-letter)."),
         ("stats", "Show a queue's settings and counts."),
-        ("dlq", "Show a queue's dead-letter count and where its dead letters go."),
-        ("redrive", "Return dead letters to the queue."),
+        ("dlq", "List the dead letters a queue still holds: body, reason, failed deliveries."),
+        ("redrive", "Return dead letters to the queue, from its partitions and from its dead-letter queue."),
     ]
 
     static let specs: [CommandSpec] = [createSpec, pushSpec, pullSpec, ackSpec, nackSpec, statsSpec, dlqSpec, redriveSpec]
@@ -48,7 +48,9 @@ enum QueueCommand {
         .init("--dead-letter", help: "Make them dead letters at once."),
     ])
     static let statsSpec = spec("stats", "QUEUE", "Show a queue's settings and counts.", [])
-    static let dlqSpec = spec("dlq", "QUEUE", "Show a queue's dead letters count and dead-letter queue.", [])
+    static let dlqSpec = spec("dlq", "QUEUE", "List the dead letters each partition still holds (a queue with a dead-letter queue moves them there).", [
+        .init("--limit", value: "N", help: "Dead letters per partition (1...1000).", default: "100"),
+    ])
     static let redriveSpec = spec("redrive", "QUEUE", "Return dead letters to the queue.", [
         .init("--max", value: "N", help: "Dead letters per partition.", default: "1000"),
     ])
@@ -109,8 +111,11 @@ enum QueueCommand {
                 if p.flag("--dead-letter") { body["dead_letter"] = true }
             }
             return show(try client.call(.post, "/v1/queues/\(queue)/\(sub)", json: body), p)
-        case "stats", "dlq":
+        case "stats":
             return show(try client.call(.get, "/v1/queues/\(queue)/stats", timeout: .seconds(10)), p)
+        case "dlq":
+            let limit = try p.int("--limit") ?? 100
+            return show(try client.call(.get, "/v1/queues/\(queue)/dead-letters?limit=\(limit)", timeout: .seconds(10)), p)
         case "redrive":
             return show(try client.call(.post, "/v1/queues/\(queue)/redrive", json: ["max_messages": try p.int("--max") ?? 1_000]), p)
         default:

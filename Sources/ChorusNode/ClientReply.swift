@@ -32,6 +32,10 @@ public enum ClientReply: Hashable, Sendable {
     /// A partition leader's answer to `.queuePartition`.
     case queuePartitionReply(QueueReply)
     case queuePartitionStats(PartitionStats)
+    /// A partition leader's dead letters (`.queuePartition(…, .deadLetters)`).
+    case queuePartitionDeadLetters([DeadLetterView])
+    /// The dead letters of a queue, partition by partition.
+    case queueDeadLetters([QueueDeadLetter])
 
     static func fail(_ code: ClientFailure.Code, _ message: String) -> ClientReply {
         .failure(ClientFailure(code: code, message: message))

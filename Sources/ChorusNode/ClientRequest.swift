@@ -48,6 +48,8 @@ public enum ClientRequest: Hashable, Sendable {
     case queueStats(QueueName)
     /// Returns up to `maxMessages` dead letters of every partition to the queue.
     case queueRedrive(QueueName, maxMessages: Int)
+    /// Up to `limit` dead letters still held by each partition (lowest offset first).
+    case queueDeadLetters(QueueName, limit: Int)
     /// One partition's part of a queue request, routed to the leader of the shard the ring
     /// gives `q/p` (nodes send it to each other; front doors never build it).
     case queuePartition(QueueInfo, partition: UInt16, QueueOperation)

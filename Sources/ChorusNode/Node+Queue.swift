@@ -32,6 +32,8 @@ extension Node {
             return Int(p) < info.settings.partitions ? nil : "partition \(p) is outside the queue's \(info.settings.partitions)"
         case let .queueRedrive(_, n):
             return n >= 1 ? nil : "max_messages must be positive"
+        case let .queueDeadLetters(_, limit):
+            return (1...QueueWire.maxDeadLetters).contains(limit) ? nil : "limit must be 1...\(QueueWire.maxDeadLetters)"
         case .queueDelete, .queueList, .queueInfo, .queueStats:
             return nil
         default:
@@ -57,7 +59,7 @@ extension Node {
     static func queueName(of request: ClientRequest) -> QueueName? {
         switch request {
         case let .queuePublish(q, _), let .queueFetch(q, _, _, _, _, _), let .queueSettle(q, _, _), let .queueStats(q),
-             let .queueRedrive(q, _):
+             let .queueRedrive(q, _), let .queueDeadLetters(q, _):
             return q
         default:
             return nil
@@ -115,6 +117,10 @@ extension Node {
         case let .queueRedrive(_, n):
             hold(jobID, job)
             for p in 0..<partitions { sendPart(jobID, slots: [p], info: info, partition: UInt16(p), .command(.redrive(maxMessages: n))) }
+            release(jobID)
+        case let .queueDeadLetters(_, limit):
+            hold(jobID, job)
+            for p in 0..<partitions { sendPart(jobID, slots: [p], info: info, partition: UInt16(p), .deadLetters(limit: limit)) }
             release(jobID)
         case let .queueFetch(_, _, _, _, _, wait):
             job.waitEnds = time.now + .milliseconds(Int64(min(wait, ClientRequest.maxWaitMillis)))
@@ -192,6 +198,8 @@ extension Node {
             job.count += n
         case let .queuePartitionStats(s):
             if let p = slots.first, p < job.stats.count { job.stats[p] = s }
+        case let .queuePartitionDeadLetters(list):
+            if let p = slots.first { job.deadLetters += list.map { QueueDeadLetter(partition: UInt16(p), letter: $0) } }
         case let .queuePartitionReply(.delivered(list)):
             if case .queueFetch = job.routed.request, let p = slots.first {
                 if !list.isEmpty {
@@ -209,6 +217,7 @@ extension Node {
             if job.failure == nil { job.failure = .fail(.notFound, why) }
         case .failure:
             if case .queueStats = job.routed.request { break } // a partition that did not answer shows as unknown
+            if case .queueDeadLetters = job.routed.request { break } // listed as far as the leaders answered
             if job.failure == nil { job.failure = answer }
             if case .queueFetch = job.routed.request {
                 queueDuties.jobs[jobID] = job
@@ -270,6 +279,8 @@ extension Node {
         case .queueStats:
             guard let info = job.info else { return }
             reply(job.routed.replyTo, .queueStatistics(QueueStatistics(info: info, partitions: job.stats)))
+        case .queueDeadLetters:
+            reply(job.routed.replyTo, .queueDeadLetters(job.deadLetters.sorted { ($0.partition, $0.letter.origin.offset) < ($1.partition, $1.letter.origin.offset) }))
         case let .queueRedrive(q, n):
             if let dlq = job.info?.settings.deadLetterQueue {
                 startRedriveBack(job.routed, queue: q, from: dlq, maxMessages: n, alreadyMoved: job.count)

@@ -57,6 +57,12 @@ extension Node {
                 return
             }
             reply(r.replyTo, .queuePartitionStats(partition.stats))
+        case let .deadLetters(limit):
+            guard let partition, partition.incarnation == info.incarnation else {
+                reply(r.replyTo, .queuePartitionDeadLetters([]))
+                return
+            }
+            reply(r.replyTo, .queuePartitionDeadLetters(partition.deadLetters(limit: limit)))
         }
     }
 

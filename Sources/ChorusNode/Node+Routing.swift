@@ -23,7 +23,7 @@ extension Node {
         case .lockList, .shardList: return nil
         case .queueCreate, .queueDelete, .queueList, .queueInfo: return shard(forKey: QueueDuties.catalogueKey)
         case let .queuePartition(info, p, _): return shard(forKey: PartitionID(queue: info.name, index: p).placementKey)
-        case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive: return nil
+        case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters: return nil
         }
     }
 
@@ -42,7 +42,7 @@ extension Node {
         case .lockStatus, .lockList, .shardList:
             return nil
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition, .queuePublish, .queueFetch, .queueSettle,
-             .queueStats, .queueRedrive:
+             .queueStats, .queueRedrive, .queueDeadLetters:
             return queueInvalidity(of: request)
         }
     }

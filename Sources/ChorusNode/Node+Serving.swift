@@ -54,7 +54,7 @@ extension Node {
         case let .release(name, session, id):
             propose(shard, requestID: Array("release-\(session)-\(id)".utf8), .lock(.release(name: name, session: session, requestID: id)),
                     for: .serve(r, shard: shard))
-        case .lockList, .shardList, .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive:
+        case .lockList, .shardList, .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters:
             serveAnywhere(r)
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition:
             serveQueue(r, shard: shard)
@@ -311,7 +311,7 @@ extension Node {
             var g = Gather(kind: .shards(replyTo: r.replyTo), pending: 0, deadline: time.now + settings.gatherTimeout)
             g.shards = mine
             startGather(g, .shardList(localOnly: true))
-        case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive:
+        case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters:
             startQueueRequest(r)
         default:
             reply(r.replyTo, .fail(.internal, "not a listing"))

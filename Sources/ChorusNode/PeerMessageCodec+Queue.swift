@@ -6,6 +6,8 @@ enum QueueWire {
     static let firstTag: UInt8 = 32
     static let lastTag: UInt8 = 47
     static let maxQueues = 10_000
+    /// Dead letters listed per partition.
+    static let maxDeadLetters = 1_000
 }
 
 // The queue service's requests and replies on the peer RPC (tags 32…47). Entries, replies,
@@ -16,12 +18,15 @@ enum QueueWire {
 //         36 publish · name · count · message*   37 fetch · name · consumer · max · maxBytes · visibility · wait
 //         38 settle · name · count · (partition u16 · offset · delivery)* · settlement
 //         39 stats · name   40 redrive · name · max   41 partition · info · partition u16 · operation
+//         42 dead letters · name · limit
 // settlement = u8 1 ack | 2 nack · delay · deadLetter u8 | 3 extend · millis
 // operation  = u8 1 command · entry blob | 2 fetchIfReady · consumer · max · maxBytes · visibility | 3 stats
+//              | 4 dead letters · limit
 // reply   32 catalogue · reply blob   33 queues · count · info*   34 queue · info   35 published · reply blob
 //         36 delivered · count · (partition u16 · reply blob)*   37 settled · reply blob
 //         38 statistics · info · count · (flag u8 · [stats])*   39 count · n   40 partition reply · blob
-//         41 partition stats · stats
+//         41 partition stats · stats   42 partition dead letters · count · letter*
+//         43 dead letters · count · (partition u16 · letter)*      (letter: QueueCodec's dead letter view)
 // ```
 extension PeerMessageCodec {
     static func encodeQueueRequest(_ c: ClientRequest, into w: inout ByteWriter) {
@@ -53,7 +58,9 @@ extension PeerMessageCodec {
             case let .fetchIfReady(consumer, maxMessages, maxBytes, visibility):
                 w.u8(2); w.string(consumer.text); w.varint(UInt64(maxMessages)); w.varint(UInt64(maxBytes)); w.varint(visibility)
             case .stats: w.u8(3)
+            case let .deadLetters(limit): w.u8(4); w.varint(UInt64(max(0, limit)))
             }
+        case let .queueDeadLetters(name, limit): w.u8(42); w.string(name.text); w.varint(UInt64(max(0, limit)))
         default:
             break
         }
@@ -105,6 +112,9 @@ extension PeerMessageCodec {
         case 40:
             let name = try queueName(&r)
             return .queueRedrive(name, maxMessages: try r.count("max messages", limit: 1 << 30))
+        case 42:
+            let name = try queueName(&r)
+            return .queueDeadLetters(name, limit: try r.count("dead letter limit", limit: QueueWire.maxDeadLetters))
         case 41:
             let info = try QueueCodec.info(&r)
             let p = try r.u16()
@@ -119,6 +129,7 @@ extension PeerMessageCodec {
                 return .queuePartition(info, partition: p, .fetchIfReady(consumer: consumer, maxMessages: maxMessages, maxBytes: maxBytes,
                                                                           visibilityMillis: try r.varint()))
             case 3: return .queuePartition(info, partition: p, .stats)
+            case 4: return .queuePartition(info, partition: p, .deadLetters(limit: try r.count("dead letter limit", limit: QueueWire.maxDeadLetters)))
             default: throw .invalid(field: "queue operation", reason: "\(kind)")
             }
         default:
@@ -144,6 +155,10 @@ extension PeerMessageCodec {
         case let .queueCount(n): w.u8(39); w.varint(UInt64(max(0, n)))
         case let .queuePartitionReply(reply): w.u8(40); w.blob(QueueCodec.encode(reply))
         case let .queuePartitionStats(s): w.u8(41); QueueCodec.encode(s, into: &w)
+        case let .queuePartitionDeadLetters(list):
+            w.u8(42); w.varint(UInt64(list.count)); for v in list { QueueCodec.encode(v, into: &w) }
+        case let .queueDeadLetters(list):
+            w.u8(43); w.varint(UInt64(list.count)); for d in list { w.u16(d.partition); QueueCodec.encode(d.letter, into: &w) }
         default: break
         }
     }
@@ -181,6 +196,19 @@ extension PeerMessageCodec {
         case 39: return .queueCount(try r.count("count", limit: 1 << 40))
         case 40: return .queuePartitionReply(try partitionReply(&r))
         case 41: return .queuePartitionStats(try QueueCodec.stats(&r))
+        case 42:
+            let n = try r.count("dead letters", limit: min(QueueWire.maxDeadLetters, r.remaining))
+            var list: [DeadLetterView] = []
+            for _ in 0..<n { list.append(try QueueCodec.deadLetterView(&r)) }
+            return .queuePartitionDeadLetters(list)
+        case 43:
+            let n = try r.count("dead letters", limit: min(QueueWire.maxDeadLetters * QueueSettings.partitionCeiling, r.remaining))
+            var list: [QueueDeadLetter] = []
+            for _ in 0..<n {
+                let p = try r.u16()
+                list.append(QueueDeadLetter(partition: p, letter: try QueueCodec.deadLetterView(&r)))
+            }
+            return .queueDeadLetters(list)
         default: throw .invalid(field: "client reply", reason: "unknown tag \(tag)")
         }
     }

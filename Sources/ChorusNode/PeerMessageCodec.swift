@@ -157,7 +157,7 @@ public enum PeerMessageCodec {
         case let .lockList(prefix, local): w.u8(10); w.string(prefix); w.u8(local ? 1 : 0)
         case let .shardList(local): w.u8(11); w.u8(local ? 1 : 0)
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePublish, .queueFetch, .queueSettle, .queueStats,
-             .queueRedrive, .queuePartition:
+             .queueRedrive, .queueDeadLetters, .queuePartition:
             encodeQueueRequest(c, into: &w)
         }
     }
@@ -212,7 +212,7 @@ public enum PeerMessageCodec {
         case let .shards(reports): w.u8(10); w.varint(UInt64(reports.count)); for s in reports { encode(s, into: &w) }
         case let .failure(f): w.u8(11); w.u8(f.code.rawValue); w.string(f.message)
         case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
-             .queuePartitionReply, .queuePartitionStats:
+             .queuePartitionReply, .queuePartitionStats, .queuePartitionDeadLetters, .queueDeadLetters:
             encodeQueueReply(c, into: &w)
         }
     }

@@ -72,6 +72,7 @@ struct QueueJob: Sendable {
     var publishOutcomes: [PublishOutcome?] = []
     var settleOutcomes: [SettleOutcome?] = []
     var stats: [PartitionStats?] = []
+    var deadLetters: [QueueDeadLetter] = []
     var count = 0
     var failure: ClientReply?
     /// Long poll: the partition order of this sweep, how far it got, and when it ends.

@@ -13,6 +13,14 @@ public enum QueueOperation: Hashable, Sendable {
     case fetchIfReady(consumer: ConsumerID, maxMessages: Int, maxBytes: Int, visibilityMillis: UInt64)
     /// The partition's counts and counters as applied on the leader.
     case stats
+    /// Up to this many of the partition's dead letters, as applied on the leader.
+    case deadLetters(limit: Int)
+}
+
+/// One dead letter of a queue as the node lists it: its partition and the letter.
+public struct QueueDeadLetter: Hashable, Sendable {
+    public let partition: UInt16
+    public let letter: DeadLetterView
 }
 
 /// A lease receipt as clients see it: the partition and the delivery, `p:offset.delivery`.

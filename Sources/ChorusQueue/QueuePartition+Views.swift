@@ -59,6 +59,12 @@ public struct DeadLetterView: Hashable, Sendable {
     /// Set when the message had itself come in as a dead letter of another queue.
     public let earlierOrigin: DeadLetterOrigin?
 
+    public init(origin: DeadLetterOrigin, diedAtMillis: UInt64, key: MessageKey?, producerID: ProducerMessageID?, body: [UInt8],
+                publishedAtMillis: UInt64, earlierOrigin: DeadLetterOrigin?) {
+        self.origin = origin; self.diedAtMillis = diedAtMillis; self.key = key; self.producerID = producerID
+        self.body = body; self.publishedAtMillis = publishedAtMillis; self.earlierOrigin = earlierOrigin
+    }
+
     /// The message to publish into the dead-letter queue; once stored there, the node
     /// proposes `dropDeadLetters([origin.offset])` to this partition. Its producer id makes
     /// a retried move a duplicate rather than a second copy.

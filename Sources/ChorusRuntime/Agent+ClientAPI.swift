@@ -190,7 +190,7 @@ extension Agent {
         case let .failure(f):
             return present(f)
         case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
-             .queuePartitionReply, .queuePartitionStats:
+             .queuePartitionReply, .queuePartitionStats, .queuePartitionDeadLetters, .queueDeadLetters:
             return presentQueue(reply)
         }
     }

@@ -1,3 +1,4 @@
+import ChorusBase
 import ChorusNode
 import ChorusQueue
 import Foundation
@@ -58,6 +59,16 @@ extension Agent {
                 return .queueSettle(name, try Agent.receipts(body), .extend(millis: UInt64(millis)))
             }
         }
+        router.get("/v1/queues/{queue}/dead-letters") { [unowned self] request, responder in
+            let limit: Int
+            if let text = request.query["limit"] {
+                guard let n = Int(text), (1...1_000).contains(n) else { responder.respond(Agent.invalid("limit must be 1...1000")); return }
+                limit = n
+            } else {
+                limit = 100
+            }
+            self.withQueue(request, responder) { .queueDeadLetters($0, limit: limit) }
+        }
         router.post("/v1/queues/{queue}/redrive") { [unowned self] request, responder in
             self.withQueueBody(request, responder) { name, body in
                 .queueRedrive(name, maxMessages: try Agent.count(body["max_messages"], default: 1_000, range: 1...1_000_000, "max_messages"))
@@ -74,7 +85,16 @@ extension Agent {
             responder.respond(Agent.invalid("queue names are 1...\(QueueName.maxBytes) of A-Z a-z 0-9 - _ ."))
             return
         }
-        submit(make(name), responder)
+        submitTimed(make(name), responder)
+    }
+
+    /// Submits a queue request and records its duration in the queue's latency histograms.
+    private func submitTimed(_ request: ClientRequest, _ responder: HTTPResponder) {
+        let started = loop.now()
+        submit(request, responder, present: { [unowned self] reply in
+            self.queueMetrics.observe(request, reply, seconds: (self.loop.now() - started).seconds)
+            return Agent.present(reply)
+        })
     }
 
     private func withQueueBody(_ request: HTTPRequest, _ responder: HTTPResponder,
@@ -84,7 +104,7 @@ extension Agent {
             return
         }
         guard let body = Agent.bodyObject(request) else { responder.respond(Agent.invalid("body must be a JSON object")); return }
-        do { submit(try make(name, body), responder) } catch {
+        do { submitTimed(try make(name, body), responder) } catch {
             responder.respond((error as? Rejection)?.response ?? Agent.invalid("\(error)"))
         }
     }
@@ -189,6 +209,7 @@ extension Agent {
                 if let text = String(validating: d.delivery.body, as: UTF8.self) { m["body"] = text } else { m["body_base64"] = Data(d.delivery.body).base64EncodedString() }
                 if let k = d.delivery.key { m["key"] = k.text }
                 if let id = d.delivery.producerID { m["id"] = id.text }
+                if let origin = d.delivery.origin { m["origin"] = originJSON(origin) }
                 return m
             }
             return .json(200, ["messages": messages] as [String: Any])
@@ -208,11 +229,32 @@ extension Agent {
             return .json(200, statsJSON(s))
         case let .queueCount(n):
             return .json(200, ["count": n] as [String: Any])
-        case .queuePartitionReply, .queuePartitionStats:
+        case let .queueDeadLetters(list):
+            let letters: [[String: Any]] = list.map { d in
+                let v = d.letter
+                var m: [String: Any] = ["partition": Int(d.partition), "offset": v.origin.offset, "died_at_ms": v.diedAtMillis,
+                                        "published_at_ms": v.publishedAtMillis, "origin": originJSON(v.origin)]
+                if let text = String(validating: v.body, as: UTF8.self) { m["body"] = text } else { m["body_base64"] = Data(v.body).base64EncodedString() }
+                if let k = v.key { m["key"] = k.text }
+                if let id = v.producerID { m["id"] = id.text }
+                if let earlier = v.earlierOrigin { m["earlier_origin"] = originJSON(earlier) }
+                return m
+            }
+            return .json(200, ["dead_letters": letters] as [String: Any])
+        case .queuePartitionReply, .queuePartitionStats, .queuePartitionDeadLetters:
             return .error(500, code: "internal", message: "a partition's answer reached the front door")
         default:
             return present(reply)
         }
+    }
+
+    /// Where a dead letter died, why, and its failed deliveries (oldest first).
+    static func originJSON(_ o: DeadLetterOrigin) -> [String: Any] {
+        ["queue": o.partition.queue.text, "partition": Int(o.partition.index), "offset": o.offset,
+         "reason": o.reason.description, "deliveries": Int(o.deliveries),
+         "failures": o.failures.map { f in
+             ["delivery": Int(f.delivery), "kind": f.kind.description, "at_ms": f.atMillis, "consumer": f.consumer.text] as [String: Any]
+         }]
     }
 
     static func queueJSON(_ info: QueueInfo) -> [String: Any] {

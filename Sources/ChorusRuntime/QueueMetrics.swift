@@ -1,3 +1,4 @@
+import ChorusNode
 import ChorusQueue
 import ChorusShards
 
@@ -5,6 +6,7 @@ import ChorusShards
 /// in flight, dead letters, the age of its oldest message, and its replicated counters
 /// (published, acked, redeliveries, dead-lettered), labelled `queue` and `partition`.
 /// Each partition is reported by its leader only, so summing over agents counts it once.
+/// The node that took a publish or fetch also observes its duration, labelled `queue`.
 /// Invariant: a counter series only grows (it follows replicated counters, which only grow;
 /// a partition reported anew by another leader continues from the same values).
 final class QueueMetrics {
@@ -12,7 +14,29 @@ final class QueueMetrics {
     private var gauges: [String: GaugeMetric] = [:]
     private var counters: [String: (metric: CounterMetric, last: UInt64)] = [:]
 
+    private var latencies: [String: HistogramMetric] = [:]
+    static let latencyBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
     init(registry: MetricsRegistry) { self.registry = registry }
+
+    /// Records how long `request` took, when it is a publish or a fetch that did not fail.
+    func observe(_ request: ClientRequest, _ reply: ClientReply, seconds: Double) {
+        if case .failure = reply { return }
+        let name: String, help: String, queue: QueueName
+        switch request {
+        case let .queuePublish(q, _):
+            (name, help, queue) = ("chorus_queue_publish_seconds", "Publish requests taken here, until every message was committed.", q)
+        case let .queueFetch(q, _, _, _, _, _):
+            (name, help, queue) = ("chorus_queue_fetch_seconds", "Fetch requests taken here, the long-poll wait included.", q)
+        default:
+            return
+        }
+        let key = name + "|" + queue.text
+        if latencies[key] == nil {
+            latencies[key] = try? registry.histogram(name, help: help, buckets: QueueMetrics.latencyBuckets, labels: ["queue": queue.text])
+        }
+        latencies[key]?.observe(seconds)
+    }
 
     func refresh(from host: ShardHost<ShardState>, nowMillis: UInt64) {
         for status in host.statuses where status.role == .leader {

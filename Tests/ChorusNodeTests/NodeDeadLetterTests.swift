@@ -71,4 +71,25 @@ import Testing
         guard case let .queueStatistics(deadStats)? = c.ask(.queueStats(dead), at: 0) else { Issue.record("stats of the dead-letter queue"); return }
         #expect(deadStats.partitions.compactMap { $0 }.reduce(0) { $0 + $1.messages } == 0)
     }
+
+    @Test func withoutADeadLetterQueue_deadLettersAreListedInPlace() throws {
+        let c = try NodeCluster(nodes: 3, settings: NodeCluster.settings(), seed: 12)
+        #expect(c.settle())
+        let q = try QueueName("plain")
+        var s = QueueSettings(); s.partitions = 3
+        guard case .queueCatalogue(.created)? = c.ask(.queueCreate(q, s), at: 0) else { Issue.record("not created"); return }
+        guard case .queuePublished? = c.ask(.queuePublish(q, [OutgoingMessage(body: Array("poison".utf8), key: try MessageKey("p"))]), at: 1)
+        else { Issue.record("publish"); return }
+        guard case let .queueDelivered(list)? = c.ask(.queueFetch(q, consumer: try ConsumerID("c"), maxMessages: 1, maxBytes: 0, visibilityMillis: 0, waitMillis: 500), at: 2),
+              list.count == 1 else { Issue.record("fetch"); return }
+        _ = c.ask(.queueSettle(q, list.map(\.receipt), .nack(delayMillis: 0, deadLetter: true)), at: 0)
+        guard case let .queueDeadLetters(letters)? = c.ask(.queueDeadLetters(q, limit: 10), at: 1) else { Issue.record("list"); return }
+        #expect(letters.count == 1)
+        #expect(letters.first?.letter.body == Array("poison".utf8))
+        #expect(letters.first?.letter.origin.reason == .rejected)
+        #expect(letters.first?.partition == list[0].partition)
+        #expect(c.ask(.queueRedrive(q, maxMessages: 10), at: 2) == .queueCount(1))
+        guard case let .queueDeadLetters(after)? = c.ask(.queueDeadLetters(q, limit: 10), at: 1) else { Issue.record("list"); return }
+        #expect(after.isEmpty)
+    }
 }

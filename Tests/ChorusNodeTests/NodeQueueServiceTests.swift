@@ -55,11 +55,17 @@ extension NodeQueueServiceTests {
             .queuePartition(info, partition: 1, .command(.ack([LeaseReceipt(offset: 1, delivery: 2)]))),
             .queuePartition(info, partition: 1, .fetchIfReady(consumer: try ConsumerID("c"), maxMessages: 3, maxBytes: 0, visibilityMillis: 0)),
             .queuePartition(info, partition: 7, .stats),
+            .queuePartition(info, partition: 2, .deadLetters(limit: 9)), .queueDeadLetters(q, limit: 5),
         ]
+        let origin = DeadLetterOrigin(partition: PartitionID(queue: q, index: 2), offset: 7, reason: .maxDeliveries, deliveries: 5,
+                                      failures: [DeliveryFailure(delivery: 5, kind: .leaseExpired, atMillis: 99, consumer: try ConsumerID("c"))])
+        let letter = DeadLetterView(origin: origin, diedAtMillis: 100, key: try MessageKey("k"), producerID: nil, body: [9, 9],
+                                    publishedAtMillis: 3, earlierOrigin: origin)
         let replies: [ClientReply] = [
             .queueCatalogue(.created(info)), .queues([info]), .queue(info), .queuePublished([.stored(offset: 3), .refused(.tooLarge)]),
             .queueSettled([.acked, .leaseLost]), .queueStatistics(QueueStatistics(info: info, partitions: [PartitionStats.empty, nil])),
             .queueCount(4), .queuePartitionReply(.ticked), .queuePartitionStats(PartitionStats.empty),
+            .queuePartitionDeadLetters([letter]), .queueDeadLetters([QueueDeadLetter(partition: 2, letter: letter)]),
         ]
         for (i, body) in (requests.map { PeerMessage.Body.request(.client($0)) } + replies.map { PeerMessage.Body.reply(.client($0)) }).enumerated() {
             let m = PeerMessage(callID: UInt64(i), origin: NodeID(1), budgetMillis: 100, body: body)
