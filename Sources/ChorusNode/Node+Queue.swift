@@ -84,7 +84,8 @@ extension Node {
             queueDuties.rotations[info.name] = rotation
             var byPartition: [UInt16: [Int]] = [:]
             for (i, m) in messages.enumerated() {
-                let p = m.key.map { PartitionChoice.partition(forKey: $0, partitions: partitions) } ?? unkeyed
+                let p = m.key.map { PartitionChoice.partition(forKey: $0, partitions: partitions) }
+                    ?? m.producerID.map { PartitionChoice.partition(forProducerID: $0, partitions: partitions) } ?? unkeyed
                 byPartition[p, default: []].append(i)
             }
             job.publishOutcomes = Array(repeating: nil, count: messages.count)

@@ -2,10 +2,17 @@
 ///
 /// A keyed message goes to `partition(forKey:partitions:)`: a stable hash of the key's bytes
 /// mapped onto 0..<partitions, the same on every node and in every process, so all messages
-/// of a key land in one partition and keep their order there. An unkeyed message (or a
-/// whole unkeyed batch, which then stays one group commit) goes to the next partition of a
-/// rotation that each publishing node keeps for each queue.
+/// of a key land in one partition and keep their order there. An unkeyed message with a
+/// producer id goes to `partition(forProducerID:partitions:)`, so that a retry through any
+/// node meets the first copy's dedup window. The other unkeyed messages of a batch (which
+/// then stay one group commit) go to the next partition of a rotation that each publishing
+/// node keeps for each queue.
 public enum PartitionChoice {
+    public static func partition(forProducerID id: ProducerMessageID, partitions: Int) -> UInt16 {
+        precondition(partitions >= 1 && partitions <= QueueSettings.partitionCeiling, "partition count out of range")
+        return UInt16(StableHash.hash(("id/" + id.text).utf8).multipliedFullWidth(by: UInt64(partitions)).high)
+    }
+
     public static func partition(forKey key: MessageKey, partitions: Int) -> UInt16 {
         precondition(partitions >= 1 && partitions <= QueueSettings.partitionCeiling, "partition count out of range")
         // Lemire's multiply-shift maps the hash onto 0..<partitions without a division.

@@ -73,3 +73,29 @@ extension NodeQueueServiceTests {
         }
     }
 }
+
+extension NodeQueueServiceTests {
+    /// A producer that retries an unkeyed message through other nodes (its first answer was
+    /// lost) must get `duplicate`, not a second copy: the id, not a node's rotation, picks
+    /// the partition.
+    @Test func unkeyedRetryThroughAnotherNode_isADuplicate() throws {
+        let c = try NodeCluster(nodes: 3, settings: NodeCluster.settings(), seed: 5)
+        #expect(c.settle())
+        let q = try QueueName("retries")
+        var s = QueueSettings(); s.partitions = 8
+        guard case .queueCatalogue(.created)? = c.ask(.queueCreate(q, s), at: 0) else { Issue.record("not created"); return }
+        for n in 0..<6 {
+            let m = OutgoingMessage(body: Array("m\(n)".utf8), producerID: try ProducerMessageID("order-\(n)"))
+            var stored = 0
+            for attempt in 0..<3 {
+                guard case let .queuePublished(outcomes)? = c.ask(.queuePublish(q, [m]), at: (n + attempt) % 3) else {
+                    Issue.record("publish"); return
+                }
+                if case .stored = outcomes.first { stored += 1 }
+            }
+            #expect(stored == 1, "message \(n) stored \(stored) times")
+        }
+        guard case let .queueStatistics(stats)? = c.ask(.queueStats(q), at: 1) else { Issue.record("stats"); return }
+        #expect(stats.partitions.compactMap { $0 }.reduce(0) { $0 + $1.messages } == 6)
+    }
+}

@@ -24,3 +24,17 @@ import Testing
         #expect(r.choose(partitions: 3) == 1)
     }
 }
+
+extension PartitionChoiceTests {
+    @Test func producerIDs_pickOnePartitionAndSpreadOverAll() throws {
+        var seen = Set<UInt16>()
+        for n in 0..<400 {
+            let id = try ProducerMessageID("order-\(n)")
+            let p = PartitionChoice.partition(forProducerID: id, partitions: 8)
+            #expect(p < 8)
+            #expect(PartitionChoice.partition(forProducerID: id, partitions: 8) == p)
+            seen.insert(p)
+        }
+        #expect(seen.count == 8)
+    }
+}
