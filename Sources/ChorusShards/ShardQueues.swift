@@ -28,14 +28,21 @@ public struct ShardQueues: Sendable, Equatable {
                 return QueueCodec.encode(QueueReply.invalid("queue \(id.queue) was deleted and created again"))
             }
             var p: Partition
-            if let existing = partitions[id], existing.incarnation == incarnation {
+            // Taken out of the map while it applies, so the partition's storage is mutated in
+            // place: a copy left in the map would make every apply copy every message held.
+            let existing = partitions.removeValue(forKey: id)
+            if let existing, existing.incarnation == incarnation {
                 p = existing
             } else {
                 do { p = try Partition(partition: id, incarnation: incarnation, settings: settings, bodies: MemoryBodyStore()) } catch {
+                    partitions[id] = existing
                     return QueueCodec.encode(QueueReply.invalid("\(error)"))
                 }
             }
-            guard index > p.appliedIndex else { return QueueCodec.encode(QueueReply.invalid("entry below the applied index")) }
+            guard index > p.appliedIndex else {
+                partitions[id] = p
+                return QueueCodec.encode(QueueReply.invalid("entry below the applied index"))
+            }
             let reply = p.apply(entry, index: index)
             partitions[id] = p
             return QueueCodec.encode(reply)
