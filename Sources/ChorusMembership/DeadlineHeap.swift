@@ -5,47 +5,27 @@ import ChorusBase
 /// Invariant: heap order on (deadline, insertion sequence), so equal deadlines pop in
 /// insertion order and runs are deterministic.
 struct DeadlineHeap {
-    struct Entry {
+    struct Entry: Comparable {
         var deadline: Instant
         var sequence: UInt64
         var slot: Int32
         var incarnation: Incarnation
+
+        static func < (a: Entry, b: Entry) -> Bool { (a.deadline, a.sequence) < (b.deadline, b.sequence) }
+        static func == (a: Entry, b: Entry) -> Bool { (a.deadline, a.sequence) == (b.deadline, b.sequence) }
     }
-    private var items: [Entry] = []
+    private var heap = MinHeap<Entry>()
     private var counter: UInt64 = 0
 
-    var peek: Entry? { items.first }
-    var count: Int { items.count }
-
-    private static func less(_ a: Entry, _ b: Entry) -> Bool {
-        a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
-    }
+    var peek: Entry? { heap.min }
+    var count: Int { heap.count }
 
     mutating func push(_ deadline: Instant, slot: Int32, incarnation: Incarnation) {
         counter += 1
-        items.append(Entry(deadline: deadline, sequence: counter, slot: slot, incarnation: incarnation))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if DeadlineHeap.less(items[i], items[parent]) { items.swapAt(i, parent); i = parent } else { break }
-        }
+        heap.push(Entry(deadline: deadline, sequence: counter, slot: slot, incarnation: incarnation))
     }
 
-    mutating func pop() -> Entry? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < items.count && DeadlineHeap.less(items[l], items[m]) { m = l }
-            if r < items.count && DeadlineHeap.less(items[r], items[m]) { m = r }
-            if m == i { break }
-            items.swapAt(i, m); i = m
-        }
-        return top
-    }
+    mutating func pop() -> Entry? { heap.pop() }
 }
 
 /// The probe of one member in the current protocol period.

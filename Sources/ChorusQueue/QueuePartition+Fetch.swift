@@ -1,3 +1,4 @@
+import ChorusBase
 /// Fetching: leases the lowest ready offsets. Each delivery adds one to the message's
 /// delivery count in the replicated state, so a new leader knows how often it was delivered.
 ///

@@ -1,3 +1,4 @@
+import ChorusBase
 /// The only code that changes a message's state or removes a message: it keeps the tally,
 /// the heaps, the dead-letter list, the FIFO key holders and the offset floor in step with
 /// `records`, so the rules files never touch those indices themselves.

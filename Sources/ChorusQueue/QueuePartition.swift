@@ -1,3 +1,4 @@
+import ChorusBase
 import ChorusWire
 
 /// One partition of one queue: the replicated state machine that a shard's Raft group
