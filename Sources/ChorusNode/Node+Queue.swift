@@ -152,8 +152,9 @@ extension Node {
               case let .queueFetch(_, consumer, maxMessages, maxBytes, visibility, _) = job.routed.request else { return }
         guard job.sweepNext < job.sweep.count else {
             // Nothing was ready anywhere: park until the next sweep, or answer empty.
-            if let ends = job.waitEnds, time.now + QueueDuties.sweepInterval < ends {
-                job.phase = .parked(at: time.now + QueueDuties.sweepInterval)
+            if let ends = job.waitEnds, time.now + job.pause < ends {
+                job.phase = .parked(at: time.now + job.pause)
+                job.pause = min(job.pause * 2, QueueDuties.longestPause)
                 queueDuties.jobs[jobID] = job
             } else {
                 queueDuties.jobs[jobID] = nil

@@ -6,8 +6,9 @@ import ChorusShards
 
 // The queue service on the leaders: the catalogue's shard serves create/delete (proposals)
 // and list/info (ReadIndex reads); a partition's shard serves its part of each request.
-// Publishes are group-committed: one publish entry per partition in flight from this leader,
-// and everything that arrives meanwhile goes into the next entry; each request is answered
+// Publishes are group-committed: up to `QueueDuties.publishesInFlight` publish entries per
+// partition in flight from this leader, and everything that arrives meanwhile goes into the
+// next entry; each request is answered
 // with its own messages' outcomes once that entry is applied (after the commit on a quorum
 // and the fsyncs that Raft's persistence order puts before it). The leader also proposes the
 // partition's clock entries, so leases run out and delays end.
@@ -41,7 +42,7 @@ extension Node {
             } else {
                 queueDuties.waiting[id, default: []].append(QueuePublishPart(routed: r, messages: messages))
             }
-            if !queueDuties.inFlight.contains(id) { flushPublishes(id, shard: shard, info: info) }
+            if queueDuties.inFlight[id, default: 0] < QueueDuties.publishesInFlight { flushPublishes(id, shard: shard, info: info) }
         case let .command(command):
             proposePartition(id, info: info, command, shard: shard, for: .serve(r, shard: shard))
         case let .fetchIfReady(consumer, maxMessages, maxBytes, visibility):
@@ -75,7 +76,7 @@ extension Node {
     /// Proposes one entry with every publish waiting for `id` (group commit).
     func flushPublishes(_ id: PartitionID, shard: ShardID, info: QueueInfo) {
         guard let parts = queueDuties.waiting.removeValue(forKey: id), !parts.isEmpty else { return }
-        queueDuties.inFlight.insert(id)
+        queueDuties.inFlight[id, default: 0] += 1
         proposePartition(id, info: info, .publish(parts.flatMap(\.messages)), shard: shard,
                          for: .queueBatch(QueueBatch(partition: id, shard: shard, parts: parts)))
     }
@@ -83,7 +84,8 @@ extension Node {
     /// A group commit settled: `answer` is the applied reply, nil when the outcome is unknown
     /// (leadership moved: every part is routed again, same producer ids).
     func queueBatchEnded(_ batch: QueueBatch, answer: [UInt8]?) {
-        queueDuties.inFlight.remove(batch.partition)
+        let left = queueDuties.inFlight[batch.partition, default: 1] - 1
+        queueDuties.inFlight[batch.partition] = left > 0 ? left : nil
         if let answer, case let .published(outcomes)? = try? QueueCodec.decodeReply(answer),
            outcomes.count == batch.parts.reduce(0, { $0 + $1.messages.count }) {
             var rest = outcomes[...]

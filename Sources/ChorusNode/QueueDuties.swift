@@ -13,15 +13,21 @@ import ChorusRing
 ///   the clock entries in flight.
 ///
 /// Invariants: every job's client is answered exactly once (when its last part answers, or
-/// its wait ends); a part's id names one job; at most one publish entry and one tick per
-/// partition is in flight from this node.
+/// its wait ends); a part's id names one job; at most `publishesInFlight` publish entries and
+/// one tick per partition are in flight from this node.
 struct QueueDuties: Sendable {
     /// The ring text of the shard that holds the catalogue (`/` keeps it apart from `q/p`).
     static let catalogueKey = "queues/catalogue"
     /// How long a looked-up queue's settings are used before they are read again.
     static let infoLife: Interval = .seconds(2)
-    /// How often a long poll sweeps the partitions again while nothing is ready.
-    static let sweepInterval: Interval = .milliseconds(20)
+    /// How long a long poll that found nothing waits before it sweeps the partitions again:
+    /// the first pause, doubled after each empty sweep up to the longest. Under load a
+    /// message is found within a few milliseconds; an idle consumer costs one sweep per 50 ms.
+    static let firstPause: Interval = .milliseconds(2)
+    static let longestPause: Interval = .milliseconds(50)
+    /// Publish entries one leader keeps in flight per partition: the next ones fill while
+    /// earlier ones commit (Raft commits them in order, so a key's order holds).
+    static let publishesInFlight = 4
 
     var infos: [QueueName: (info: QueueInfo, at: Instant)] = [:]
     var jobs: [UInt64: QueueJob] = [:]
@@ -32,7 +38,7 @@ struct QueueDuties: Sendable {
 
     /// Leader side: publishes waiting for the entry in flight to settle.
     var waiting: [PartitionID: [QueuePublishPart]] = [:]
-    var inFlight: Set<PartitionID> = []
+    var inFlight: [PartitionID: Int] = [:]
     var ticking: Set<PartitionID> = []
     /// Leader side: partitions whose dead letters are on their way to the dead-letter queue
     /// (one move in flight per partition), and when a move that failed may be tried again.
@@ -79,6 +85,8 @@ struct QueueJob: Sendable {
     var sweep: [UInt16] = []
     var sweepNext = 0
     var waitEnds: Instant?
+    /// The pause before the next sweep when this one finds nothing.
+    var pause = QueueDuties.firstPause
 }
 
 /// One request's publishes waiting for a partition's group commit on its leader.
