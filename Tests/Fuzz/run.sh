@@ -18,7 +18,15 @@ build="$scratch/debug"
 objects=()
 for dir in "$build"/*.build; do
     case "$(basename "$dir")" in chorus.build|*Tests.build|ChorusPackageTests.build|ChorusPackageDiscoveredTests.build) continue ;; esac
-    for o in "$dir"/*.o; do [ -e "$o" ] && objects+=("$o"); done
+    module=$(basename "$dir" .build)
+    for o in "$dir"/*.o; do
+        [ -e "$o" ] || continue
+        # An object whose source was moved or deleted is stale: linking it would define its
+        # symbols twice.
+        src=$(basename "$o" .o)
+        case "$src" in *.swift) find "Sources/$module" -name "$src" | grep -q . || continue ;; esac
+        objects+=("$o")
+    done
 done
 mkdir -p "$scratch/fuzzers" Tests/Fuzz/crashes
 for t in "${targets[@]}"; do
