@@ -118,9 +118,13 @@ extension Node {
     public func peerUnreachable(_ address: Endpoint, at time: NodeTime, into effects: inout [NodeEffect]) {
         begin(time)
         defer { end(into: &effects) }
-        guard let pid = peers.first(where: { $0.value.address == address })?.key else { return }
-        host.reportUnreachable(peer: pid)
-        for call in calls.removeAll(to: pid) { callEnded(call.purpose, nil) }
+        // Two peers can share an address (a node back under a new name on its old address,
+        // its old self not yet forgotten): the stream concerns both, and which one hears of
+        // it must not follow a dictionary's order.
+        for pid in peers.keys.sorted() where peers[pid]?.address == address {
+            host.reportUnreachable(peer: pid)
+            for call in calls.removeAll(to: pid) { callEnded(call.purpose, nil) }
+        }
     }
 
     /// Ends every call whose deadline passed, as if it had no answer.

@@ -67,6 +67,9 @@ public final class Node {
     var nextGather: UInt64 = 1
     var stopped = false
     var lastServeSweep = Instant.zero
+    /// Peers whose shard batches or frames could not leave during the last drive, in the
+    /// order noted, to report unreachable once the drive is over (`Node+ShardFrames.swift`).
+    var peersUndelivered: [NodeID] = []
 
     /// A node over `host` (restored from its store by the driver). `seed` feeds every random
     /// choice (request ids, which replica to ask).
@@ -148,11 +151,13 @@ public final class Node {
         }
     }
 
-    /// What the host's last drive settled: answers proposals and reads, follows leadership
+    /// What the host's last drive settled: reports the peers its batches could not reach
+    /// (`frames(for:maxFrameBytes:)`), answers proposals and reads, follows leadership
     /// changes, and answers parked acquires whose waits settled. Call after every drive.
     public func shardsAdvanced(_ replies: [ShardReply], at time: NodeTime, into effects: inout [NodeEffect]) {
         begin(time)
         defer { end(into: &effects) }
+        reportUndelivered()
         for reply in replies {
             guard let wait = awaiting.removeValue(forKey: reply.token) else { continue }
             settle(wait, reply.outcome)
@@ -241,4 +246,7 @@ public struct NodeCounters: Sendable, Equatable {
     public var deadlockVictims: UInt64 = 0
     public var dropsSent: UInt64 = 0
     public var keepAlivesConfirmed: UInt64 = 0
+    /// Shard batches to a peer without a live address, and frames too large to send, held
+    /// back and reported unreachable instead (`Node.frames(for:maxFrameBytes:)`).
+    public var shardFramesUndelivered: UInt64 = 0
 }

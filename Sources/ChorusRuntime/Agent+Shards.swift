@@ -60,7 +60,7 @@ extension Agent {
         do {
             replies = try shards.store.drive(&node.host, clock: { MonotonicClock.now() },
                                              synced: { self.shardMetrics.fsyncLatency.observe($0.seconds) }) { batches in
-                for b in batches { self.sendShardBatch(b) }
+                self.sendShardBatches(batches)
             }
         } catch {
             log.error("shard storage failed; the node stops and must recover from disk", ["error": "\(error)"])
@@ -73,17 +73,14 @@ extension Agent {
         perform(effects)
     }
 
-    func sendShardBatch(_ batch: ShardBatch) {
-        guard let address = shards.node.address(of: batch.to) else {
-            metrics.sendFailed(transport: "tcp")
-            // Reported once the drive that holds the host is over (exclusive access).
-            let peer = batch.to
-            loop.execute { [weak self] in self?.shards.node.host.reportUnreachable(peer: peer) }
-            return
-        }
-        // Split below the frame limit, heartbeats first, so a large catch-up never costs
-        // every group its heartbeats for a turn.
-        for frame in ShardBatchCodec.frames(batch) { streams.send(frame, to: address) }
+    /// Sends the frames the node makes of `batches`. What cannot leave (no address, too
+    /// large) the node reports to its groups itself after the drive; a frame the streams
+    /// refuse comes back through `report(_:)` as unreachable.
+    func sendShardBatches(_ batches: [ShardBatch]) {
+        let node = shards.node
+        let undelivered = node.counters.shardFramesUndelivered
+        for (address, frame) in node.frames(for: batches) { streams.send(frame, to: address) }
+        for _ in undelivered..<node.counters.shardFramesUndelivered { metrics.sendFailed(transport: "tcp") }
     }
 
     /// A peer-stream frame for the node (a shard batch or a peer RPC message).

@@ -131,6 +131,9 @@ extension Agent {
             // A refused frame is reported to the Raft groups (they probe the peer again) and
             // ends the calls waiting on it.
             peerUnreachable(peer)
+        case let .sealFailed(peer):
+            metrics.sendFailed(transport: "tcp")
+            peerUnreachable(peer)
         }
     }
 }

@@ -11,7 +11,8 @@ import ChorusBase
 ///   accept and reported as `.inboundRefused`.
 /// - Every frame received on any stream goes to `onFrame` with the stream's peer address;
 ///   every stream that ends abnormally (truncated or oversized frame, failed connect, reset)
-///   is reported once through `onProblem`.
+///   is reported once through `onProblem`, and so is every frame that could not be queued
+///   or sealed.
 /// - Only the loop thread touches it.
 final class PeerStreams {
     /// Something that went wrong with a stream, for logs and counters.
@@ -24,6 +25,8 @@ final class PeerStreams {
         case inboundRefused(Endpoint)
         /// A frame could not be queued.
         case sendFailed(Endpoint, TCPSendError)
+        /// A frame could not be sealed (the seal logged why); it was not sent.
+        case sealFailed(Endpoint)
     }
 
     private struct Outbound {
@@ -112,7 +115,10 @@ final class PeerStreams {
     }
 
     private func queue(_ payload: [UInt8], on connection: TCPConnection, to peer: Endpoint) {
-        guard let framed = seal.map({ $0.outgoing(payload) }) ?? payload else { return }
+        guard let framed = seal.map({ $0.outgoing(payload) }) ?? payload else {
+            onProblem(.sealFailed(peer))
+            return
+        }
         do {
             try connection.send(framed)
         } catch {

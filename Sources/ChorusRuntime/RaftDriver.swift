@@ -214,8 +214,14 @@ public final class RaftDriver: @unchecked Sendable {
     }
 
     private func send(_ message: Message) {
-        guard let link = peerLinks[message.to], let connection = link.connection else {
+        guard let link = peerLinks[message.to] else {
             counters.peerMessagesDropped += 1
+            return
+        }
+        guard let connection = link.connection else {
+            // Reconnecting: the message is lost, and the node hears so, like a refused one.
+            counters.peerMessagesDropped += 1
+            node.reportUnreachable(link.id)
             return
         }
         do {

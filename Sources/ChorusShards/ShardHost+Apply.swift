@@ -110,7 +110,8 @@ extension ShardHost {
             for rs in rd.readStates {
                 guard rs.context.count == 8 else { continue }
                 let token = rs.context.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                guard readsWaiting.removeValue(forKey: token) != nil else { continue }
+                guard readsWaiting[token] == shard else { continue }
+                readsWaiting[token] = nil
                 readsIndexed.append((shard, rs.index, token))
             }
             r.node.advance(rd)

@@ -267,10 +267,16 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
 
     /// Starts a linearizable read of `shard` (Raft §6.4 ReadIndex): the reply `.readable`
     /// arrives once this replica has applied everything committed when the read began.
+    /// `token` must not name another read still pending (it is refused as `.rejected`).
     public mutating func read(shard: ShardID, token: UInt64) throws(ShardRefusal) {
         guard var r = replicas.removeValue(forKey: shard) else { throw .notHosted(shard) }
         defer { replicas[shard] = r }
         guard r.node.role == .leader else { throw .notLeader(leader: r.node.leader) }
+        // The token is the read's ReadIndex context and names its reply: one in use by
+        // another read, of any shard, would take that read's ReadState or answer.
+        guard readsWaiting[token] == nil, !readsIndexed.contains(where: { $0.token == token }) else {
+            throw .rejected("read token \(token) is already in use by a pending read")
+        }
         var context: [UInt8] = []
         withUnsafeBytes(of: token.bigEndian) { context.append(contentsOf: $0) }
         do { try r.node.readIndex(context: context) } catch {

@@ -1,8 +1,10 @@
 import ChorusRaft
+import ChorusWire
 
 /// Tunables of a `ShardHost`. Time counts in host ticks (the driver calls `tick()` at a fixed
 /// interval; the agent uses 50 ms, so the Raft defaults give a 0.5–1 s election timeout).
-/// Invariant once `validate()` passes: every bound is positive and the Raft settings are valid.
+/// Invariant once `validate()` passes: every bound is positive, the Raft settings are valid,
+/// and one AppendEntries or snapshot chunk always fits one peer frame.
 public struct ShardHostSettings: Sendable, Hashable {
     /// Raft settings every group uses.
     public var raft = RaftSettings()
@@ -37,6 +39,10 @@ public struct ShardHostSettings: Sendable, Hashable {
     /// must be able to read back after a restart.
     public var maxSnapshotBytes = 1 << 30
 
+    /// The most bytes `raft.maxEntryBytes`, `raft.maxMessageBytes` and `snapshotChunkBytes`
+    /// may each be: half of `Frame.defaultMaxBytes`.
+    public static let largestItemBytes = Frame.defaultMaxBytes / 2
+
     public init() {
         // 0.5–1 s election timeouts at the agent's 50 ms tick; heartbeats every 100 ms (5 per
         // minimum election timeout, etcd has 10): halving them from every tick cut an idle
@@ -53,6 +59,16 @@ public struct ShardHostSettings: Sendable, Hashable {
                               ("snapshot_window_bytes", snapshotWindowBytes), ("snapshot_resend_ticks", snapshotResendTicks),
                               ("snapshot_abandon_ticks", snapshotAbandonTicks), ("max_snapshot_bytes", maxSnapshotBytes)] where value < 1 {
             throw RaftSettingsError("\(name) must be positive, got \(value)")
+        }
+        // One AppendEntries (entries up to max_message_bytes, or a single entry up to
+        // max_entry_bytes) and one snapshot chunk must each fit a peer frame with their
+        // encoding, or the transport refuses them every time they are sent and the group
+        // never catches up. Half a frame leaves room for the headers: an entry's encoding
+        // takes at most 26 bytes beyond its payload where Raft counts 16.
+        let itemLimit = ShardHostSettings.largestItemBytes
+        for (name, value) in [("max_entry_bytes", raft.maxEntryBytes), ("max_message_bytes", raft.maxMessageBytes),
+                              ("snapshot_chunk_bytes", snapshotChunkBytes)] where value > itemLimit {
+            throw RaftSettingsError("\(name) must be at most \(itemLimit) (half a peer frame, so one message always fits a frame), got \(value)")
         }
         if snapshotWindowBytes < snapshotChunkBytes {
             throw RaftSettingsError("snapshot_window_bytes (\(snapshotWindowBytes)) must hold one chunk (snapshot_chunk_bytes \(snapshotChunkBytes))")

@@ -190,4 +190,23 @@ final class ShardHostProposalTests: XCTestCase {
         }
         XCTAssertEqual(c.member(n1).replies.filter { $0.token == 1 }.count, 1, "still exactly one answer")
     }
+
+    /// A read's token is its ReadIndex context: a token already waiting, even on another
+    /// shard, is refused — taken, its ReadState would answer the other read, and one of the
+    /// two would never get its reply.
+    func testRead_withATokenAlreadyWaiting_isRefused_andTheFirstIsAnsweredOnce() throws {
+        let c = try ShardTestCluster.placed(shards: 4)
+        // Four groups on three nodes: some node leads two of them.
+        let led = (0..<4).map { ShardID($0) }.compactMap { s in c.leader(of: s).map { (s, $0) } }
+        let pair = try XCTUnwrap(led.first { a in led.contains { $0.1 == a.1 && $0.0 != a.0 } })
+        let first = pair.0, leader = pair.1
+        let second = try XCTUnwrap(led.first { $0.1 == leader && $0.0 != first }).0
+        try c.withHost(leader) { try $0.read(shard: first, token: 7) }
+        XCTAssertThrowsError(try c.withHost(leader) { try $0.read(shard: second, token: 7) }) {
+            guard case .rejected? = $0 as? ShardRefusal else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try waitForReply(c, leader, token: 7), .readable)
+        try c.tick(10)
+        XCTAssertEqual(c.member(leader).replies.filter { $0.token == 7 }.map(\.shard), [first], "one answer, for the read accepted")
+    }
 }

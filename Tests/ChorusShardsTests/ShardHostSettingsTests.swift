@@ -26,4 +26,18 @@ final class ShardHostSettingsTests: XCTestCase {
             XCTAssertThrowsError(try ShardHost<ShardState>(id: n1, settings: s, seed: 1, epoch: nil), name)
         }
     }
+    /// A single AppendEntries or snapshot chunk always fits one peer frame: a larger one would
+    /// be refused by the transport every time it is sent, and its group would never catch up.
+    func testItemThatCannotFitAFrame_isRefused_namingTheSetting() {
+        let cases: [(String, (inout ShardHostSettings) -> Void)] = [
+            ("snapshot_chunk_bytes", { $0.snapshotChunkBytes = 20 << 20; $0.snapshotWindowBytes = 40 << 20 }),
+            ("max_entry_bytes", { $0.raft.maxEntryBytes = 20 << 20 }),
+            ("max_message_bytes", { $0.raft.maxMessageBytes = 12 << 20 }),
+        ]
+        for (name, change) in cases {
+            var s = ShardHostSettings()
+            change(&s)
+            XCTAssertThrowsError(try s.validate(), name) { XCTAssertTrue("\($0)".contains(name), "\($0)") }
+        }
+    }
 }

@@ -242,10 +242,7 @@ public final class NodeCluster {
             guard let node = slots[i].node, let store = slots[i].store, node.host.hasReady else { return }
             do {
                 let r = try store.drive(&node.host) { batches in
-                    for b in batches {
-                        guard let address = node.address(of: b.to) else { continue }
-                        send(ShardBatchCodec.encode(b), from: i, to: address)
-                    }
+                    for (address, frame) in node.frames(for: batches) { send(frame, from: i, to: address) }
                 }
                 node.shardsAdvanced(r, at: time(i), into: &pending)
             } catch {
