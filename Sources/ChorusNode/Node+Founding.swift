@@ -71,6 +71,8 @@ extension Node {
             }
             return
         }
+        // This node's own tags reach its view with everyone else's; until they do, wait.
+        guard founders.contains(where: { $0.id == id }) else { return }
         let ids = founders.map(\.id)
         let epoch = Node.foundingEpoch(ids)
         let value = ShardTags.shardSetValue(epoch: epoch, shardCount: shardCount)
