@@ -37,6 +37,8 @@ enum AgentCommand {
               default: String(PlacementSettings().shardCount)),
         .init("--replicas", value: "N", help: "Replicas per shard (\(PlacementSettings.replicationLimit)); the same on every node.",
               default: String(PlacementSettings().replicationFactor)),
+        .init("--bootstrap-expect", value: "N", help: "Found a new cluster together with N nodes (this one included) started with the same N: once all N have joined, every shard starts with its replicas as voters. Without it, a node with no --seed and no stored shards founds a cluster alone; one given --seed never founds.",
+              default: "none"),
         .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",
               default: "30000"),
     ]
@@ -48,7 +50,7 @@ enum AgentCommand {
         options: flags.map { $0.readingEnvironment() },
         details: """
         The config file holds one JSON object with any of the keys name, bind, advertise, api, api_token_file, keyring_file, encrypt, seeds,
-        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms and
+        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms, bootstrap_expect and
         the protocol settings (probe_interval_ms, suspicion_multiplier, gossip_interval_ms,
         push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
         comments. Unknown keys are errors.
@@ -141,6 +143,12 @@ enum AgentCommand {
         if let ms = try p.int("--drain-timeout") ?? file.drainTimeoutMillis {
             guard ms >= 0, ms <= 3_600_000 else { throw UsageError("\(p.origin("--drain-timeout")) must be 0...3600000 ms, got \(ms)") }
             settings.drainTimeout = .milliseconds(Int64(ms))
+        }
+        if let n = try p.int("--bootstrap-expect") ?? file.bootstrapExpect {
+            guard (1...AgentSettings.bootstrapExpectLimit).contains(n) else {
+                throw UsageError("\(p.origin("--bootstrap-expect")) must be 1...\(AgentSettings.bootstrapExpectLimit), got \(n)")
+            }
+            settings.bootstrapExpect = n
         }
         do { try settings.validate() } catch { throw CommandFailure(error.description) }
         return settings

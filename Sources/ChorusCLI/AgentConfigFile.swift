@@ -30,12 +30,14 @@ struct AgentConfigFile {
     var logFormat: String?
     var maxDatagramBytes: Int?
     var drainTimeoutMillis: Int?
+    var bootstrapExpect: Int?
     var membership = MembershipSettings()
     var placement = PlacementSettings()
 
     /// Keys besides the protocol tunables.
     static let keys = ["name", "bind", "advertise", "api", "api_token_file", "keyring_file", "encrypt", "seeds", "cluster", "data_dir", "tags",
-                       "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms"]
+                       "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms",
+                       "bootstrap_expect"]
 
     init() {}
 
@@ -105,6 +107,7 @@ struct AgentConfigFile {
             case "shards": config.placement.shardCount = try integer()
             case "replicas": config.placement.replicationFactor = try integer()
             case "drain_timeout_ms": config.drainTimeoutMillis = try integer()
+            case "bootstrap_expect": config.bootstrapExpect = try integer()
             default:
                 throw fail("unknown key \"\(key)\" (known keys: \((keys + ProtocolSettingKey.allCases.map(\.rawValue)).joined(separator: ", ")))")
             }

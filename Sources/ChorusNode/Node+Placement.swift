@@ -19,7 +19,8 @@ extension Node {
     /// The reserved tags this node publishes (`nil` removes a tag).
     public func shardTags(api: Endpoint) -> [(String, String?)] {
         [(ShardTags.raft, String(id.value, radix: 16)), (ShardTags.api, api.description),
-         (ShardTags.shardSet, ShardTags.shardSetValue(epoch: host.epoch, shardCount: shardCount))]
+         (ShardTags.shardSet, ShardTags.shardSetValue(epoch: host.epoch, shardCount: shardCount)),
+         (ShardTags.bootstrapExpect, settings.bootstrapExpect.map { String($0) })]
     }
 
     /// Rebuilds the peer directory from the membership view and gives every group its
@@ -27,6 +28,7 @@ extension Node {
     public func updateView(_ members: [Membership.MemberInfo], at time: NodeTime, into effects: inout [NodeEffect]) {
         begin(time)
         defer { end(into: &effects) }
+        foundIfExpected(members)
         var peers: [NodeID: NodePeer] = [:]
         var ids: [String: NodeID] = [:]
         var eligible: [Membership.MemberInfo] = []

@@ -70,6 +70,10 @@ public final class Node {
     /// Peers whose shard batches or frames could not leave during the last drive, in the
     /// order noted, to report unreachable once the drive is over (`Node+ShardFrames.swift`).
     var peersUndelivered: [NodeID] = []
+    /// Founding with others (`Node+Founding.swift`): given up for an existing shard set, and
+    /// the number of founders last reported seen.
+    var foundingAbandoned = false
+    var foundingSeen = -1
 
     /// A node over `host` (restored from its store by the driver). `seed` feeds every random
     /// choice (request ids, which replica to ask).
@@ -101,6 +105,10 @@ public final class Node {
         begin(time)
         defer { end(into: &effects) }
         if ShardBatchCodec.isBatch(frame) {
+            guard !awaitsFounding else {
+                counters.batchesBeforeFounding &+= 1
+                return
+            }
             do { host.receive(try ShardBatchCodec.decode(frame)) } catch {
                 counters.malformedFrames &+= 1
                 log(.debug, "dropped undecodable shard batch", ["from": "\(source)", "bytes": "\(frame.count)", "reason": error.description])
@@ -249,4 +257,6 @@ public struct NodeCounters: Sendable, Equatable {
     /// Shard batches to a peer without a live address, and frames too large to send, held
     /// back and reported unreachable instead (`Node.frames(for:maxFrameBytes:)`).
     public var shardFramesUndelivered: UInt64 = 0
+    /// Shard batches dropped while this node waited to found the shard set with others.
+    public var batchesBeforeFounding: UInt64 = 0
 }

@@ -20,8 +20,12 @@ public enum ShardTags {
     public static let api = "chorus.api"
     /// The shard set this node belongs to: `<founding id hex>/<shard count>`, once it has one.
     public static let shardSet = "chorus.shards"
+    /// The number of founding nodes this node was started to expect
+    /// (`NodeSettings.bootstrapExpect`). Kept after founding: a founder that sees the others
+    /// late must still recognise them as its co-founders (`Node+Founding.swift`).
+    public static let bootstrapExpect = "chorus.expect"
     /// Tags `PUT /v1/tags` cannot change.
-    public static let reserved: Set<String> = [raft, api, shardSet]
+    public static let reserved: Set<String> = [raft, api, shardSet, bootstrapExpect]
 
     /// The `chorus.shards` value of a shard set.
     public static func shardSetValue(epoch: UInt64?, shardCount: Int) -> String? {

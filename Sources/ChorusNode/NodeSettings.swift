@@ -42,6 +42,15 @@ public struct NodeSettings: Sendable {
     public var dropFanoutGrace: Interval = .milliseconds(1_500)
     /// How long a cluster-wide listing waits for the other nodes' answers.
     public var gatherTimeout: Interval = .milliseconds(1_500)
+    /// Found the shard set together with other nodes (Consul's `bootstrap_expect`): a node
+    /// without shards and with this set founds only once it sees exactly this many live
+    /// members (itself included) that expect the same number and belong to no shard set, and
+    /// then every shard starts with its placement's replicas as voters
+    /// (`Node+Founding.swift`). nil: a driver founds alone (no seeds, no stored shards), or
+    /// never (seeds given).
+    public var bootstrapExpect: Int?
+    /// The most nodes `bootstrapExpect` may name.
+    public static let bootstrapExpectLimit = 1_024
 
     /// Test-only faults that reproduce known bugs, to show the checkers catch them. Only tests
     /// (`@testable import`) can set them.
@@ -65,6 +74,9 @@ public struct NodeSettings: Sendable {
         }
         if clockDriftAllowance < .zero || clockDriftAllowance > .seconds(3_600) {
             throw NodeSettingsError("clock_drift_allowance must be in [0, 1 h], got \(clockDriftAllowance)")
+        }
+        if let n = bootstrapExpect, n < 1 || n > NodeSettings.bootstrapExpectLimit {
+            throw NodeSettingsError("bootstrap_expect must be in 1...\(NodeSettings.bootstrapExpectLimit), got \(n)")
         }
         for (name, value) in [("max_calls_per_peer", maxCallsPerPeer), ("max_calls", maxCalls), ("max_inbound", maxInbound)]
             where value < 1 || value > 1 << 24 {

@@ -12,8 +12,15 @@ extension Agent {
     /// Publishes the reserved tags and starts the shard tick.
     func beginShards() {
         if shardsFounded {
-            log.info("founded the shard set", ["shards": settings.placement.shardCount, "raft_id": String(shards.id.value, radix: 16),
-                                                "shard_set": shards.node.shardSet ?? ""])
+            log.info("no --seed and no stored shards: founded the shard set of a new cluster, this node the only voter of every shard",
+                     ["shards": settings.placement.shardCount, "raft_id": String(shards.id.value, radix: 16),
+                      "shard_set": shards.node.shardSet ?? "", "hint": "start other nodes with --seed \(advertisedEndpoint)"])
+        } else if shards.node.host.epoch == nil, let n = settings.bootstrapExpect {
+            log.info("no stored shards: waiting for \(n) nodes started with --bootstrap-expect \(n) to found the shard set together",
+                     ["seeds": settings.seeds.isEmpty ? "none" : settings.seeds.joined(separator: ",")])
+        } else if shards.node.host.epoch == nil {
+            log.info("no stored shards: joining the cluster through its seeds; this node never founds one",
+                     ["seeds": settings.seeds.isEmpty ? "none" : settings.seeds.joined(separator: ",")])
         }
         if shards.ephemeral {
             log.warn("no --data-dir: shard data lives in a temporary directory and is gone after a restart", ["directory": shards.directory])
@@ -150,10 +157,12 @@ extension Agent {
 
     /// Announces this node's shard set in its tags once it has one (founded or adopted).
     func publishShardSet() {
-        let value = shards.node.shardSet
-        guard membership.tags[ShardTags.shardSet] != value else { return }
+        let changes = shards.node.shardTags(api: apiEndpoint).filter { key, value in
+            (key == ShardTags.shardSet || key == ShardTags.bootstrapExpect) && membership.tags[key] != value
+        }
+        guard !changes.isEmpty else { return }
         do {
-            membership.setTags(try membership.tags.applying([(ShardTags.shardSet, value)]), at: loop.now(), into: &effects)
+            membership.setTags(try membership.tags.applying(changes), at: loop.now(), into: &effects)
             afterInput()
         } catch {
             log.error("cannot publish the shard set tag", ["error": error.description])
@@ -166,6 +175,7 @@ extension Agent {
         var effects: [NodeEffect] = []
         shards.node.updateView(membership.members(at: loop.now()), at: nodeTime, into: &effects)
         perform(effects)
+        publishShardSet() // founded just now, with others
     }
 
     // MARK: draining before a graceful leave

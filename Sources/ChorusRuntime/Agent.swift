@@ -121,9 +121,10 @@ public final class Agent: @unchecked Sendable {
         }
         shardMetrics = ShardMetrics(registry: metrics.registry)
         queueMetrics = QueueMetrics(registry: metrics.registry)
-        if settings.seeds.isEmpty {
+        if settings.seeds.isEmpty && settings.bootstrapExpect == nil {
             // The first node of a new cluster founds the shard set (before its tags are made,
-            // so they announce it from the start).
+            // so they announce it from the start). With --bootstrap-expect the node founds
+            // with the others once they have joined (`Node+Founding.swift`).
             do { shardsFounded = try shards.bootstrapIfFounder() } catch {
                 throw .dataDirectory(path: shards.directory, reason: "cannot found the shard set: \(error)")
             }

@@ -46,6 +46,11 @@ public struct AgentSettings: Sendable {
     public var shardTick: Interval = .milliseconds(50)
     /// Raft and host settings of every shard group.
     public var shards = ShardHostSettings()
+    /// Found the cluster together with this many nodes (`--bootstrap-expect`); nil: a node
+    /// without seeds and without stored shards founds alone, one with seeds never founds.
+    public var bootstrapExpect: Int?
+    /// The most nodes `bootstrapExpect` may name.
+    public static let bootstrapExpectLimit = NodeSettings.bootstrapExpectLimit
     /// The node core's settings: placement, shard host and tick from above, the rest at
     /// their defaults (docs/architecture.md).
     public var node: NodeSettings {
@@ -53,6 +58,7 @@ public struct AgentSettings: Sendable {
         n.placement = placement
         n.shards = shards
         n.tick = shardTick
+        n.bootstrapExpect = bootstrapExpect
         return n
     }
     /// Longest a graceful leave waits for this node's shard replicas to move elsewhere
@@ -96,6 +102,7 @@ public struct AgentSettings: Sendable {
         do { try membership.validate() } catch { throw .invalidSetting(error.message) }
         do { try placement.validate() } catch { throw .invalidSetting(error.message) }
         do { try shards.validate() } catch { throw .invalidSetting(error.message) }
+        do { try node.validate() } catch { throw .invalidSetting(error.description) }
         if shardTick <= .zero { throw .invalidSetting("shard tick must be positive") }
         if maxDatagramBytes < membership.datagramBudget || maxDatagramBytes > UDPSocket.defaultMaxDatagramBytes {
             throw .invalidSetting("max_datagram_bytes must be in \(membership.datagramBudget)...\(UDPSocket.defaultMaxDatagramBytes) (at least datagram_budget), got \(maxDatagramBytes)")

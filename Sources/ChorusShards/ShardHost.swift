@@ -26,7 +26,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     public let id: NodeID
     public let settings: ShardHostSettings
     /// The shard set this node belongs to (nil until it founds one or is added to one).
-    public private(set) var epoch: UInt64?
+    public internal(set) var epoch: UInt64?
     var epochUnpersisted = false
     var replicas: [ShardID: ShardReplica<Machine>] = [:]
     /// Hosted shards, sorted: the only order in which replicas are visited.

@@ -13,7 +13,9 @@ import ChorusStorage
 /// direction); each node has its own clock rate; the membership view is the set of running
 /// nodes (a crash is seen at once, a partition is not). It drives each node exactly as the
 /// runtime's agent does: after every input, drive the host (persist, fsync, send, advance),
-/// hand the replies to the node, carry out its effects in order.
+/// hand the replies to the node, carry out its effects in order; the frames it sends are the
+/// ones the node makes of the host's batches (`Node.frames(for:)`). Node 0 founds the shard
+/// set, unless `settings.bootstrapExpect` is set: then the nodes found it together.
 ///
 /// Invariants: same settings and seed ⇒ same run (events ordered by time and insertion, every
 /// random choice from one seeded stream); a crashed node keeps only what it synced.
@@ -99,7 +101,7 @@ public final class NodeCluster {
         let store = try ShardStore(directory: "/data", fileSystem: slot.fileSystem)
         var host = try ShardHost<ShardState>(id: NodeID(UInt64(i + 1)), settings: settings.shards, seed: rng.next(),
                                              epoch: try store.loadEpoch(), restoring: try store.loadGroups())
-        if founder && host.epoch == nil {
+        if founder && host.epoch == nil && settings.bootstrapExpect == nil {
             try host.bootstrap(shards: (0..<settings.placement.shardCount).map { ShardID($0) }, epoch: 0xC0FFEE)
         }
         slot.store = store
