@@ -64,6 +64,9 @@ extension Node {
                 return
             }
             reply(r.replyTo, .queuePartitionDeadLetters(partition.deadLetters(limit: limit)))
+        case .drop:
+            propose(shard, requestID: Array(newRequestID().utf8), .queue(.dropPartition(id, incarnation: info.incarnation)),
+                    for: .serve(r, shard: shard))
         }
     }
 
@@ -136,7 +139,9 @@ extension Node {
                 reply(r.replyTo, .fail(.internal, "unreadable catalogue reply")); return true
             }
             switch answer {
-            case let .deleted(info): queueDuties.infos[info.name] = nil
+            case let .deleted(info):
+                queueDuties.infos[info.name] = nil
+                dropPartitions(of: info)
             case let .created(info), let .exists(info): queueDuties.infos[info.name] = nil
             default: break
             }
@@ -150,6 +155,17 @@ extension Node {
             return true
         default:
             return false
+        }
+    }
+
+    /// After a queue's deletion: each of its partitions' leaders drops the partition's state
+    /// (messages, dedup ids, bodies), so a deleted queue keeps no memory. Routed like any
+    /// part, again after a leader change, until the routing deadline; a partition missed then
+    /// is dropped when a queue of that name is created again (a newer incarnation replaces it).
+    func dropPartitions(of info: QueueInfo) {
+        for p in 0..<info.settings.partitions {
+            route(Routed(request: .queuePartition(info, partition: UInt16(p), .drop), replyTo: .nobody,
+                         deadline: time.now + settings.forwardAttempt * 10))
         }
     }
 

@@ -125,7 +125,7 @@ extension Node {
     /// again (same request ids), a forwarded one is handed back to its origin.
     func reroute(_ r: Routed, shard: ShardID) {
         switch r.replyTo {
-        case .client, .local, .deadLetterMove, .redrive: deferRoute(r)
+        case .client, .local, .deadLetterMove, .redrive, .nobody: deferRoute(r)
         case let .peer(origin, callID):
             inbound = max(0, inbound - 1)
             respond(to: origin, callID: callID, .notLeader(hint: host.leader(of: shard)))

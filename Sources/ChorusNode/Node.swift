@@ -233,6 +233,7 @@ public final class Node {
         case let .local(part): queuePartAnswered(part, answer)
         case let .deadLetterMove(id, offsets): deadLettersPublished(id, offsets: offsets, answer)
         case let .redrive(id, step): redriveStepAnswered(id, step, answer)
+        case .nobody: break
         }
     }
 

@@ -21,7 +21,7 @@ enum QueueWire {
 //         42 dead letters · name · limit
 // settlement = u8 1 ack | 2 nack · delay · deadLetter u8 | 3 extend · millis
 // operation  = u8 1 command · entry blob | 2 fetchIfReady · consumer · max · maxBytes · visibility | 3 stats
-//              | 4 dead letters · limit
+//              | 4 dead letters · limit | 5 drop
 // reply   32 catalogue · reply blob   33 queues · count · info*   34 queue · info   35 published · reply blob
 //         36 delivered · count · (partition u16 · reply blob)*   37 settled · reply blob
 //         38 statistics · info · count · (flag u8 · [stats])*   39 count · n   40 partition reply · blob
@@ -59,6 +59,7 @@ extension PeerMessageCodec {
                 w.u8(2); w.string(consumer.text); w.varint(UInt64(maxMessages)); w.varint(UInt64(maxBytes)); w.varint(visibility)
             case .stats: w.u8(3)
             case let .deadLetters(limit): w.u8(4); w.varint(UInt64(max(0, limit)))
+            case .drop: w.u8(5)
             }
         case let .queueDeadLetters(name, limit): w.u8(42); w.string(name.text); w.varint(UInt64(max(0, limit)))
         default:
@@ -130,6 +131,7 @@ extension PeerMessageCodec {
                                                                           visibilityMillis: try r.varint()))
             case 3: return .queuePartition(info, partition: p, .stats)
             case 4: return .queuePartition(info, partition: p, .deadLetters(limit: try r.count("dead letter limit", limit: QueueWire.maxDeadLetters)))
+            case 5: return .queuePartition(info, partition: p, .drop)
             default: throw .invalid(field: "queue operation", reason: "\(kind)")
             }
         default:

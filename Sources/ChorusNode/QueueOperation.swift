@@ -15,6 +15,8 @@ public enum QueueOperation: Hashable, Sendable {
     case stats
     /// Up to this many of the partition's dead letters, as applied on the leader.
     case deadLetters(limit: Int)
+    /// Drop the partition's state: its queue (this incarnation) was deleted.
+    case drop
 }
 
 /// One dead letter of a queue as the node lists it: its partition and the letter.

@@ -19,6 +19,8 @@ enum ReplyTo: Hashable, Sendable {
     case deadLetterMove(PartitionID, offsets: [UInt64])
     /// One step of a redrive from a dead-letter queue back to its source (`RedriveJob`).
     case redrive(UInt64, RedriveStep)
+    /// Nobody waits for the answer (the partition drops that follow a queue's deletion).
+    case nobody
 }
 
 /// A client request on its way: where to answer, and the routing deadline. The same value

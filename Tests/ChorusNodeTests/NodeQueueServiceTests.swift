@@ -99,3 +99,29 @@ extension NodeQueueServiceTests {
         #expect(stats.partitions.compactMap { $0 }.reduce(0) { $0 + $1.messages } == 6)
     }
 }
+
+extension NodeQueueServiceTests {
+    /// A deleted queue leaves nothing behind: every partition's leader drops its state, and
+    /// the followers apply the same drop.
+    @Test func deletedQueue_keepsNoPartitionState() throws {
+        let c = try NodeCluster(nodes: 3, settings: NodeCluster.settings(), seed: 8)
+        #expect(c.settle())
+        let q = try QueueName("gone")
+        var s = QueueSettings(); s.partitions = 6
+        guard case .queueCatalogue(.created)? = c.ask(.queueCreate(q, s), at: 0) else { Issue.record("not created"); return }
+        let messages = (0..<30).map { OutgoingMessage(body: Array("m\($0)".utf8), key: try? MessageKey("k\($0)")) }
+        guard case .queuePublished? = c.ask(.queuePublish(q, messages), at: 1) else { Issue.record("publish"); return }
+        func held() -> Int {
+            c.slots.reduce(0) { sum, slot in
+                guard let node = slot.node else { return sum }
+                return sum + node.host.order.reduce(0) { n, shard in
+                    n + (node.host.machine(of: shard)?.queues.partitions.keys.filter { $0.queue == q }.count ?? 0)
+                }
+            }
+        }
+        #expect(held() == 18) // 6 partitions on 3 replicas each
+        guard case .queueCatalogue(.deleted)? = c.ask(.queueDelete(q), at: 2) else { Issue.record("not deleted"); return }
+        c.run(for: .seconds(2))
+        #expect(held() == 0)
+    }
+}
