@@ -1,0 +1,141 @@
+import ChorusBase
+import Glibc
+
+/// A Redis-protocol (RESP2) listener on an `EventLoop`, for clients and tools that speak
+/// Redis (`redis-cli`, `redis-benchmark`, client libraries). It knows the wire only: each
+/// command goes to `handler`, which answers through the reply function now or later.
+///
+/// Invariants: never more than `maxConnections` open connections (extra ones get an error
+/// and are closed); every command reaches the handler once and gets exactly one reply, and
+/// replies go out in command order on each connection (pipelining is safe); malformed input
+/// gets one `-ERR Protocol error` and closes only that connection. Loop thread only.
+public final class RESPServer {
+    /// Receives a command (`arguments[0]` is its name) and answers exactly once.
+    public typealias Handler = (_ arguments: [[UInt8]], _ reply: @escaping (RESPValue) -> Void) -> Void
+
+    public var localEndpoint: Endpoint { listener.localEndpoint }
+    let maxConnections: Int
+    let parser: RESPRequestParser
+    /// Commands accepted from one connection but not yet answered; past it, reading pauses.
+    let maxPipeline: Int
+    private let listener: TCPListener
+    private let loop: EventLoop
+    private let handler: Handler
+    private var connections: [ObjectIdentifier: RESPConnection] = [:]
+
+    public init(bind endpoint: Endpoint, on loop: EventLoop, maxConnections: Int = 1_024, maxPipeline: Int = 1_024,
+                limits: RESPRequestParser.Limits = RESPRequestParser.Limits(), handler: @escaping Handler) throws(SocketError) {
+        self.loop = loop
+        self.handler = handler
+        self.maxConnections = max(1, maxConnections)
+        self.maxPipeline = max(1, maxPipeline)
+        self.parser = RESPRequestParser(limits: limits)
+        self.listener = try TCPListener(bind: endpoint, backlog: 128)
+        listener.startAccepting(on: loop) { [weak self] fd, peer in
+            guard let self else { Descriptor.close(fd); return }
+            self.accepted(fd, peer)
+        }
+    }
+
+    public var connectionCount: Int { connections.count }
+
+    public func close() {
+        listener.close()
+        let open = connections.values
+        connections = [:]
+        for c in open { c.channel.close(.local) }
+    }
+
+    private func accepted(_ fd: Int32, _ peer: Endpoint) {
+        guard connections.count < maxConnections else {
+            let bytes = RESPValue.error("ERR max number of clients reached").encoded()
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            Descriptor.close(fd)
+            return
+        }
+        let c = RESPConnection(fd: fd, peer: peer, loop: loop, server: self, handler: handler)
+        let id = ObjectIdentifier(c)
+        connections[id] = c
+        c.onClosed = { [weak self] in self?.connections[id] = nil }
+    }
+}
+
+/// One client of a `RESPServer`: commands in, replies out in the same order.
+/// Invariant: `pending` holds one slot per command handed to the handler and not yet
+/// written, oldest first; a slot is written only when every older one has been.
+final class RESPConnection {
+    let channel: StreamChannel
+    private unowned let server: RESPServer
+    private let handler: RESPServer.Handler
+    private var pending: [(sequence: UInt64, reply: RESPValue?)] = []
+    private var nextSequence: UInt64 = 0
+    private var processing = false
+    private var closing = false
+    var onClosed: () -> Void = {}
+
+    init(fd: Int32, peer: Endpoint, loop: EventLoop, server: RESPServer, handler: @escaping RESPServer.Handler) {
+        // Room for one maximal command plus its headers, and for a burst of replies.
+        channel = StreamChannel(accepted: fd, peer: peer, loop: loop,
+                                maxIncomingBytes: server.parser.limits.maxArgumentBytes + (1 << 20),
+                                maxOutgoingBytes: 64 << 20)
+        self.server = server
+        self.handler = handler
+        channel.disableNagle()
+        channel.onBytes = { [self] in self.process() }
+        channel.onClosed = { [self] _ in self.onClosed(); self.onClosed = {} }
+    }
+
+    private func process() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while !closing, channel.state == .open, pending.count < server.maxPipeline, !channel.incoming.isEmpty {
+            switch server.parser.parse(channel.incoming.bytes) {
+            case .needMore:
+                return
+            case let .skip(length):
+                channel.incoming.consume(length)
+            case let .invalid(why):
+                closing = true
+                pending.append((nextSequence, .error("ERR \(why)")))
+                nextSequence &+= 1
+                flushReplies()
+                return
+            case let .command(arguments, length):
+                channel.incoming.consume(length)
+                let sequence = nextSequence
+                nextSequence &+= 1
+                pending.append((sequence, nil))
+                handler(arguments) { [weak self] value in self?.answered(sequence, value) }
+            }
+        }
+        channel.readingPaused = pending.count >= server.maxPipeline
+        channel.updateInterest()
+    }
+
+    private func answered(_ sequence: UInt64, _ value: RESPValue) {
+        guard let i = pending.firstIndex(where: { $0.sequence == sequence }), pending[i].reply == nil else { return }
+        pending[i].reply = value
+        flushReplies()
+        if !closing, channel.readingPaused, pending.count < server.maxPipeline {
+            channel.readingPaused = false
+            channel.updateInterest()
+            process()
+        }
+    }
+
+    /// Writes every answered reply at the front, in order; after a protocol error, closes
+    /// once the error is out.
+    private func flushReplies() {
+        var out: [UInt8] = []
+        while let first = pending.first, let reply = first.reply {
+            reply.encode(into: &out)
+            pending.removeFirst()
+        }
+        if !out.isEmpty, !channel.write(out) {
+            channel.close(.local) // a client that does not read its replies
+            return
+        }
+        if closing, pending.isEmpty { channel.closeAfterFlush(linger: .milliseconds(500)) }
+    }
+}
