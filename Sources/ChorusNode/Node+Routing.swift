@@ -24,6 +24,7 @@ extension Node {
         case .queueCreate, .queueDelete, .queueList, .queueInfo: return shard(forKey: QueueDuties.catalogueKey)
         case let .queuePartition(info, p, _): return shard(forKey: PartitionID(queue: info.name, index: p).placementKey)
         case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive: return nil
+        case .cacheGet, .cachePut, .cacheDelete, .cacheStats: return nil
         }
     }
 
@@ -44,6 +45,8 @@ extension Node {
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition, .queuePublish, .queueFetch, .queueSettle,
              .queueStats, .queueRedrive:
             return queueInvalidity(of: request)
+        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+            return cacheInvalidity(of: request)
         }
     }
 
@@ -138,6 +141,8 @@ extension Node {
         case let .client(reply)?: self.reply(r.replyTo, reply)
         case .refused(.overloaded)?: reply(r.replyTo, .fail(.overloaded, "the shard's leader is overloaded; retry"))
         case .refused(.badRequest)?: reply(r.replyTo, .fail(.invalidRequest, "the leader could not read the request"))
+        case nil where isCacheWrite(r.request):
+            reply(r.replyTo, .fail(.unavailable, "the replica serving the write did not answer: its outcome is unknown; read the key to find out"))
         case .notLeader?, .refused?, nil, .applied?, .sessionState?, .dropped?, .reportTaken?, .done?:
             deferRoute(r)
         }

@@ -1,4 +1,5 @@
 import ChorusBase
+import ChorusCache
 import ChorusQueue
 import ChorusLocks
 import ChorusRaft
@@ -48,6 +49,10 @@ enum HostWait: Sendable {
     case queueBatch(QueueBatch)
     /// A partition leader's clock entry (leases and delays ending).
     case queueTick(PartitionID)
+    /// A cache home's read of a key's durable value, for the directory of `epoch`.
+    case cacheLoad(shard: ShardID, key: CacheKey, epoch: UInt64)
+    /// A cache home's write-through of transaction `txn`.
+    case cacheWrite(shard: ShardID, key: CacheKey, txn: TxnID)
 
     /// The client or peer to tell when the node stops, if any.
     var replyTo: ReplyTo? {

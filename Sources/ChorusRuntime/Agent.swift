@@ -115,7 +115,9 @@ public final class Agent: @unchecked Sendable {
 
         let directory = settings.dataDirectory
         do {
-            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, settings: settings.node)
+            // The cache tells a restarted node from its last life by the membership incarnation,
+            // which grows with every start from a data directory (without one, the Raft identity is new).
+            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, settings: settings.node, life: UInt64(incarnation))
         } catch {
             throw .dataDirectory(path: (directory ?? "(temporary)") + "/shards", reason: "cannot open shard storage: \(error)")
         }

@@ -30,7 +30,7 @@ final class ShardRuntime {
     /// Opens (recovering) the store and restarts every stored group. Without a data
     /// directory the shards live in a fresh temporary directory (a new Raft identity each
     /// start, so a restart is a new member, never a voter that forgot its log).
-    init(dataDirectory: String?, name: String, settings: NodeSettings) throws {
+    init(dataDirectory: String?, name: String, settings: NodeSettings, life: UInt64) throws {
         if let dataDirectory {
             directory = dataDirectory + "/shards"
             ephemeral = false
@@ -43,7 +43,7 @@ final class ShardRuntime {
         let id = try store.loadOrCreateIdentity { UInt64.random(in: 1 ... .max) }
         let host = try ShardHost<ShardState>(id: id, settings: settings.shards, seed: UInt64.random(in: .min ... .max),
                                              epoch: try store.loadEpoch(), restoring: try store.loadGroups())
-        node = try Node(name: name, host: host, settings: settings, seed: UInt64.random(in: .min ... .max))
+        node = try Node(name: name, host: host, settings: settings, seed: UInt64.random(in: .min ... .max), life: life)
     }
 
     var id: NodeID { node.id }
