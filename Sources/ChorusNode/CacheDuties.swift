@@ -24,8 +24,10 @@ struct CacheDuties {
     var lives: [NodeID: UInt64] = [:]
     /// Peers the membership view shows dead, already reported to the directories.
     var reportedDead: Set<NodeID> = []
-    /// The leader last seen per hosted shard: what `homeChanged` is told about.
-    var seenHomes: [ShardID: NodeID] = [:]
+    /// Peers of the last view (one that leaves the view is reported dead too).
+    var viewPeers: Set<NodeID> = []
+    /// The leader and term last seen per hosted shard: what `homeChanged` is told about.
+    var seenHomes: [ShardID: SeenHome] = [:]
     /// Loads to ask again (their read was refused or lost with a leadership change).
     var reloads: [CacheReload] = []
     /// Counters of the directories discarded with their leadership.
@@ -60,6 +62,12 @@ struct CacheDuties {
         defer { nextOp &+= 1 }
         return ClientOpID(nextOp)
     }
+}
+
+/// A shard's leader in one term: one directory's life.
+struct SeenHome: Equatable, Sendable {
+    var leader: NodeID
+    var term: UInt64
 }
 
 /// One directory as the controller addresses it: the node leading the shard, and the shard.

@@ -234,30 +234,51 @@ extension Node {
         followCacheHomeMoves()
     }
 
-    /// Tells the controller of every shard whose leader changed since the last look: copies
-    /// the old leader granted are dropped, reads ask the new one, writes end outcome-unknown.
+    /// Tells the controller of every shard whose directory ended since the last look — a
+    /// new leader, or the same leader in a new term (its directory was rebuilt), or a shard
+    /// this node no longer hosts: copies the old directory granted are dropped, reads ask the
+    /// new one, writes end outcome-unknown.
+    ///
+    /// A leader merely unknown for a while (an election timeout on this follower) is no
+    /// move: the directory may still be serving, and a request given up on it would leave
+    /// the directory waiting for an unblock that never comes.
     func followCacheHomeMoves() {
-        var current: [ShardID: NodeID] = [:]
-        for status in host.statuses { if let l = status.leader { current[status.shard] = l } }
-        let moved = cacheDuties.seenHomes.filter { current[$0.key] != $0.value }.sorted { $0.key < $1.key }
-        cacheDuties.seenHomes = current
+        var current: [ShardID: SeenHome] = [:]
+        var hosted: Set<ShardID> = []
+        for status in host.statuses {
+            hosted.insert(status.shard)
+            if let l = status.leader { current[status.shard] = SeenHome(leader: l, term: status.term.value) }
+        }
+        var moved: [(ShardID, SeenHome)] = []
+        for shard in cacheDuties.seenHomes.keys.sorted() {
+            guard let old = cacheDuties.seenHomes[shard] else { continue }
+            if let now = current[shard] {
+                if now != old { moved.append((shard, old)) }
+            } else if !hosted.contains(shard) {
+                moved.append((shard, old))
+                cacheDuties.seenHomes[shard] = nil
+            }
+        }
+        for (shard, seen) in current { cacheDuties.seenHomes[shard] = seen }
         for (shard, old) in moved {
-            let alias = cacheDuties.alias(old, shard)
+            let alias = cacheDuties.alias(old.leader, shard)
             // Only keys of `shard` have this alias as their home; the closure must not touch
             // `cacheDuties` while the controller is being changed.
-            let newHome = current[shard].map { cacheDuties.alias($0, shard) }
+            let newHome = current[shard].map { cacheDuties.alias($0.leader, shard) }
             var effects: [CacheEffect] = []
             cacheDuties.controller.homeChanged(from: alias, resolve: { _ in newHome }, at: time.now, into: &effects)
             carryCache(effects)
         }
     }
 
-    /// The membership view changed: peers now dead are reported to every directory once
-    /// (their copies stop counting after their lease bound), peers alive again may be again.
+    /// The membership view changed: peers now dead, or gone from the view, are reported to
+    /// every directory once (their copies stop counting after their lease bound, a request
+    /// they left unfinished ends); peers alive again may be reported again later.
     func followCacheMembership() {
-        for pid in peers.keys.sorted() {
-            guard let peer = peers[pid] else { continue }
-            if peer.live {
+        let all = cacheDuties.viewPeers.union(peers.keys)
+        cacheDuties.viewPeers = Set(peers.keys)
+        for pid in all.sorted() {
+            if peers[pid]?.live == true {
                 cacheDuties.reportedDead.remove(pid)
             } else if !cacheDuties.reportedDead.contains(pid) {
                 cacheDuties.reportedDead.insert(pid)

@@ -14,7 +14,7 @@ import Testing
         var s = NodeCacheSettings()
         s.seed = seed
         s.durationSeconds = duration
-        var node = NodeCluster.settings(shards: s.shards)
+        var node = NodeCacheRun.nodeSettings(shards: s.shards)
         node.plantedBugs.cacheDataBeforeOneInvAck = planted
         let report = try NodeCacheRun(settings: s, node: node).run()
         if !report.passed {
@@ -40,6 +40,7 @@ extension NodeCacheRunTests {
         for seed in UInt64(2 + slice * 25)...UInt64(26 + slice * 25) where only.map({ $0 == seed }) ?? true {
             let r = try NodeCacheRunTests.run(seed: seed, duration: 3)
             if !r.passed { failed.append("seed \(seed): \(r.violations.prefix(3))") }
+            if only != nil { for v in r.violations { print(v) } }
         }
         #expect(failed.isEmpty, "\(failed.count) seeds failed:\n\(failed.prefix(5).joined(separator: "\n"))")
     }
