@@ -34,6 +34,17 @@ final class ShardCacheValuesTests: XCTestCase {
         XCTAssertEqual(s.cache.value(of: Array("never".utf8)).version, 0)
     }
 
+    func testVersionTwoImage_isStillRead_withoutCacheValues() throws {
+        var s = ShardState(shard: ShardID(2))
+        _ = s.apply(ShardCommand.put(key: [1], value: [2]).encoded(), at: LogIndex(1))
+        var v2 = s.image()
+        XCTAssertEqual(v2.removeLast(), 0, "an empty cache section is one zero count")
+        v2[0] = 2
+        let restored = try ShardState(shard: ShardID(2), image: v2)
+        XCTAssertEqual(restored.values[[1]], [2])
+        XCTAssertTrue(restored.cache.records.isEmpty)
+    }
+
     func testImage_keepsCacheValues_andItsDecoderIsTotal() throws {
         var s = ShardState(shard: ShardID(1))
         for i in 0..<20 { _ = s.apply(write("k\(i % 7)", i % 3 == 0 ? nil : "v\(i)", version: UInt64(i), epoch: 1, counter: UInt64(i + 1)), at: LogIndex(UInt64(i + 1))) }
