@@ -33,6 +33,9 @@ struct CacheDuties {
     /// Counters of the directories discarded with their leadership.
     var retired = CacheMetrics()
     var messagesReceived: UInt64 = 0
+    /// Operations and messages handed to the controller: the only inputs that can give it a
+    /// copy or ownership (a tick only retransmits and lets leases run out).
+    var controllerSteps: UInt64 = 0
     var loopback: [(message: CacheMessage, from: CacheNodeID)] = []
     /// The controller's names for homes: one per (leader, shard), so that a leader losing one
     /// shard moves the homes of that shard's keys only.

@@ -55,7 +55,9 @@ extension Node {
         }
         let shard = cacheShard(of: key)
         guard host.status(of: shard) != nil else {
-            forwardCache(r, shard: shard)
+            // A replica of the shard knows its leader and serves the operation with its own
+            // controller; this node keeps no copy of the key.
+            forward(r, shard: shard)
             return
         }
         guard let home = host.leader(of: shard) else {
@@ -71,6 +73,7 @@ extension Node {
         let write: Bool
         var effects: [CacheEffect] = []
         let cacheKey = CacheKey(key)
+        cacheDuties.controllerSteps &+= 1
         switch r.request {
         case let .cachePut(_, value):
             write = true
@@ -84,29 +87,6 @@ extension Node {
         }
         cacheDuties.ops[op] = CacheWait(replyTo: r.replyTo, key: key, write: write, expires: expires)
         carryCache(effects)
-    }
-
-    /// Sends a cache operation to a replica of its shard (this node hosts none).
-    func forwardCache(_ r: Routed, shard: ShardID) {
-        if case let .peer(origin, callID) = r.replyTo {
-            inbound = max(0, inbound - 1)
-            respond(to: origin, callID: callID, .notLeader(hint: host.leader(of: shard)))
-            return
-        }
-        guard time.now < r.deadline else {
-            reply(r.replyTo, .fail(.noLeader, "no replica of the key's shard \(shard) is reachable; retry"))
-            return
-        }
-        guard let target = target(for: shard) else {
-            deferRoute(r)
-            return
-        }
-        let budget = min(r.deadline - time.now, settings.forwardAttempt) + .milliseconds(Int64(r.request.patienceMillis))
-        guard call(target, .client(r.request), budget: budget, purpose: .forward(r)) else {
-            reply(r.replyTo, .fail(.overloaded, "too many requests in flight to \(peers[target]?.name ?? "a replica"); retry"))
-            return
-        }
-        counters.forwarded &+= 1
     }
 
     /// Whether a forwarded request must not be routed again when its answer is lost.
@@ -201,6 +181,7 @@ extension Node {
             guard let node = NodeID(encoded: sender.raw) else { return }
             let home = cacheDuties.alias(node, cacheShard(of: message.key.bytes))
             var effects: [CacheEffect] = []
+            cacheDuties.controllerSteps &+= 1
             cacheDuties.controller.receive(message, from: home, at: time.now, into: &effects)
             carryCache(effects)
         }
@@ -318,6 +299,10 @@ extension Node {
         }
         return m
     }
+
+    /// How many operations and messages the controller has handled (checkers look at the
+    /// copies again only when it moved: nothing else grants a copy).
+    public var cacheControllerSteps: UInt64 { cacheDuties.controllerSteps }
 
     /// Coherence messages this node received from peers.
     public var cacheMessagesReceived: UInt64 { cacheDuties.messagesReceived }

@@ -73,6 +73,12 @@ extension Node {
             serve(r, shard: shard)
             return
         }
+        forward(r, shard: shard)
+    }
+
+    /// Sends `r` to the node that knows `shard`'s leader (or is it) — or, if `r` was itself
+    /// forwarded here, tells its origin where to go instead (one hop only).
+    func forward(_ r: Routed, shard: ShardID) {
         if case let .peer(origin, callID) = r.replyTo {
             inbound = max(0, inbound - 1)
             respond(to: origin, callID: callID, .notLeader(hint: host.leader(of: shard)))

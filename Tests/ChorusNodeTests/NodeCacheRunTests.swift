@@ -122,3 +122,12 @@ extension NodeCacheRunTests {
         for node in 0..<3 { #expect(cluster.ask(.cacheGet(key: key), at: node) == .cacheValue(key: key, value: new)) }
     }
 }
+
+extension NodeCacheRunTests {
+    /// Same seed ⇒ same run: two runs of one seed observe the same operations and outcomes.
+    @Test func sameSeed_sameRun() throws {
+        let a = try NodeCacheRunTests.run(seed: 9, duration: 2), b = try NodeCacheRunTests.run(seed: 9, duration: 2)
+        #expect(a.reads == b.reads && a.writes == b.writes && a.failed == b.failed && a.hits == b.hits
+                && a.invalidations == b.invalidations && a.failures == b.failures && a.violations == b.violations)
+    }
+}

@@ -131,8 +131,16 @@ public final class NodeCacheRun {
         if now != traceLast { print("\(cluster.now) " + now.enumerated().map { "n\($0.offset): \($0.element)" }.joined(separator: " | ")); traceLast = now }
     }
 
+    /// The controllers' step counts at the last check, per node (and its generation).
+    var checkedSteps: [UInt64] = []
+
     func checkCopies() {
         if ProcessInfo.processInfo.environment["CTRACE"] != nil { traceLines() }
+        // Only a controller's operation or message can give a node a copy or ownership; a
+        // tick or a lease running out only takes them away.
+        let steps = cluster.slots.map { slot in slot.node.map { $0.cacheControllerSteps &+ UInt64(cluster.slotGeneration(slot.index)) << 48 } ?? 0 }
+        guard steps != checkedSteps else { return }
+        checkedSteps = steps
         for key in 0..<settings.keys {
             var copies: [(node: Int, state: LineState)] = []
             for slot in cluster.slots {
