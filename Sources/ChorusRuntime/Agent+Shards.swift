@@ -39,6 +39,7 @@ extension Agent {
             // under load): /metrics lags by at most one tick.
             self.shardMetrics.refresh(from: self.shards.node.host)
             self.queueMetrics.refresh(from: self.shards.node.host, nowMillis: self.nodeTime.wallMillis)
+            self.cacheMetrics.refresh(from: self.shards.node.cacheStatistics)
             self.scheduleShardDrive()
             self.scheduleShardTick()
         }

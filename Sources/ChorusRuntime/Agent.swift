@@ -53,6 +53,7 @@ public final class Agent: @unchecked Sendable {
     let shards: ShardRuntime
     let shardMetrics: ShardMetrics
     let queueMetrics: QueueMetrics
+    let cacheMetrics: CacheMetricSeries
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
@@ -123,6 +124,7 @@ public final class Agent: @unchecked Sendable {
         }
         shardMetrics = ShardMetrics(registry: metrics.registry)
         queueMetrics = QueueMetrics(registry: metrics.registry)
+        cacheMetrics = CacheMetricSeries(registry: metrics.registry)
         if settings.seeds.isEmpty {
             // The first node of a new cluster founds the shard set (before its tags are made,
             // so they announce it from the start).

@@ -50,6 +50,8 @@ import Testing
         for node in nodes { #expect(Self.get(node.api, "greeting") == "bonjour", "read on \(node.name)") }
         let stats = try #require(Self.call(nodes[1].api, .get, "/v1/cache"))
         #expect(stats.status == 200 && stats.json["hits"] != nil && stats.json["invalidations_received"] != nil, "\(stats)")
+        let metrics = try HTTPClient().request(nodes[1].api, path: "/metrics", timeout: .seconds(5))
+        #expect(metrics.bodyText?.contains("chorus_cache_hits_total") == true && metrics.bodyText?.contains("chorus_cache_bytes") == true)
         #expect(Self.call(nodes[0].api, .delete, "/v1/cache/greeting")?.status == 200)
         #expect(Self.call(nodes[1].api, .get, "/v1/cache/greeting")?.status == 404)
 
