@@ -18,7 +18,8 @@ import Testing
         node.plantedBugs.cacheDataBeforeOneInvAck = planted
         let report = try NodeCacheRun(settings: s, node: node).run()
         if !report.passed {
-            print("cache run seed \(seed) failed; replay: swift test --filter NodeCacheRunTests with CSEED=\(seed)\(planted ? " (planted)" : "") — \(s.replayLine)")
+            print("cache run seed \(seed)\(planted ? " (planted fault)" : "") failed; replay: CSEED=\(seed) swift test --skip-build "
+                  + "--filter NodeCacheRunTests/hundredSeeds (prints every violation and each node's lines; CTRACE=KEY traces one key), or: \(s.replayLine)")
         }
         return report
     }

@@ -122,6 +122,8 @@ public final class NodeCacheRun {
     func seconds(_ s: Double) -> Interval { .milliseconds(Int64(s * 1_000)) }
 
     /// Single writer / multiple readers, on every node's own clock, after every event.
+    /// With `CTRACE=k` in the environment, every change of key k's lines and directory entries
+    /// on any node is printed with the simulated time (to read a failing seed's story).
     var traceLast: [String] = []
     func traceLines() {
         var now: [String] = []

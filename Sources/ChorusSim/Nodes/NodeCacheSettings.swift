@@ -38,10 +38,12 @@ public struct NodeCacheSettings: Sendable, Equatable {
         try check(faultEverySeconds == 0 || (faultEverySeconds >= 0.5 && faultEverySeconds <= 600), "fault interval must be 0 or 0.5...600 s")
     }
 
-    /// The options that differ from the defaults, for the replay line of a failing seed.
+    /// Swift that replays this run exactly (every option that shapes it), for a failing seed.
     public var replayLine: String {
-        "NodeCacheRun(settings: NodeCacheSettings(seed: \(seed), nodes: \(nodes), shards: \(shards), keys: \(keys), clients: \(clients), "
-            + "duration: \(durationSeconds), faultEvery: \(faultEverySeconds), loss: \(loss), duplication: \(duplication), reorder: \(reorder)))"
+        "var s = NodeCacheSettings(); s.seed = \(seed); s.nodes = \(nodes); s.shards = \(shards); s.keys = \(keys); "
+            + "s.clients = \(clients); s.durationSeconds = \(durationSeconds); s.faultEverySeconds = \(faultEverySeconds); "
+            + "s.loss = \(loss); s.duplication = \(duplication); s.reorder = \(reorder); "
+            + "try NodeCacheRun(settings: s, node: NodeCacheRun.nodeSettings(shards: \(shards))).run()"
     }
 }
 
