@@ -110,8 +110,13 @@ extension Agent {
 
     /// Hands a parsed client request to the node; `present` turns its reply into HTTP.
     func submit(_ request: ClientRequest, _ responder: HTTPResponder, present: @escaping (ClientReply) -> HTTPResponse = Agent.present) {
+        submit(request) { reply in responder.respond(present(reply)) }
+    }
+
+    /// Hands a parsed client request to the node; `answer` gets its reply, once, on the loop.
+    func submit(_ request: ClientRequest, answer: @escaping (ClientReply) -> Void) {
         let ticket = shards.ticket()
-        shards.waiting[ticket] = (responder, present, loop.now())
+        shards.waiting[ticket] = (answer, loop.now())
         var effects: [NodeEffect] = []
         shards.node.handle(request, ticket: ticket, at: nodeTime, into: &effects)
         perform(effects)
@@ -125,7 +130,7 @@ extension Agent {
             case let .reply(ticket, reply):
                 guard let w = shards.waiting.removeValue(forKey: ticket) else { continue }
                 if case .failure = reply {} else { shardMetrics.commitLatency.observe((loop.now() - w.started).seconds) }
-                w.responder.respond(w.present(reply))
+                w.answer(reply)
             case let .send(to, frame):
                 streams.send(frame, to: to)
             case let .log(line):
@@ -148,7 +153,7 @@ extension Agent {
         shards.node.stop(reason: reason, into: &effects)
         perform(effects)
         for ticket in shards.waiting.keys.sorted() {
-            shards.waiting.removeValue(forKey: ticket)?.responder.respond(.error(503, code: "unavailable", message: reason))
+            shards.waiting.removeValue(forKey: ticket)?.answer(.failure(ClientFailure(code: .unavailable, message: reason)))
         }
     }
 

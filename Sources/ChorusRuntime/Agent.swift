@@ -41,6 +41,7 @@ public final class Agent: @unchecked Sendable {
     let streams: PeerStreams
     let transportSeal: TransportSeal
     var api: HTTPServer?
+    var resp: RESPServer?
     let metrics = AgentMetrics()
     let stateFile: NodeStateFile?
     var persistedIncarnation: Incarnation
@@ -176,6 +177,15 @@ public final class Agent: @unchecked Sendable {
             throw .cannotBind(role: "the HTTP API", error)
         }
         api = server
+        if let endpoint = settings.resp {
+            do {
+                resp = try RESPServer(bind: endpoint, on: loop) { [unowned self] arguments, authenticated, answer in
+                    self.serveRESP(arguments, authenticated: &authenticated, answer)
+                }
+            } catch {
+                throw .cannotBind(role: "the RESP listener", error)
+            }
+        }
         apiEndpoint = server.localEndpoint
         // Nothing was sent yet: rebuild the core so its tags carry the API address bound.
         if apiEndpoint != settings.api { membership = try makeMembership(api: apiEndpoint) }
@@ -277,6 +287,7 @@ public final class Agent: @unchecked Sendable {
             shards.close()
         }
         api?.close()
+        resp?.close()
         streams.closeAll()
         listener.close()
         udp.close()

@@ -7,7 +7,7 @@ import ChorusStorage
 import Foundation
 
 /// What the agent keeps to drive its `Node`'s shard host: the `ShardStore` in
-/// `<data-dir>/shards` (or a temporary directory), and the HTTP exchanges waiting for the
+/// `<data-dir>/shards` (or a temporary directory), and the client exchanges waiting for the
 /// node's replies.
 ///
 /// Invariants: only the loop thread touches it; a batch goes out only after the fsync that
@@ -23,8 +23,8 @@ final class ShardRuntime {
     var driveScheduled = false
     /// Set while a graceful leave waits for this node's replicas to move elsewhere.
     var drainDeadline: Instant?
-    /// HTTP exchanges waiting for the node's reply, and how to present it.
-    var waiting: [ClientTicket: (responder: HTTPResponder, present: (ClientReply) -> HTTPResponse, started: Instant)] = [:]
+    /// Client exchanges (HTTP, RESP) waiting for the node's reply, and how to answer it.
+    var waiting: [ClientTicket: (answer: (ClientReply) -> Void, started: Instant)] = [:]
     var nextTicket: UInt64 = 1
 
     /// Opens (recovering) the store and restarts every stored group. Without a data
