@@ -18,6 +18,7 @@ enum AgentCommand {
         .init("--bind", value: "HOST:PORT", help: "Address for gossip (UDP) and peer streams (TCP); both use this port.", default: "127.0.0.1:7946"),
         .init("--advertise", value: "HOST:PORT", help: "Address other members use to reach this node.", default: "the bind address"),
         .init("--api", value: "HOST:PORT", help: "Address of the HTTP API.", default: "127.0.0.1:7947"),
+        .init("--resp", value: "HOST:PORT", help: "Address of the cache's RESP2 (Redis protocol) listener: GET, SET, DEL, EXISTS, PING."),
         .init("--api-token-file", value: "FILE", help: "File holding a bearer token (16+ printable bytes); every API request but GET /health must then send Authorization: Bearer <token>.",
               default: "none: the API is open to whoever reaches it"),
         .init("--keyring-file", value: "FILE", help: "Keys sealing gossip and peer streams with AES-256-GCM: one key a line, 64 hex digits, the primary first (chorus keys generate); rotations through chorus keys are written back.",
@@ -106,6 +107,7 @@ enum AgentCommand {
         let bind = try endpoint(p.string("--bind") ?? file.bind ?? "127.0.0.1:7946", option: p.origin("--bind"))
         let api = try endpoint(p.string("--api") ?? file.api ?? "127.0.0.1:7947", option: p.origin("--api"))
         let advertise = try (p.string("--advertise") ?? file.advertise).map { text throws in try endpoint(text, option: p.origin("--advertise")) }
+        let resp = try (p.string("--resp") ?? file.resp).map { text throws in try endpoint(text, option: p.origin("--resp")) }
         let seedFlags = p.all("--seed")
         let seeds = seedFlags.isEmpty ? (file.seeds ?? []) : seedFlags
         for seed in seeds where Endpoint.split(seed) == nil {
@@ -125,6 +127,7 @@ enum AgentCommand {
                                      clusterName: cluster, dataDirectory: p.string("--data-dir") ?? file.dataDir,
                                      tags: tags, membership: file.membership)
         settings.membership.cluster = ClusterID.from(name: cluster)
+        settings.resp = resp
         if let n = file.maxDatagramBytes { settings.maxDatagramBytes = n }
         if let path = p.string("--keyring-file") ?? file.keyringFile {
             do { settings.keyring = try KeyringFile.load(path: path) } catch { throw UsageError("\(p.origin("--keyring-file")): \(error.description)") }

@@ -18,6 +18,7 @@ struct AgentConfigFile {
     var name: String?
     var bind: String?
     var advertise: String?
+    var resp: String?
     var api: String?
     var apiTokenFile: String?
     var keyringFile: String?
@@ -35,7 +36,7 @@ struct AgentConfigFile {
     var placement = PlacementSettings()
 
     /// Keys besides the protocol tunables.
-    static let keys = ["name", "bind", "advertise", "api", "api_token_file", "keyring_file", "encrypt", "seeds", "cluster", "data_dir", "tags",
+    static let keys = ["name", "bind", "advertise", "api", "resp", "api_token_file", "keyring_file", "encrypt", "seeds", "cluster", "data_dir", "tags",
                        "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms",
                        "bootstrap_expect"]
 
@@ -78,6 +79,7 @@ struct AgentConfigFile {
             case "name": config.name = try string()
             case "bind": config.bind = try string()
             case "advertise": config.advertise = try string()
+            case "resp": config.resp = try string()
             case "api": config.api = try string()
             case "api_token_file": config.apiTokenFile = try string()
             case "keyring_file": config.keyringFile = try string()

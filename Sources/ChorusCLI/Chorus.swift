@@ -19,6 +19,7 @@ public enum Chorus {
         ("lock", "Acquire a lock (hold it, or run a command under it), show a lock, list locks."),
         ("sim", "Simulate a cluster (virtual time, simulated network)."),
         ("queue", "Distributed queue: create, push, pull (--exec a command per message), ack, nack, stats, dlq, redrive."),
+        ("cache", "Coherent cache: get, put, del a key; stats of an agent's cache."),
         ("raft", "Run a Raft group member with a key-value state machine (raft serve)."),
         ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover; lock: lock pairs/s)."),
         ("completion", "Print a shell completion script (bash or zsh)."),
@@ -31,7 +32,7 @@ public enum Chorus {
         HealthCommand.spec, TagsCommand.spec, KeysCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
         LockCommand.statusSpec, LockCommand.listSpec, SimCommand.spec, RaftCommand.spec, RingBenchCommand.spec,
         RaftBenchCommand.spec, LockBenchCommand.spec, CompletionCommand.spec,
-    ] + QueueCommand.specs + [QueueBenchCommand.spec]
+    ] + QueueCommand.specs + [QueueBenchCommand.spec] + CacheCommand.specs
 
     static var usage: String {
         var s = "chorus — peer-to-peer coordination overlay\n\nUsage: chorus COMMAND [options]\n\nCommands:\n"
@@ -66,6 +67,7 @@ public enum Chorus {
             case "shards": return try ShardsCommand.run(rest)
             case "lock": return try LockCommand.run(rest)
             case "queue": return try QueueCommand.run(rest)
+            case "cache": return try CacheCommand.run(rest)
             case "sim": return try SimCommand.run(rest)
             case "raft": return try RaftCommand.run(rest)
             case "bench" where rest.first == "raft": return try RaftBenchCommand.run(Array(rest.dropFirst()))

@@ -163,6 +163,14 @@ public struct CacheController {
         return .some(copy.value)
     }
 
+    /// A one-line account of the key's line (state, home, request, data and acks), for a
+    /// failing run's report.
+    public func describe(_ key: CacheKey, at now: Instant) -> String {
+        guard let line = pending[key] else { return "\(key)=\(state(of: key, at: now))" }
+        let data = line.data.map { "data \($0.txn) \($0.grant) needs \($0.ackCount)" } ?? "no data"
+        return "\(key)=\(line.state) home \(line.home) \(line.tag.map { "\($0)" } ?? "-") \(data) acks \(line.ackers)"
+    }
+
     /// Keys with a copy or a request in flight, sorted.
     public var keys: [CacheKey] {
         (copies.entries.map(\.0) + pending.keys.filter { copies.peek($0) == nil }).sorted()

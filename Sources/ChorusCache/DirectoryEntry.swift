@@ -61,6 +61,11 @@ struct DirectoryEntry: Sendable {
     var txn: HomeTxn? = nil
     var queue: [QueuedRequest] = []
     var fenceUntil: Instant = .zero
+    /// Until this instant a copy of an older value than `value` may still be read (a write
+    /// was written through, then its transaction ended without the acks of its revoked
+    /// holders): no transaction starts, reads included — a read answered with `value` before
+    /// it would let an older value be read after a newer one. Never later than `fenceUntil`.
+    var staleUntil: Instant = .zero
 
     var state: HomeState {
         if !loaded { return .loading }

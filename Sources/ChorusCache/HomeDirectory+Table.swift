@@ -134,7 +134,7 @@ extension HomeDirectory {
     /// Starts the queue's head when the entry is stable and the home is serving.
     mutating func advance(_ key: CacheKey, _ entry: inout DirectoryEntry, at now: Instant,
                           into effects: inout [HomeEffect]) {
-        guard entry.loaded, entry.txn == nil, !entry.queue.isEmpty, now >= servingFrom else { return }
+        guard entry.loaded, entry.txn == nil, !entry.queue.isEmpty, now >= servingFrom, now >= entry.staleUntil else { return }
         begin(key, entry.queue.removeFirst(), &entry, at: now, into: &effects)
     }
 
@@ -265,6 +265,8 @@ extension HomeDirectory {
         entry.drop(r.from)
         if r.write {
             for target in txn.targets { entry.drop(target.holder.node) }
+            // The new value is durable but the revoked holders may not have dropped the old.
+            if txn.writeDone { entry.staleUntil = max(entry.staleUntil, entry.fenceUntil) }
         }
     }
 

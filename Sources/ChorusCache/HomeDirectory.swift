@@ -100,6 +100,16 @@ public struct HomeDirectory {
 
     public func state(of key: CacheKey) -> HomeState { entries[key]?.state ?? .I }
     public var entryCount: Int { entries.count }
+    /// A one-line account of the key's entry (state, holders, transaction), for a failing
+    /// run's report.
+    public func describe(_ key: CacheKey) -> String {
+        guard let e = entries[key] else { return "\(key)=I" }
+        let txn = e.txn.map { t in
+            "txn \(t.id) for \(t.request.from) \(t.request.tag) \(t.grant) targets \(t.targets.map { "\($0.holder.node)" }) "
+                + "written \(t.writeDone) data sent \(t.dataSentAt.map { "\($0)" } ?? "no")"
+        } ?? "no txn"
+        return "\(key)=\(e.state) holders \(holders(of: key)) \(txn) queue \(e.queue.count) fence \(e.fenceUntil)"
+    }
     /// Nodes the directory counts as holding `key` (owner or sharers), sorted.
     public func holders(of key: CacheKey) -> [CacheNodeID] {
         guard let e = entries[key] else { return [] }

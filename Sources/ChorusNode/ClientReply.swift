@@ -1,3 +1,4 @@
+import ChorusCache
 import ChorusLocks
 import ChorusQueue
 import ChorusRing
@@ -36,6 +37,13 @@ public enum ClientReply: Hashable, Sendable {
     case queuePartitionDeadLetters([DeadLetterView])
     /// The dead letters of a queue, partition by partition.
     case queueDeadLetters([QueueDeadLetter])
+
+    // MARK: cache
+    /// A cache read's answer (`nil`: the key has no value).
+    case cacheValue(key: [UInt8], value: [UInt8]?)
+    /// A cache write or delete is durable and every other copy is gone.
+    case cacheWritten(key: [UInt8])
+    case cacheStatistics(CacheMetrics)
 
     static func fail(_ code: ClientFailure.Code, _ message: String) -> ClientReply {
         .failure(ClientFailure(code: code, message: message))

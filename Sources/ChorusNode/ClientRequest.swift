@@ -1,3 +1,4 @@
+import ChorusCache
 import ChorusLocks
 import ChorusQueue
 import ChorusRing
@@ -54,15 +55,32 @@ public enum ClientRequest: Hashable, Sendable {
     /// gives `q/p` (nodes send it to each other; front doors never build it).
     case queuePartition(QueueInfo, partition: UInt16, QueueOperation)
 
+    // MARK: cache
+    /// Reads a cached key: a local copy under lease, else its home (the leader of the key's
+    /// shard) answers with the value last written through.
+    case cacheGet(key: [UInt8])
+    /// Writes a key through its home: answered once durable and every other copy is gone.
+    case cachePut(key: [UInt8], value: [UInt8])
+    case cacheDelete(key: [UInt8])
+    /// This node's cache counters.
+    case cacheStats
+
     /// The longest wait a client may ask for (a day): bounds every deadline the node computes.
     public static let maxWaitMillis: UInt64 = 86_400_000
     /// Longest lock-list prefix accepted.
     public static let maxPrefixBytes = 1024
+    /// How long a cache operation may wait at its node beyond routing: a new home's takeover
+    /// quiet period (a lease bound plus two election timeouts) with room to spare.
+    public static let cachePatienceMillis: UInt64 = 4_000
 
     /// How long past routing the answer may legitimately take (an acquire's wait).
     public var patienceMillis: UInt64 {
         if case let .acquire(_, _, _, wait, _) = self { return min(wait, ClientRequest.maxWaitMillis) }
         if case let .queueFetch(_, _, _, _, _, wait) = self { return min(wait, ClientRequest.maxWaitMillis) }
+        switch self {
+        case .cacheGet, .cachePut, .cacheDelete: return ClientRequest.cachePatienceMillis
+        default: break
+        }
         return 0
     }
 }

@@ -13,7 +13,9 @@ extension Node {
     // MARK: leadership and notifications (after every drive)
 
     func followLeadership() {
-        for (shard, leading) in host.takeLeadershipChanges() {
+        let changes = host.takeLeadershipChanges()
+        defer { followCacheLeadership(changes) }
+        for (shard, leading) in changes {
             if leading, let table = host.machine(of: shard)?.locks {
                 duties.leaders[shard] = takeOverClocks(table)
                 if shard == LockDuties.detectorShard {

@@ -38,6 +38,8 @@ extension Node {
             callEnded(call.purpose, answer)
         case let .request(request):
             serveInbound(request, origin: message.origin, callID: message.callID, budgetMillis: message.budgetMillis)
+        case let .cache(life, cacheMessage):
+            receiveCache(cacheMessage, from: message.origin, life: life)
         }
     }
 

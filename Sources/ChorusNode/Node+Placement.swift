@@ -54,6 +54,7 @@ extension Node {
         }
         self.peers = peers
         idsByName = ids
+        followCacheMembership()
         let names = eligible.filter { RingMember($0).isOnRing }.map(\.name)
         if names != placementNames || placementMap == nil {
             let ring = Ring(view: eligible, virtualNodesPerMember: settings.placement.virtualNodesPerMember)

@@ -24,6 +24,7 @@ extension Node {
         case .queueCreate, .queueDelete, .queueList, .queueInfo: return shard(forKey: QueueDuties.catalogueKey)
         case let .queuePartition(info, p, _): return shard(forKey: PartitionID(queue: info.name, index: p).placementKey)
         case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters: return nil
+        case .cacheGet, .cachePut, .cacheDelete, .cacheStats: return nil
         }
     }
 
@@ -44,6 +45,8 @@ extension Node {
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition, .queuePublish, .queueFetch, .queueSettle,
              .queueStats, .queueRedrive, .queueDeadLetters:
             return queueInvalidity(of: request)
+        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+            return cacheInvalidity(of: request)
         }
     }
 
@@ -70,6 +73,12 @@ extension Node {
             serve(r, shard: shard)
             return
         }
+        forward(r, shard: shard)
+    }
+
+    /// Sends `r` to the node that knows `shard`'s leader (or is it) — or, if `r` was itself
+    /// forwarded here, tells its origin where to go instead (one hop only).
+    func forward(_ r: Routed, shard: ShardID) {
         if case let .peer(origin, callID) = r.replyTo {
             inbound = max(0, inbound - 1)
             respond(to: origin, callID: callID, .notLeader(hint: host.leader(of: shard)))
@@ -138,6 +147,8 @@ extension Node {
         case let .client(reply)?: self.reply(r.replyTo, reply)
         case .refused(.overloaded)?: reply(r.replyTo, .fail(.overloaded, "the shard's leader is overloaded; retry"))
         case .refused(.badRequest)?: reply(r.replyTo, .fail(.invalidRequest, "the leader could not read the request"))
+        case nil where isCacheWrite(r.request):
+            reply(r.replyTo, .fail(.unavailable, "the replica serving the write did not answer: its outcome is unknown; read the key to find out"))
         case .notLeader?, .refused?, nil, .applied?, .sessionState?, .dropped?, .reportTaken?, .done?:
             deferRoute(r)
         }

@@ -58,6 +58,8 @@ extension Node {
             serveAnywhere(r)
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition:
             serveQueue(r, shard: shard)
+        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+            routeCache(r)
         }
     }
 
@@ -158,6 +160,10 @@ extension Node {
             queueDuties.ticking.remove(id)
         case let .deadLetterDrop(id, _):
             deadLetterMoveEnded(id, moved: false)
+        case let .cacheLoad(shard, key, epoch):
+            cacheLoadSettled(shard: shard, key: key, epoch: epoch, readable: false)
+        case let .cacheWrite(shard, key, txn):
+            cacheWriteSettled(shard: shard, key: key, txn: txn, applied: false)
         }
     }
 
@@ -200,6 +206,12 @@ extension Node {
             deadLetterMoveEnded(id, moved: complete)
         case let (.deadLetterDrop(id, _), _):
             deadLetterMoveEnded(id, moved: false)
+        case let (.cacheLoad(shard, key, epoch), outcome):
+            cacheLoadSettled(shard: shard, key: key, epoch: epoch, readable: outcome == .readable)
+        case let (.cacheWrite(shard, key, txn), .applied(_, bytes)):
+            cacheWriteSettled(shard: shard, key: key, txn: txn, applied: bytes == [0])
+        case let (.cacheWrite(shard, key, txn), _):
+            cacheWriteSettled(shard: shard, key: key, txn: txn, applied: nil)
         }
     }
 
@@ -313,6 +325,8 @@ extension Node {
             startGather(g, .shardList(localOnly: true))
         case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters:
             startQueueRequest(r)
+        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+            routeCache(r)
         default:
             reply(r.replyTo, .fail(.internal, "not a listing"))
         }

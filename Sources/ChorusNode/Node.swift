@@ -1,4 +1,5 @@
 import ChorusBase
+import ChorusCache
 import ChorusLocks
 import ChorusMembership
 import ChorusRaft
@@ -61,6 +62,7 @@ public final class Node {
     var inbound = 0
     var duties = LockDuties()
     var queueDuties = QueueDuties()
+    var cacheDuties: CacheDuties
     /// Leaders' own commands to propose again through another shard's leader.
     var choreRetries: [ChoreRetry] = []
     var gathers: [UInt64: Gather] = [:]
@@ -76,12 +78,14 @@ public final class Node {
     var foundingSeen = -1
 
     /// A node over `host` (restored from its store by the driver). `seed` feeds every random
-    /// choice (request ids, which replica to ask).
-    public init(name: String, host: ShardHost<ShardState>, settings: NodeSettings, seed: UInt64) throws(NodeSettingsError) {
+    /// choice (request ids, which replica to ask). `life` numbers this start of the node: a
+    /// restart must pass a larger one (the cache tells a new life from the old by it).
+    public init(name: String, host: ShardHost<ShardState>, settings: NodeSettings, seed: UInt64, life: UInt64 = 0) throws(NodeSettingsError) {
         try settings.validate()
         self.name = name
         self.host = host
         self.settings = settings
+        cacheDuties = CacheDuties(node: host.id, life: life, settings: settings.cache)
         var rng = SeededRandom(seed: seed)
         calls = PeerCalls(maxPerPeer: settings.maxCallsPerPeer, maxTotal: settings.maxCalls, firstID: rng.next())
         self.rng = rng
@@ -136,6 +140,7 @@ public final class Node {
         expireGathers()
         expireServes()
         performQueueDuties()
+        performCacheDuties()
     }
 
     /// Client requests whose proposal or read has not settled by their deadline (plus an
@@ -149,7 +154,7 @@ public final class Node {
             switch entry.value {
             case let .serve(r, _), let .confirm(r, _, _):
                 return r.deadline + .milliseconds(Int64(r.request.patienceMillis)) <= time.now
-            case .peerPropose, .sessionState, .dropHere, .chore, .queueBatch, .queueTick, .deadLetterDrop:
+            case .peerPropose, .sessionState, .dropHere, .chore, .queueBatch, .queueTick, .deadLetterDrop, .cacheLoad, .cacheWrite:
                 return false
             }
         }.keys.sorted()
@@ -173,6 +178,7 @@ public final class Node {
         followLeadership()
         settleNotifications()
         resweepParkedFetches()
+        followCacheHomeMoves()
     }
 
     /// The node stops: every client request still waiting is failed, every parked request from
@@ -191,6 +197,7 @@ public final class Node {
         duties.parked = [:]
         for call in calls.removeAll() { fail(call.purpose, reason: reason) }
         for id in gathers.keys.sorted() { if let g = gathers.removeValue(forKey: id) { finish(g) } }
+        stopCache(reason: reason)
     }
 
     /// Where a shard batch for `peer` goes (nil when the peer is unknown or not live).

@@ -1,4 +1,5 @@
 import ChorusBase
+import ChorusCache
 import ChorusRing
 import ChorusShards
 
@@ -51,6 +52,14 @@ public struct NodeSettings: Sendable {
     public var bootstrapExpect: Int?
     /// The most nodes `bootstrapExpect` may name.
     public static let bootstrapExpectLimit = 1_024
+    /// The cache protocol's settings (the same lease and drift on every node). The node
+    /// ticks the cache every `tick`, so `retransmitAfter` must be at least twice the tick:
+    /// 100 ms here (two ticks), where the core alone defaults to 50 ms.
+    public var cache: CacheSettings = {
+        var s = CacheSettings()
+        s.retransmitAfter = .milliseconds(100)
+        return s
+    }()
 
     /// Test-only faults that reproduce known bugs, to show the checkers catch them. Only tests
     /// (`@testable import`) can set them.
@@ -71,6 +80,10 @@ public struct NodeSettings: Sendable {
                               ("drop_retry_window", dropRetryWindow), ("drop_fanout_grace", dropFanoutGrace),
                               ("gather_timeout", gatherTimeout)] where value <= .zero || value > .seconds(86_400) {
             throw NodeSettingsError("\(name) must be in (0, 1 day], got \(value)")
+        }
+        do { try cache.validate() } catch { throw NodeSettingsError("cache: \(error.message)") }
+        if cache.retransmitAfter < tick * 2 {
+            throw NodeSettingsError("cache retransmit_after (\(cache.retransmitAfter)) must be at least twice the tick (\(tick))")
         }
         if clockDriftAllowance < .zero || clockDriftAllowance > .seconds(3_600) {
             throw NodeSettingsError("clock_drift_allowance must be in [0, 1 h], got \(clockDriftAllowance)")
@@ -101,4 +114,7 @@ struct PlantedBugs: Sendable {
     /// The queue leader answers a publish before its entry commits (the whole-node queue
     /// checker must catch the lost messages).
     var queueAckBeforeCommit = false
+    /// A cache home sends a write's data expecting one invalidation ack fewer than it sent
+    /// revocations (the whole-node cache checker must catch the stale reader).
+    var cacheDataBeforeOneInvAck = false
 }

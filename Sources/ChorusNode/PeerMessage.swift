@@ -1,3 +1,4 @@
+import ChorusCache
 import ChorusLocks
 import ChorusRaft
 import ChorusRing
@@ -8,7 +9,8 @@ import ChorusRing
 /// id, and a `budgetMillis`: how long the origin will wait for the answer, counted from when it
 /// sent it. A relative budget needs no agreement between clocks; the receiver turns it into a
 /// deadline on its own clock, so a request delayed on the way only loses budget.
-/// A reply echoes the request's `callID`.
+/// A reply echoes the request's `callID`. A cache frame is one-way (both ends of the cache
+/// protocol retransmit): its `callID` and `budgetMillis` are 0 and nothing answers it.
 public struct PeerMessage: Hashable, Sendable {
     public var callID: UInt64
     public var origin: NodeID
@@ -18,6 +20,8 @@ public struct PeerMessage: Hashable, Sendable {
     public enum Body: Hashable, Sendable {
         case request(PeerRequest)
         case reply(PeerReply)
+        /// A coherence message of the cache, from the sender's cache life `life`.
+        case cache(life: UInt64, CacheMessage)
     }
 
     public init(callID: UInt64, origin: NodeID, budgetMillis: UInt32, body: Body) {

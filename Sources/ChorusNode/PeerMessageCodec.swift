@@ -8,7 +8,7 @@ import ChorusWire
 /// The binary form of `PeerMessage` (and of the client requests and replies it carries).
 ///
 /// ```
-/// message = magic u16 "NR" · version u8 = 1 · kind u8 (1 request, 2 reply)
+/// message = magic u16 "NR" · version u8 = 1 · kind u8 (1 request, 2 reply, 3 cache frame)
 ///           · callID u64 · origin u64 (≠ 0) · budgetMillis u32 · tag u8 · fields
 /// ```
 /// Strings and byte strings are varint-length-prefixed, lists varint-count-prefixed, each
@@ -34,11 +34,13 @@ public enum PeerMessageCodec {
         switch m.body {
         case .request: w.u8(1)
         case .reply: w.u8(2)
+        case .cache: w.u8(CacheWire.frameKind)
         }
         w.u64(m.callID); w.u64(m.origin.value); w.u32(m.budgetMillis)
         switch m.body {
         case let .request(r): encode(r, into: &w)
         case let .reply(r): encode(r, into: &w)
+        case let .cache(life, message): encodeCacheFrame(life: life, message, into: &w)
         }
         return w.bytes
     }
@@ -56,6 +58,7 @@ public enum PeerMessageCodec {
         switch kind {
         case 1: body = .request(try decodeRequest(&r))
         case 2: body = .reply(try decodeReply(&r))
+        case CacheWire.frameKind: body = try decodeCacheFrame(&r)
         default: throw .invalid(field: "kind", reason: "unknown kind \(kind)")
         }
         try r.expectEnd()
@@ -159,6 +162,8 @@ public enum PeerMessageCodec {
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePublish, .queueFetch, .queueSettle, .queueStats,
              .queueRedrive, .queueDeadLetters, .queuePartition:
             encodeQueueRequest(c, into: &w)
+        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+            encodeCacheRequest(c, into: &w)
         }
     }
 
@@ -192,6 +197,7 @@ public enum PeerMessageCodec {
             return .lockList(prefix: prefix, localOnly: try decodeFlag(&r))
         case 11: return .shardList(localOnly: try decodeFlag(&r))
         case QueueWire.firstTag...QueueWire.lastTag: return try decodeQueueRequest(tag, &r)
+        case CacheWire.firstTag...CacheWire.lastTag: return try decodeCacheRequest(tag, &r)
         default: throw .invalid(field: "client request", reason: "unknown tag \(tag)")
         }
     }
@@ -214,6 +220,8 @@ public enum PeerMessageCodec {
         case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
              .queuePartitionReply, .queuePartitionStats, .queuePartitionDeadLetters, .queueDeadLetters:
             encodeQueueReply(c, into: &w)
+        case .cacheValue, .cacheWritten, .cacheStatistics:
+            encodeCacheReply(c, into: &w)
         }
     }
 
@@ -252,6 +260,7 @@ public enum PeerMessageCodec {
             guard let code = ClientFailure.Code(rawValue: try r.u8()) else { throw .invalid(field: "failure", reason: "unknown code") }
             return .failure(ClientFailure(code: code, message: try r.string("message", limit: maxMessageBytes)))
         case QueueWire.firstTag...QueueWire.lastTag: return try decodeQueueReply(tag, &r)
+        case CacheWire.firstTag...CacheWire.lastTag: return try decodeCacheReply(tag, &r)
         default: throw .invalid(field: "client reply", reason: "unknown tag \(tag)")
         }
     }

@@ -1,4 +1,5 @@
 import ChorusBase
+import ChorusCache
 import ChorusQueue
 import ChorusLocks
 import ChorusRaft
@@ -57,6 +58,10 @@ enum HostWait: Sendable {
     case queueTick(PartitionID)
     /// A partition leader drops the dead letters it moved to the dead-letter queue.
     case deadLetterDrop(PartitionID, complete: Bool)
+    /// A cache home's read of a key's durable value, for the directory of `epoch`.
+    case cacheLoad(shard: ShardID, key: CacheKey, epoch: UInt64)
+    /// A cache home's write-through of transaction `txn`.
+    case cacheWrite(shard: ShardID, key: CacheKey, txn: TxnID)
 
     /// The client or peer to tell when the node stops, if any.
     var replyTo: ReplyTo? {

@@ -47,6 +47,9 @@ public struct APIToken: Sendable, Equatable {
         return Self.constantTimeEqual(given[prefix.count...], secret)
     }
 
+    /// Whether `given` is the token (a RESP `AUTH`).
+    func admits(secret given: [UInt8]) -> Bool { Self.constantTimeEqual(given[...], secret) }
+
     /// Equal bytes, in time that depends on the lengths only.
     static func constantTimeEqual(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Bool {
         var difference = UInt8(truncatingIfNeeded: a.count ^ b.count) | (a.count == b.count ? 0 : 1)

@@ -27,6 +27,7 @@ extension Agent {
             router.gate = { token.admits($0) ? nil : APIToken.refusal }
         }
         addQueueRoutes(to: router)
+        addCacheRoutes(to: router)
         return router
     }
 

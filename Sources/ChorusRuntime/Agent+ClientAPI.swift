@@ -192,6 +192,8 @@ extension Agent {
         case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
              .queuePartitionReply, .queuePartitionStats, .queuePartitionDeadLetters, .queueDeadLetters:
             return presentQueue(reply)
+        case .cacheValue, .cacheWritten, .cacheStatistics:
+            return presentCache(reply)
         }
     }
 

@@ -46,6 +46,7 @@ extension Agent {
             // under load): /metrics lags by at most one tick.
             self.shardMetrics.refresh(from: self.shards.node.host)
             self.queueMetrics.refresh(from: self.shards.node.host, nowMillis: self.nodeTime.wallMillis)
+            self.cacheMetrics.refresh(from: self.shards.node.cacheStatistics)
             self.scheduleShardDrive()
             self.scheduleShardTick()
         }
@@ -113,8 +114,13 @@ extension Agent {
 
     /// Hands a parsed client request to the node; `present` turns its reply into HTTP.
     func submit(_ request: ClientRequest, _ responder: HTTPResponder, present: @escaping (ClientReply) -> HTTPResponse = Agent.present) {
+        submit(request) { reply in responder.respond(present(reply)) }
+    }
+
+    /// Hands a parsed client request to the node; `answer` gets its reply, once, on the loop.
+    func submit(_ request: ClientRequest, answer: @escaping (ClientReply) -> Void) {
         let ticket = shards.ticket()
-        shards.waiting[ticket] = (responder, present, loop.now())
+        shards.waiting[ticket] = (answer, loop.now())
         var effects: [NodeEffect] = []
         shards.node.handle(request, ticket: ticket, at: nodeTime, into: &effects)
         perform(effects)
@@ -128,7 +134,7 @@ extension Agent {
             case let .reply(ticket, reply):
                 guard let w = shards.waiting.removeValue(forKey: ticket) else { continue }
                 if case .failure = reply {} else { shardMetrics.commitLatency.observe((loop.now() - w.started).seconds) }
-                w.responder.respond(w.present(reply))
+                w.answer(reply)
             case let .send(to, frame):
                 streams.send(frame, to: to)
             case let .log(line):
@@ -151,7 +157,7 @@ extension Agent {
         shards.node.stop(reason: reason, into: &effects)
         perform(effects)
         for ticket in shards.waiting.keys.sorted() {
-            shards.waiting.removeValue(forKey: ticket)?.responder.respond(.error(503, code: "unavailable", message: reason))
+            shards.waiting.removeValue(forKey: ticket)?.answer(.failure(ClientFailure(code: .unavailable, message: reason)))
         }
     }
 

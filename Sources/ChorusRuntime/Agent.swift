@@ -41,6 +41,7 @@ public final class Agent: @unchecked Sendable {
     let streams: PeerStreams
     let transportSeal: TransportSeal
     var api: HTTPServer?
+    var resp: RESPServer?
     let metrics = AgentMetrics()
     let stateFile: NodeStateFile?
     var persistedIncarnation: Incarnation
@@ -53,6 +54,7 @@ public final class Agent: @unchecked Sendable {
     let shards: ShardRuntime
     let shardMetrics: ShardMetrics
     let queueMetrics: QueueMetrics
+    let cacheMetrics: CacheMetricSeries
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
@@ -115,12 +117,15 @@ public final class Agent: @unchecked Sendable {
 
         let directory = settings.dataDirectory
         do {
-            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, settings: settings.node)
+            // The cache tells a restarted node from its last life by the membership incarnation,
+            // which grows with every start from a data directory (without one, the Raft identity is new).
+            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, settings: settings.node, life: UInt64(incarnation))
         } catch {
             throw .dataDirectory(path: (directory ?? "(temporary)") + "/shards", reason: "cannot open shard storage: \(error)")
         }
         shardMetrics = ShardMetrics(registry: metrics.registry)
         queueMetrics = QueueMetrics(registry: metrics.registry)
+        cacheMetrics = CacheMetricSeries(registry: metrics.registry)
         if settings.seeds.isEmpty && settings.bootstrapExpect == nil {
             // The first node of a new cluster founds the shard set (before its tags are made,
             // so they announce it from the start). With --bootstrap-expect the node founds
@@ -173,6 +178,15 @@ public final class Agent: @unchecked Sendable {
             throw .cannotBind(role: "the HTTP API", error)
         }
         api = server
+        if let endpoint = settings.resp {
+            do {
+                resp = try RESPServer(bind: endpoint, on: loop) { [unowned self] arguments, session, answer in
+                    self.serveRESP(arguments, session: session, answer)
+                }
+            } catch {
+                throw .cannotBind(role: "the RESP listener", error)
+            }
+        }
         apiEndpoint = server.localEndpoint
         // Nothing was sent yet: rebuild the core so its tags carry the API address bound.
         if apiEndpoint != settings.api { membership = try makeMembership(api: apiEndpoint) }
@@ -274,6 +288,7 @@ public final class Agent: @unchecked Sendable {
             shards.close()
         }
         api?.close()
+        resp?.close()
         streams.closeAll()
         listener.close()
         udp.close()

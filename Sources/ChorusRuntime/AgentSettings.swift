@@ -22,6 +22,8 @@ public struct AgentSettings: Sendable {
     public var advertise: Endpoint?
     /// Where the HTTP API listens.
     public var api: Endpoint
+    /// Where the cache's RESP2 listener listens (`--resp`); nil: none.
+    public var resp: Endpoint?
     /// Keys sealing gossip datagrams and peer-stream frames (empty: plaintext), how plaintext
     /// is treated, and the file rotated keyrings are written back to.
     public var keyring = Keyring()

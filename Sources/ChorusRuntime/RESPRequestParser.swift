@@ -10,8 +10,9 @@ public struct RESPRequestParser: Sendable {
     public struct Limits: Sendable {
         /// Arguments in one command (Redis allows 1,048,576; an MSET of 512 pairs fits here).
         public var maxArguments = 4_097
-        /// Bytes in one argument (values are bounded by the cache's own limit as well).
-        public var maxArgumentBytes = 8 << 20
+        /// Bytes in one argument: the cache's largest value and some slack (each connection
+        /// may buffer about this much input, so it also bounds memory per client).
+        public var maxArgumentBytes = (1 << 20) + 4_096
         /// Bytes of an inline command or of a `*`/`$` header line.
         public var maxLineBytes = 64 << 10
         public init() {}

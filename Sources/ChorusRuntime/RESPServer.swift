@@ -10,8 +10,10 @@ import Glibc
 /// replies go out in command order on each connection (pipelining is safe); malformed input
 /// gets one `-ERR Protocol error` and closes only that connection. Loop thread only.
 public final class RESPServer {
-    /// Receives a command (`arguments[0]` is its name) and answers exactly once.
-    public typealias Handler = (_ arguments: [[UInt8]], _ reply: @escaping (RESPValue) -> Void) -> Void
+    /// Receives a command (`arguments[0]` is its name) and its connection's session, and
+    /// answers exactly once. Commands of one connection reach it one after the other, in
+    /// order, so a change to the session (AUTH) holds for every later command.
+    public typealias Handler = (_ arguments: [[UInt8]], _ session: RESPSession, _ reply: @escaping (RESPValue) -> Void) -> Void
 
     public var localEndpoint: Endpoint { listener.localEndpoint }
     let maxConnections: Int
@@ -60,6 +62,13 @@ public final class RESPServer {
     }
 }
 
+/// What a RESP connection remembers between its commands.
+public final class RESPSession {
+    /// Set by a successful AUTH.
+    public var authenticated = false
+    init() {}
+}
+
 /// One client of a `RESPServer`: commands in, replies out in the same order.
 /// Invariant: `pending` holds one slot per command handed to the handler and not yet
 /// written, oldest first; a slot is written only when every older one has been.
@@ -71,13 +80,15 @@ final class RESPConnection {
     private var nextSequence: UInt64 = 0
     private var processing = false
     private var closing = false
+    private let session = RESPSession()
     var onClosed: () -> Void = {}
 
     init(fd: Int32, peer: Endpoint, loop: EventLoop, server: RESPServer, handler: @escaping RESPServer.Handler) {
-        // Room for one maximal command plus its headers, and for a burst of replies.
-        channel = StreamChannel(accepted: fd, peer: peer, loop: loop,
-                                maxIncomingBytes: server.parser.limits.maxArgumentBytes + (1 << 20),
-                                maxOutgoingBytes: 64 << 20)
+        // Room for one maximal argument plus the rest of its command, and for four maximal
+        // replies; a client that lets more replies pile up unread is disconnected.
+        let unit = server.parser.limits.maxArgumentBytes
+        channel = StreamChannel(accepted: fd, peer: peer, loop: loop, maxIncomingBytes: unit + (64 << 10),
+                                maxOutgoingBytes: 4 * unit + (64 << 10))
         self.server = server
         self.handler = handler
         channel.disableNagle()
@@ -92,6 +103,12 @@ final class RESPConnection {
         while !closing, channel.state == .open, pending.count < server.maxPipeline, !channel.incoming.isEmpty {
             switch server.parser.parse(channel.incoming.bytes) {
             case .needMore:
+                // A command that cannot fit the input buffer would wait for ever.
+                guard channel.incoming.count >= channel.maxIncomingBytes else { return }
+                closing = true
+                pending.append((nextSequence, .error("ERR Protocol error: command larger than \(channel.maxIncomingBytes) bytes")))
+                nextSequence &+= 1
+                flushReplies()
                 return
             case let .skip(length):
                 channel.incoming.consume(length)
@@ -106,7 +123,7 @@ final class RESPConnection {
                 let sequence = nextSequence
                 nextSequence &+= 1
                 pending.append((sequence, nil))
-                handler(arguments) { [weak self] value in self?.answered(sequence, value) }
+                handler(arguments, session) { [weak self] value in self?.answered(sequence, value) }
             }
         }
         channel.readingPaused = pending.count >= server.maxPipeline

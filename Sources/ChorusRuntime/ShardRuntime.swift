@@ -7,7 +7,7 @@ import ChorusStorage
 import Foundation
 
 /// What the agent keeps to drive its `Node`'s shard host: the `ShardStore` in
-/// `<data-dir>/shards` (or a temporary directory), and the HTTP exchanges waiting for the
+/// `<data-dir>/shards` (or a temporary directory), and the client exchanges waiting for the
 /// node's replies.
 ///
 /// Invariants: only the loop thread touches it; a batch goes out only after the fsync that
@@ -23,14 +23,14 @@ final class ShardRuntime {
     var driveScheduled = false
     /// Set while a graceful leave waits for this node's replicas to move elsewhere.
     var drainDeadline: Instant?
-    /// HTTP exchanges waiting for the node's reply, and how to present it.
-    var waiting: [ClientTicket: (responder: HTTPResponder, present: (ClientReply) -> HTTPResponse, started: Instant)] = [:]
+    /// Client exchanges (HTTP, RESP) waiting for the node's reply, and how to answer it.
+    var waiting: [ClientTicket: (answer: (ClientReply) -> Void, started: Instant)] = [:]
     var nextTicket: UInt64 = 1
 
     /// Opens (recovering) the store and restarts every stored group. Without a data
     /// directory the shards live in a fresh temporary directory (a new Raft identity each
     /// start, so a restart is a new member, never a voter that forgot its log).
-    init(dataDirectory: String?, name: String, settings: NodeSettings) throws {
+    init(dataDirectory: String?, name: String, settings: NodeSettings, life: UInt64) throws {
         if let dataDirectory {
             directory = dataDirectory + "/shards"
             ephemeral = false
@@ -43,7 +43,7 @@ final class ShardRuntime {
         let id = try store.loadOrCreateIdentity { UInt64.random(in: 1 ... .max) }
         let host = try ShardHost<ShardState>(id: id, settings: settings.shards, seed: UInt64.random(in: .min ... .max),
                                              epoch: try store.loadEpoch(), restoring: try store.loadGroups())
-        node = try Node(name: name, host: host, settings: settings, seed: UInt64.random(in: .min ... .max))
+        node = try Node(name: name, host: host, settings: settings, seed: UInt64.random(in: .min ... .max), life: life)
     }
 
     var id: NodeID { node.id }

@@ -3,7 +3,8 @@ import ChorusQueue
 import ChorusWire
 
 /// A command of the shard state machine, as proposed to a shard's Raft group: the lock
-/// service's commands, the queue service's commands, and the key-value map.
+/// service's commands, the queue service's commands, the cache's write-throughs, and the
+/// key-value map.
 ///
 /// Invariant: `decode(encode(c)) == c`, and `decode` of anything else throws a `WireError`.
 public enum ShardCommand: Hashable, Sendable {
@@ -15,6 +16,8 @@ public enum ShardCommand: Hashable, Sendable {
     case lock(LockCommand)
     /// A queue-service command: a catalogue entry or a partition entry (`QueueShardCommand`).
     case queue(QueueShardCommand)
+    /// A cache home's write-through (`CacheShardCommand`).
+    case cache(CacheShardCommand)
 
     public static let maxKeyBytes = 1024
     public static let maxValueBytes = 1 << 20
@@ -26,6 +29,7 @@ public enum ShardCommand: Hashable, Sendable {
         case let .delete(key): w.u8(2); w.blob(key)
         case let .lock(command): w.u8(3); w.raw(LockCodec.encode(command))
         case let .queue(command): w.u8(4); command.encode(into: &w)
+        case let .cache(command): w.u8(5); command.encode(into: &w)
         }
         return w.bytes
     }
@@ -43,6 +47,8 @@ public enum ShardCommand: Hashable, Sendable {
             self = .lock(try LockCodec.decodeCommand(try r.raw(r.remaining)))
         case 4:
             self = .queue(try QueueShardCommand.decode(&r))
+        case 5:
+            self = .cache(try CacheShardCommand.decode(&r))
         default:
             throw .invalid(field: "shard command", reason: "tag \(tag)")
         }

@@ -13,7 +13,8 @@ import ChorusWire
 /// nothing and is answered with an error reply; `revision` is the log index of the last
 /// change to the map; a lock command's reply is `LockCodec.encode(reply)` and the waiters it
 /// settled are events (`LockNotification`s); a queue command's reply is `QueueCodec` bytes.
-/// The image is version 2 (version 1, from before the queue service, is still read: no queues).
+/// The image is version 3 (versions 1 and 2, from before the queue and the cache, are still
+/// read: no queues, no cache values).
 public struct ShardState: ReplicatedStateMachine, Equatable {
     public typealias Event = LockNotification
 
@@ -21,6 +22,8 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
     public private(set) var revision: UInt64 = 0
     public private(set) var locks: LockTable
     public private(set) var queues = ShardQueues()
+    /// The cache's durable values of the keys this shard homes.
+    public private(set) var cache = ShardCacheValues()
     var pendingEvents: [LockNotification] = []
 
     /// The reply to a command: a status byte, 0 = done, 1 = key was absent (delete),
@@ -38,7 +41,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         self.init(shard: shard)
         var r = ByteReader(image)
         let version = try r.u8()
-        guard version == 1 || version == 2 else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
+        guard (1...3).contains(version) else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
         locks = try LockTable(decoding: try r.blob("lock table", limit: r.remaining))
         guard locks.shard == UInt16(truncatingIfNeeded: shard.value) else {
             throw WireError.invalid(field: "lock table", reason: "belongs to shard \(locks.shard), not \(shard)")
@@ -49,7 +52,8 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
             let key = try r.blob("key", limit: ShardCommand.maxKeyBytes)
             values[key] = try r.blob("value", limit: ShardCommand.maxValueBytes)
         }
-        if version == 2 { queues = try ShardQueues(decoding: &r) }
+        if version >= 2 { queues = try ShardQueues(decoding: &r) }
+        if version >= 3 { cache = try ShardCacheValues(decoding: &r) }
         try r.expectEnd()
     }
 
@@ -70,6 +74,8 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
             return [Reply.done.rawValue]
         case let .queue(command):
             return queues.apply(command, at: index.value)
+        case let .cache(command):
+            return cache.apply(command)
         }
     }
 
@@ -87,7 +93,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
 
     public func image() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + values.count * 32)
-        w.u8(2)
+        w.u8(3)
         w.blob(locks.encode())
         w.varint(revision)
         w.varint(UInt64(values.count))
@@ -95,6 +101,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
             w.blob(key); w.blob(values[key] ?? [])
         }
         queues.encode(into: &w)
+        cache.encode(into: &w)
         return w.bytes
     }
 }

@@ -76,6 +76,19 @@ import Testing
         #expect(e.contains { if case .data(_, _, _, .uncached, 0, _, _, _) = $0.0 { return $0.1 == n2 }; return false })
     }
 
+    /// A writer that dies after its write-through, before its sharers acked: the sharers may
+    /// still read the old value until their lease bound, so no read is answered with the new
+    /// value before then (the whole-node run found a new-then-old read without this rule).
+    @Test func deadWriter_afterItsWriteThrough_holdsReadsUntilTheRevokedLeasesEnd() {
+        var rig = shared(by: [n1, n2])
+        _ = rig.receive(.getM(key: key, tag: tag(2), floor: 2, value: bytes("w")), from: n1, at: ms(10))
+        _ = rig.written(txn(3), at: ms(11))
+        _ = rig.dead(n1, at: ms(12))
+        #expect(sent(rig.receive(.getS(key: key, tag: tag(5), floor: 5), from: n3, at: ms(13))).isEmpty)
+        #expect(!sent(rig.tick(at: ms(60))).contains { if case .data = $0.0 { return true }; return false })
+        #expect(sent(rig.tick(at: ms(150))).contains { if case .data = $0.0 { return $0.1 == n3 }; return false })
+    }
+
     @Test func newHome_holdsEveryRequest_untilTheOldHomesLeasesHaveEnded() {
         var rig = HomeRig(takeover: true, at: ms(1_000))
         let e = rig.request(.getS(key: key, tag: tag(1), floor: 1), from: n1, at: ms(1_001))

@@ -10,9 +10,13 @@ import ChorusStorage
 /// Replays the libFuzzer corpus (Tests/Fuzz/corpus: seeds and inputs that once crashed a
 /// decoder) through the same decoders the fuzz targets call: none may crash.
 @Suite struct FuzzCorpusTests {
-    static func inputs(_ target: String) -> [[UInt8]] {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static func corpusDirectory(_ target: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fuzz/corpus/\(target)")
+    }
+
+    static func inputs(_ target: String) -> [[UInt8]] {
+        let dir = corpusDirectory(target)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         return names.sorted().compactMap { FileManager.default.contents(atPath: dir.appendingPathComponent($0).path).map { Array($0) } }
     }

@@ -1,8 +1,10 @@
 import ChorusBase
+import ChorusCache
 import ChorusLocks
 import ChorusRaft
 import ChorusRing
 import ChorusWire
+import Foundation
 import Testing
 @testable import ChorusNode
 
@@ -10,6 +12,28 @@ import Testing
 /// of valid messages — makes the decoder trap.
 @Suite struct PeerMessageCodecTests {
     static func session(_ i: UInt64) -> SessionID { SessionID(home: UInt16(i % 7), index: 100 + i, openedAtMillis: 1_700_000_000_000 + i) }
+
+    /// One coherence message of every kind (each rides a cache frame).
+    static var cacheMessages: [CacheMessage] {
+        let k = CacheKey("user/1"), tag = RequestTag(incarnation: 3, sequence: 44), txn = TxnID(epoch: 7, counter: 2)
+        return [
+            .getS(key: k, tag: tag, floor: 40), .getM(key: k, tag: tag, floor: 1, value: [1, 2]), .getM(key: k, tag: tag, floor: 1, value: nil),
+            .upgrade(key: k, tag: tag, floor: 2, value: []), .putS(key: k, grant: txn), .putE(key: k, grant: txn),
+            .putM(key: k, grant: txn, version: 9), .fwdGetS(key: k, txn: txn, requester: CacheNodeID(5), tag: tag),
+            .fwdGetM(key: k, txn: txn, requester: CacheNodeID(5), tag: tag), .inv(key: k, txn: txn, requester: CacheNodeID(6), tag: tag),
+            .invAck(key: k, tag: tag, acker: CacheNodeID(2)),
+            .data(key: k, tag: tag, txn: txn, grant: .shared, ackCount: 2, version: 4, carriesValue: true, value: [8]),
+            .data(key: k, tag: tag, txn: txn, grant: .modified, ackCount: 0, version: 5, carriesValue: false, value: nil),
+            .putAck(key: k, grant: txn), .unblock(key: k, txn: txn), .nack(key: k, tag: tag),
+        ]
+    }
+
+    static var metrics: CacheMetrics {
+        var m = CacheMetrics()
+        m.hits = 10; m.misses = 3; m.writes = 2; m.operations = 15; m.invalidationsSent = 4; m.invalidationsReceived = 1
+        m.evictions = 1; m.expirations = 2; m.messagesSent = 30; m.retransmissions = 5; m.bytes = 4_096; m.directoryEntries = 7
+        return m
+    }
 
     static func samples() throws -> [PeerMessage] {
         let name = try LockName("orders/42"), id = try RequestID("r-1")
@@ -27,6 +51,8 @@ import Testing
             .propose(shard: ShardID(5), requestID: [1, 2], command: [3, 4, 5]), .sessionState(session(7)), .dropSession(session(8)),
             .deadlockReport(shard: 2, epoch: 1 << 40, edges: [WaitEdge(waiter: session(1), blocker: session(2), name: name, requestID: id)]),
             .deadlockRefresh(shard: 9, epoch: 77),
+            .client(.cacheGet(key: [1])), .client(.cachePut(key: [2, 3], value: [])), .client(.cachePut(key: [2], value: [9, 9])),
+            .client(.cacheDelete(key: [4])), .client(.cacheStats),
         ]
         let replies: [PeerReply] = [
             .client(.kvWritten(key: [1], shard: ShardID(2), index: 3)), .client(.kvValue(key: [1], shard: ShardID(2), value: [9])),
@@ -36,8 +62,13 @@ import Testing
             .client(.failure(ClientFailure(code: .deadlock, message: "cycle"))), .applied([1, 2, 3]), .sessionState(.expiring),
             .dropped([1, 4, 9]), .reportTaken(epoch: 5), .done, .notLeader(hint: NodeID(3)), .notLeader(hint: nil),
             .refused(.overloaded), .refused(.foreignShardSet),
+            .client(.cacheValue(key: [1], value: nil)), .client(.cacheValue(key: [1], value: [])), .client(.cacheValue(key: [1], value: [5])),
+            .client(.cacheWritten(key: [7])), .client(.cacheStatistics(metrics)),
         ]
         var out: [PeerMessage] = []
+        for (i, m) in cacheMessages.enumerated() {
+            out.append(PeerMessage(callID: 0, origin: NodeID(9), budgetMillis: 0, body: .cache(life: UInt64(i) << 20, m)))
+        }
         for (i, r) in requests.enumerated() { out.append(PeerMessage(callID: UInt64(i), origin: NodeID(7), budgetMillis: 1_000, body: .request(r))) }
         for (i, r) in replies.enumerated() { out.append(PeerMessage(callID: UInt64(i), origin: NodeID(8), budgetMillis: 0, body: .reply(r))) }
         return out
@@ -88,5 +119,32 @@ import Testing
             }
         }
         #expect(accepted > 0)
+    }
+
+    /// A cache frame names its own body version; an unknown one is refused, as is a frame
+    /// whose coherence message is damaged.
+    @Test func cacheFrame_withUnknownVersionOrDamagedMessage_isRefused() throws {
+        let frame = PeerMessage(callID: 0, origin: NodeID(9), budgetMillis: 0, body: .cache(life: 1, .unblock(key: CacheKey("k"), txn: TxnID(epoch: 1, counter: 1))))
+        var bytes = PeerMessageCodec.encode(frame)
+        let header = 2 + 1 + 1 + 8 + 8 + 4
+        #expect(bytes[3] == 3)
+        bytes[header] = 2
+        #expect(throws: WireError.self) { try PeerMessageCodec.decode(bytes) }
+        bytes[header] = 1
+        bytes[header + 2] = 9 // the coherence message's version
+        #expect(throws: WireError.self) { try PeerMessageCodec.decode(bytes) }
+    }
+
+    /// Writes the corpus seed of cache frames for the fuzz target (run with
+    /// `CHORUS_WRITE_CORPUS=1`); otherwise checks the seed in the repo still decodes.
+    @Test func cacheFrameSeed_inTheFuzzCorpus_decodes() throws {
+        let path = FuzzCorpusTests.corpusDirectory("peer-message").appendingPathComponent("cache-frames").path
+        if ProcessInfo.processInfo.environment["CHORUS_WRITE_CORPUS"] != nil {
+            let frame = PeerMessageCodec.encode(PeerMessage(callID: 0, origin: NodeID(9), budgetMillis: 0,
+                                                            body: .cache(life: 2, PeerMessageCodecTests.cacheMessages[11])))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(frame))
+        }
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        #expect(try PeerMessageCodec.decode(Array(bytes)).body != .request(.client(.cacheStats)))
     }
 }

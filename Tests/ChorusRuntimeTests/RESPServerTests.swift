@@ -19,7 +19,7 @@ import Testing
     /// PING answers at once; SLOW answers 50 ms later on the loop; anything else echoes its name.
     static func fixture() throws -> Fixture {
         var loopRef: EventLoop?
-        let f = try Fixture { args, reply in
+        let f = try Fixture { args, _, reply in
             let name = String(decoding: args[0], as: UTF8.self).uppercased()
             switch name {
             case "PING": reply(.simple("PONG"))

@@ -53,10 +53,10 @@ import Testing
         var s = ShardState(shard: ShardID(1))
         _ = s.apply(ShardCommand.put(key: [1], value: [2]).encoded(), at: LogIndex(1))
         var v1 = s.image()
-        // A version-1 image is the version-2 one without the queue section (empty catalogue
-        // snapshot and a zero partition count at the end).
+        // A version-1 image is the current one without the queue section (empty catalogue
+        // snapshot and a zero partition count) and the cache section (a zero record count).
         let queueSection = { var w = ByteWriter(); ShardQueues().encode(into: &w); return w.bytes }()
-        v1.removeLast(queueSection.count)
+        v1.removeLast(queueSection.count + 1)
         v1[0] = 1
         let restored = try ShardState(shard: ShardID(1), image: v1)
         #expect(restored.values[[1]] == [2])

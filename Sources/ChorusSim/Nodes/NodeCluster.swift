@@ -105,8 +105,8 @@ public final class NodeCluster {
             try host.bootstrap(shards: (0..<settings.placement.shardCount).map { ShardID($0) }, epoch: 0xC0FFEE)
         }
         slot.store = store
-        slot.node = try Node(name: slot.name, host: host, settings: settings, seed: rng.next())
         slot.generation += 1
+        slot.node = try Node(name: slot.name, host: host, settings: settings, seed: rng.next(), life: UInt64(slot.generation))
         slot.paused = false
         queue.push(.tick(i, generation: slot.generation), at: now + settings.tick)
     }

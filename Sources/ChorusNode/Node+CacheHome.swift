@@ -1,0 +1,86 @@
+import ChorusBase
+import ChorusCache
+import ChorusRaft
+import ChorusRing
+import ChorusShards
+
+// The cache's homes: the leader of a shard runs the `HomeDirectory` of the shard's keys for
+// as long as it leads, with its term as the directory's epoch. The directory's durable layer
+// is the shard itself: a load is a ReadIndex read of the shard's `ShardCacheValues`, a
+// write-through is a `.cache(.write)` proposal answered once applied (committed on a quorum,
+// after the fsyncs Raft's persistence order puts first). A new leader's directory knows no
+// copies, so it serves nothing until every copy the old home could have granted has expired:
+// the copies' lease bound, plus the longest the old leader may still believe it leads (two
+// election timeouts: check-quorum steps it down by then) and the clock-drift allowance.
+extension Node {
+
+    /// The cache settings a new home runs with (its takeover quiet period widened by the old
+    /// leader's tenure bound).
+    var homeCacheSettings: CacheSettings {
+        var s = settings.cache
+        s.takeoverQuiet = max(s.quietAfterTakeover, s.homeLeaseBound + settings.takeoverGrace)
+        s.plantedBug = settings.plantedBugs.cacheDataBeforeOneInvAck
+        return s
+    }
+
+    /// Creates and discards directories as this node starts and stops leading shards.
+    func followCacheLeadership(_ changes: [(shard: ShardID, leading: Bool)]) {
+        for (shard, leading) in changes {
+            if let old = cacheDuties.homes.removeValue(forKey: shard) {
+                cacheDuties.retired.messagesSent &+= old.metrics.messagesSent
+                cacheDuties.retired.invalidationsSent &+= old.metrics.invalidationsSent
+            }
+            cacheDuties.reloads.removeAll { $0.shard == shard }
+            guard leading, let term = host.status(of: shard)?.term.value else { continue }
+            cacheDuties.homes[shard] = HomeDirectory(node: cacheNode, epoch: term, settings: homeCacheSettings, takeover: true, at: time.now)
+        }
+        followCacheHomeMoves()
+    }
+
+    /// Carries out a directory's effects for `shard`.
+    func carryHome(_ effects: [HomeEffect], shard: ShardID) {
+        guard let epoch = cacheDuties.homes[shard]?.epoch else { return }
+        for effect in effects {
+            switch effect {
+            case let .send(message, target):
+                sendCache(message, to: target)
+            case let .load(key):
+                read(shard, for: .cacheLoad(shard: shard, key: key, epoch: epoch))
+            case let .writeThrough(key, value, version, txn):
+                let command = CacheShardCommand.write(key: key.bytes, value: value, version: version, epoch: txn.epoch, counter: txn.counter)
+                propose(shard, requestID: Array("cache/\(shard.value)/\(txn.epoch).\(txn.counter)".utf8), .cache(command),
+                        for: .cacheWrite(shard: shard, key: key, txn: txn))
+            }
+        }
+        deliverLoopback()
+    }
+
+    /// A load's read settled: answer the directory of that epoch with the shard's value, or
+    /// ask again at the next tick.
+    func cacheLoadSettled(shard: ShardID, key: CacheKey, epoch: UInt64, readable: Bool) {
+        guard cacheDuties.homes[shard]?.epoch == epoch else { return }
+        guard readable, let machine = host.machine(of: shard) else {
+            cacheDuties.reloads.append(CacheReload(shard: shard, key: key, epoch: epoch))
+            return
+        }
+        let (value, version) = machine.cache.value(of: key.bytes)
+        var effects: [HomeEffect] = []
+        cacheDuties.homes[shard]?.loaded(key, value: value, version: version, at: time.now, into: &effects)
+        carryHome(effects, shard: shard)
+    }
+
+    /// A write-through settled. Applied: the directory sends the writer its data. Not applied
+    /// (a newer transaction holds the key) or refused before it was proposed: the write did
+    /// not take effect. Unknown (leadership moved): nothing — the directory goes with the
+    /// leadership, and the writer hears `outcomeUnknown` from its controller.
+    func cacheWriteSettled(shard: ShardID, key: CacheKey, txn: TxnID, applied: Bool?) {
+        guard cacheDuties.homes[shard]?.epoch == txn.epoch, let applied else { return }
+        var effects: [HomeEffect] = []
+        if applied {
+            cacheDuties.homes[shard]?.writeThroughDone(key, txn: txn, at: time.now, into: &effects)
+        } else {
+            cacheDuties.homes[shard]?.writeThroughFailed(key, txn: txn, at: time.now, into: &effects)
+        }
+        carryHome(effects, shard: shard)
+    }
+}

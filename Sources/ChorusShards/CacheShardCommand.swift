@@ -1,0 +1,46 @@
+import ChorusWire
+
+/// The cache service's command as one shard applies it: a home's write-through of one key.
+/// The home is the shard's leader; `epoch` is its term and `counter` its transaction within
+/// the term, so the pair names one home transaction (`ChorusCache.TxnID`).
+///
+/// Invariant: `decode(encode(c)) == c`; `decode` of anything else throws a `WireError`.
+public enum CacheShardCommand: Hashable, Sendable {
+    /// Makes `value` (nil: deleted) the key's durable value at `version`.
+    case write(key: [UInt8], value: [UInt8]?, version: UInt64, epoch: UInt64, counter: UInt64)
+
+    /// Longest cache key and value the shard keeps (the cache codec's limits are larger; the
+    /// node refuses anything beyond these before it reaches the home).
+    public static let maxKeyBytes = 4096
+    public static let maxValueBytes = 1 << 20
+
+    func encode(into w: inout ByteWriter) {
+        switch self {
+        case let .write(key, value, version, epoch, counter):
+            w.u8(1); w.blob(key)
+            if let value { w.u8(1); w.blob(value) } else { w.u8(0) }
+            w.varint(version); w.varint(epoch); w.varint(counter)
+        }
+    }
+
+    static func decode(_ r: inout ByteReader) throws(WireError) -> CacheShardCommand {
+        let tag = try r.u8()
+        switch tag {
+        case 1:
+            let key = try r.blob("cache key", limit: maxKeyBytes)
+            let value = try decodeValue(&r)
+            let version = try r.varint(), epoch = try r.varint()
+            return .write(key: key, value: value, version: version, epoch: epoch, counter: try r.varint())
+        default:
+            throw .invalid(field: "cache shard command", reason: "tag \(tag)")
+        }
+    }
+
+    static func decodeValue(_ r: inout ByteReader) throws(WireError) -> [UInt8]? {
+        switch try r.u8() {
+        case 0: return nil
+        case 1: return try r.blob("cache value", limit: maxValueBytes)
+        case let flag: throw .invalid(field: "cache value flag", reason: "\(flag)")
+        }
+    }
+}
