@@ -7,7 +7,8 @@ import Glibc
 ///
 /// Invariants: never more than `maxConnections` open connections (extra ones get an error
 /// and are closed); every command reaches the handler once and gets exactly one reply, and
-/// replies go out in command order on each connection (pipelining is safe); malformed input
+/// replies go out in command order on each connection (pipelining is safe; by default a
+/// command reaches the handler only once the one before it was answered); malformed input
 /// gets one `-ERR Protocol error` and closes only that connection. Loop thread only.
 public final class RESPServer {
     /// Receives a command (`arguments[0]` is its name) and its connection's session, and
@@ -18,14 +19,17 @@ public final class RESPServer {
     public var localEndpoint: Endpoint { listener.localEndpoint }
     let maxConnections: Int
     let parser: RESPRequestParser
-    /// Commands accepted from one connection but not yet answered; past it, reading pauses.
+    /// Commands of one connection in service at once; past it, reading pauses. 1 (the
+    /// default) keeps Redis's order: each command sees the effects of the ones before it on
+    /// its connection (a pipelined GET after a DEL must not read the deleted copy, which
+    /// two commands in service together could).
     let maxPipeline: Int
     private let listener: TCPListener
     private let loop: EventLoop
     private let handler: Handler
     private var connections: [ObjectIdentifier: RESPConnection] = [:]
 
-    public init(bind endpoint: Endpoint, on loop: EventLoop, maxConnections: Int = 1_024, maxPipeline: Int = 1_024,
+    public init(bind endpoint: Endpoint, on loop: EventLoop, maxConnections: Int = 1_024, maxPipeline: Int = 1,
                 limits: RESPRequestParser.Limits = RESPRequestParser.Limits(), handler: @escaping Handler) throws(SocketError) {
         self.loop = loop
         self.handler = handler

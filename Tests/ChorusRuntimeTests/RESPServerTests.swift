@@ -10,7 +10,7 @@ import Testing
         let server: RESPServer
         init(handler: @escaping RESPServer.Handler) throws {
             loop = try EventLoop()
-            server = try RESPServer(bind: Endpoint(ip: .loopbackV4, port: 0), on: loop, handler: handler)
+            server = try RESPServer(bind: Endpoint(ip: .loopbackV4, port: 0), on: loop, maxPipeline: 4, handler: handler)
             try loop.start()
         }
         deinit { loop.stop() }

@@ -1,0 +1,57 @@
+import ChorusRing
+import ChorusRuntime
+import Foundation
+import Glibc
+import Testing
+
+/// The cache's Redis front door on a real agent: pipelined SET, GET, EXISTS and DEL over one
+/// connection are answered in order with Redis's replies, and an unknown command is a
+/// Redis-style error that leaves the connection usable.
+@Suite(.serialized) struct RESPProcessTests {
+    /// Sends `request` on a fresh loopback connection and reads until `expected` bytes came
+    /// (or 20 s passed).
+    static func exchange(port: UInt16, _ request: String, expecting count: Int) -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return "" }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var got: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while got.count < count {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            got += buffer[0..<n]
+        }
+        return String(decoding: got, as: UTF8.self)
+    }
+
+    @Test func pipelinedCommands_getRedisAnswersInOrder() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        let resp = try FreePorts.pair().api
+        let node = try cluster.start("r1", extra: ["--resp", "127.0.0.1:\(resp)"])
+        #expect(waitUntil(timeout: 30) {
+            guard let r = try? HTTPClient().request(node.api, path: "/v1/shards", timeout: .seconds(5)), r.status == 200,
+                  let views = try? r.decodeJSON([ShardView].self) else { return false }
+            return !views.isEmpty && views.allSatisfy { $0.leader != nil }
+        }, "shards did not settle:\n\(cluster.logs)")
+        // A new home waits out its predecessor's leases: retry the first write until it is served.
+        #expect(waitUntil(timeout: 30) { Self.exchange(port: resp, "SET warm up\r\n", expecting: 5) == "+OK\r\n" }, "\(cluster.logs)")
+        let request = "*3\r\n$3\r\nSET\r\n$5\r\ncolor\r\n$4\r\nblue\r\n" + "*2\r\n$3\r\nGET\r\n$5\r\ncolor\r\n"
+            + "EXISTS color\r\n" + "FROB x\r\n" + "DEL color\r\n" + "GET color\r\n" + "PING\r\n"
+        let expected = "+OK\r\n$4\r\nblue\r\n:1\r\n-ERR unknown command or wrong number of arguments for 'FROB'\r\n:1\r\n$-1\r\n+PONG\r\n"
+        let answer = Self.exchange(port: resp, request, expecting: expected.utf8.count)
+        #expect(answer == expected, "\(answer.debugDescription)\n\(cluster.logs)")
+    }
+}
