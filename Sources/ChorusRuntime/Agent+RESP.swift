@@ -2,8 +2,8 @@ import ChorusCache
 import ChorusNode
 import ChorusShards
 
-// The cache's RESP2 front door (`--resp HOST:PORT`, docs/api.md "RESP"): GET, SET, DEL,
-// EXISTS, PING, ECHO, COMMAND and AUTH translated to the same typed cache requests as
+// The cache's RESP2 front door (`--resp HOST:PORT`, docs/api.md "RESP"): GET, MGET, SET,
+// MSET, DEL, EXISTS, SELECT 0, INFO, PING, ECHO, COMMAND and AUTH translated to the same typed cache requests as
 // /v1/cache, and the node's replies to RESP answers. Nothing here holds a copy or retries.
 extension Agent {
     /// Answers one command on the loop thread; `session` holds the connection's AUTH state.
@@ -27,36 +27,111 @@ extension Agent {
         case ("PING", 0): answer(.simple("PONG"))
         case ("PING", 1), ("ECHO", 1): answer(.bulk(args[0]))
         case ("COMMAND", _): answer(.simple("OK"))
-        case ("GET", 1), ("EXISTS", 1):
-            guard let k = key(0) else { return answer(.error("ERR invalid key")) }
-            submit(.cacheGet(key: k)) { reply in
-                switch reply {
-                case let .cacheValue(_, value): answer(name == "GET" ? .bulk(value) : .integer(value == nil ? 0 : 1))
-                default: answer(Agent.respError(reply))
+        case ("GET", 1), ("MGET", 1...):
+            guard let keys = keys(args) else { return answer(.error("ERR invalid key")) }
+            each(keys, { k, next in
+                self.submit(.cacheGet(key: k)) { reply in
+                    if case let .cacheValue(_, value) = reply { next(.success(.bulk(value))) } else { next(.failure(RESPStepFailure(reply: reply))) }
+                }
+            }) { result in
+                switch result {
+                case let .success(values): answer(name == "GET" ? values[0] : .array(values))
+                case let .failure(reply): answer(Agent.respError(reply))
                 }
             }
+        case ("EXISTS", 1...):
+            guard let keys = keys(args) else { return answer(.error("ERR invalid key")) }
+            each(keys, { k, next in
+                self.submit(.cacheGet(key: k)) { reply in
+                    if case let .cacheValue(_, value) = reply { next(.success(.integer(value == nil ? 0 : 1))) } else { next(.failure(RESPStepFailure(reply: reply))) }
+                }
+            }) { answer(Agent.count($0)) }
         case ("SET", 2):
             guard let k = key(0) else { return answer(.error("ERR invalid key")) }
             guard args[1].count <= CacheShardCommand.maxValueBytes else { return answer(.error("ERR value too large")) }
             submit(.cachePut(key: k, value: args[1])) { reply in
                 if case .cacheWritten = reply { answer(.simple("OK")) } else { answer(Agent.respError(reply)) }
             }
-        case ("DEL", 1):
-            guard let k = key(0) else { return answer(.error("ERR invalid key")) }
-            // DEL answers how many keys it removed: read first, then delete.
-            submit(.cacheGet(key: k)) { [self] reply in
-                guard case let .cacheValue(_, value) = reply else { return answer(Agent.respError(reply)) }
-                submit(.cacheDelete(key: k)) { reply in
-                    if case .cacheWritten = reply { answer(.integer(value == nil ? 0 : 1)) } else { answer(Agent.respError(reply)) }
+        case ("SET", 3...):
+            answer(.error("ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported by this cache yet"))
+        case ("MSET", _) where !args.isEmpty && args.count % 2 == 0:
+            let pairs = stride(from: 0, to: args.count, by: 2).map { (args[$0], args[$0 + 1]) }
+            guard pairs.allSatisfy({ !$0.0.isEmpty && $0.0.count <= CacheShardCommand.maxKeyBytes && $0.1.count <= CacheShardCommand.maxValueBytes }) else {
+                return answer(.error("ERR invalid key or value too large"))
+            }
+            // One write after the other, each durable before the next (not atomic as a whole).
+            each(pairs, { pair, next in
+                self.submit(.cachePut(key: pair.0, value: pair.1)) { reply in
+                    if case .cacheWritten = reply { next(.success(.ok)) } else { next(.failure(RESPStepFailure(reply: reply))) }
                 }
+            }) { result in
+                if case let .failure(reply) = result { answer(Agent.respError(reply)) } else { answer(.ok) }
+            }
+        case ("DEL", 1...):
+            guard let keys = keys(args) else { return answer(.error("ERR invalid key")) }
+            // DEL answers how many keys it removed: each key is read, then deleted.
+            each(keys, { k, next in
+                self.submit(.cacheGet(key: k)) { reply in
+                    guard case let .cacheValue(_, value) = reply else { return next(.failure(RESPStepFailure(reply: reply))) }
+                    self.submit(.cacheDelete(key: k)) { reply in
+                        if case .cacheWritten = reply { next(.success(.integer(value == nil ? 0 : 1))) } else { next(.failure(RESPStepFailure(reply: reply))) }
+                    }
+                }
+            }) { answer(Agent.count($0)) }
+        case ("SELECT", 1):
+            answer(args[0] == Array("0".utf8) ? .ok : .error("ERR DB index is out of range"))
+        case ("INFO", 0...1):
+            submit(.cacheStats) { reply in
+                guard case let .cacheStatistics(m) = reply else { return answer(Agent.respError(reply)) }
+                let lines = ["# Server", "redis_version:7.0.0", "chorus_version:\(Agent.version)", "redis_mode:cluster-proxy",
+                             "# Stats", "keyspace_hits:\(m.hits)", "keyspace_misses:\(m.misses)", "evicted_keys:\(m.evictions)",
+                             "expired_keys:\(m.expirations)", "# Memory", "used_memory:\(m.bytes)", "# Keyspace"]
+                answer(.bulk(Array((lines.joined(separator: "\r\n") + "\r\n").utf8)))
             }
         default:
             answer(.error("ERR unknown command or wrong number of arguments for '\(name.prefix(32))'"))
         }
     }
 
+    func keys(_ args: [[UInt8]]) -> [[UInt8]]? {
+        args.allSatisfy({ !$0.isEmpty && $0.count <= CacheShardCommand.maxKeyBytes }) ? args : nil
+    }
+
+    /// Runs `step` on each item, each after the one before answered, and hands `done` every
+    /// answer in order, or the first failure (the rest are not run).
+    func each<T>(_ items: [T], _ step: @escaping (T, @escaping (Result<RESPValue, RESPStepFailure>) -> Void) -> Void,
+                 done: @escaping (Result<[RESPValue], RESPStepFailure>) -> Void) {
+        func run(_ i: Int, _ answers: [RESPValue]) {
+            guard i < items.count else { return done(.success(answers)) }
+            step(items[i]) { result in
+                switch result {
+                case let .success(v): run(i + 1, answers + [v])
+                case let .failure(f): done(.failure(f))
+                }
+            }
+        }
+        run(0, [])
+    }
+
+    /// The sum of integer answers (EXISTS, DEL), or the failure.
+    static func count(_ result: Result<[RESPValue], RESPStepFailure>) -> RESPValue {
+        switch result {
+        case let .success(values):
+            return .integer(values.reduce(0) { sum, v in if case let .integer(n) = v { sum + n } else { sum } })
+        case let .failure(reply):
+            return respError(reply)
+        }
+    }
+
+    static func respError(_ reply: RESPStepFailure) -> RESPValue { respError(reply.reply) }
+
     static func respError(_ reply: ClientReply) -> RESPValue {
         if case let .failure(f) = reply { return .error("ERR \(f.code): \(f.message)") }
         return .error("ERR unexpected answer")
     }
+}
+
+/// A node reply that ended a multi-key command early.
+struct RESPStepFailure: Error {
+    let reply: ClientReply
 }

@@ -4,7 +4,8 @@ import Foundation
 import Glibc
 import Testing
 
-/// The cache's Redis front door on a real agent: pipelined SET, GET, EXISTS and DEL over one
+/// The cache's Redis front door on a real agent: pipelined SET, GET, EXISTS, DEL, MSET, MGET,
+/// SELECT and INFO over one
 /// connection are answered in order with Redis's replies, and an unknown command is a
 /// Redis-style error that leaves the connection usable.
 @Suite(.serialized) struct RESPProcessTests {
@@ -53,5 +54,14 @@ import Testing
         let expected = "+OK\r\n$4\r\nblue\r\n:1\r\n-ERR unknown command or wrong number of arguments for 'FROB'\r\n:1\r\n$-1\r\n+PONG\r\n"
         let answer = Self.exchange(port: resp, request, expecting: expected.utf8.count)
         #expect(answer == expected, "\(answer.debugDescription)\n\(cluster.logs)")
+
+        let multi = "MSET a 1 b 2\r\n" + "MGET a nope b\r\n" + "EXISTS a b nope\r\n" + "DEL a b nope\r\n" + "SELECT 0\r\n"
+            + "SELECT 3\r\n" + "SET a 1 EX 10\r\n"
+        let multiExpected = "+OK\r\n*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n2\r\n:2\r\n:2\r\n+OK\r\n-ERR DB index is out of range\r\n"
+            + "-ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported by this cache yet\r\n"
+        let multiAnswer = Self.exchange(port: resp, multi, expecting: multiExpected.utf8.count)
+        #expect(multiAnswer == multiExpected, "\(multiAnswer.debugDescription)")
+        let info = Self.exchange(port: resp, "INFO\r\n", expecting: 40)
+        #expect(info.hasPrefix("$") && info.contains("keyspace_hits:"), "\(info.debugDescription)")
     }
 }
