@@ -101,16 +101,19 @@ extension Agent {
     /// answer in order, or the first failure (the rest are not run).
     func each<T>(_ items: [T], _ step: @escaping (T, @escaping (Result<RESPValue, RESPStepFailure>) -> Void) -> Void,
                  done: @escaping (Result<[RESPValue], RESPStepFailure>) -> Void) {
-        func run(_ i: Int, _ answers: [RESPValue]) {
-            guard i < items.count else { return done(.success(answers)) }
+        // One buffer for every answer, not a copy per step (an MGET may name 4,096 keys).
+        let answers = RESPAnswers()
+        answers.values.reserveCapacity(items.count)
+        func run(_ i: Int) {
+            guard i < items.count else { return done(.success(answers.values)) }
             step(items[i]) { result in
                 switch result {
-                case let .success(v): run(i + 1, answers + [v])
+                case let .success(v): answers.values.append(v); run(i + 1)
                 case let .failure(f): done(.failure(f))
                 }
             }
         }
-        run(0, [])
+        run(0)
     }
 
     /// The sum of integer answers (EXISTS, DEL), or the failure.
@@ -134,4 +137,9 @@ extension Agent {
 /// A node reply that ended a multi-key command early.
 struct RESPStepFailure: Error {
     let reply: ClientReply
+}
+
+/// The answers a multi-key command has gathered so far (shared by its steps).
+final class RESPAnswers {
+    var values: [RESPValue] = []
 }
