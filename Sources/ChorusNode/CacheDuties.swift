@@ -28,6 +28,8 @@ struct CacheDuties {
     var viewPeers: Set<NodeID> = []
     /// The leader and term last seen per hosted shard: what `homeChanged` is told about.
     var seenHomes: [ShardID: SeenHome] = [:]
+    /// `host.leadershipVersion` when `seenHomes` was last brought up to date (nil: never).
+    var seenLeadershipVersion: UInt64?
     /// Loads to ask again (their read was refused or lost with a leadership change).
     var reloads: [CacheReload] = []
     /// Counters of the directories discarded with their leadership.

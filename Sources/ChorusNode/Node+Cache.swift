@@ -224,6 +224,8 @@ extension Node {
     /// move: the directory may still be serving, and a request given up on it would leave
     /// the directory waiting for an unblock that never comes.
     func followCacheHomeMoves() {
+        guard cacheDuties.seenLeadershipVersion != host.leadershipVersion else { return }
+        cacheDuties.seenLeadershipVersion = host.leadershipVersion
         var current: [ShardID: SeenHome] = [:]
         var hosted: Set<ShardID> = []
         for status in host.statuses {

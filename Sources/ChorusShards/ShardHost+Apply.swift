@@ -8,7 +8,7 @@ extension ShardHost {
     public var hasReady: Bool {
         epochUnpersisted || !removedUnpersisted.isEmpty || !removalNotices.isEmpty || !compactionsUnpersisted.isEmpty || !repliesOutstanding.isEmpty
             || !snapshotAcksOut.isEmpty || snapshotsOut.values.contains { $0.hasChunks(windowBytes: settings.snapshotWindowBytes) }
-            || order.contains { replicas[$0]?.node.hasReady == true }
+            || !replicas.ready.isEmpty
     }
 
     /// Everything every group needs persisted, sent and applied, in the order on `HostReady`.
@@ -23,7 +23,7 @@ extension ShardHost {
         var batches: [NodeID: ShardBatch] = [:]
         var leaderBatch: [NodeID: ShardBatch] = [:]
         for shard in order {
-            guard replicas[shard]?.node.hasReady == true, var r = replicas.removeValue(forKey: shard) else { continue }
+            guard replicas.ready.contains(shard), var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
             let rd = r.node.ready()
             // The core decides which messages may leave before the fsync (a leader's, of a

@@ -28,7 +28,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// The shard set this node belongs to (nil until it founds one or is added to one).
     public internal(set) var epoch: UInt64?
     var epochUnpersisted = false
-    var replicas: [ShardID: ShardReplica<Machine>] = [:]
+    var replicas = ShardReplicaTable<Machine>()
     /// Hosted shards, sorted: the only order in which replicas are visited.
     public private(set) var order: [ShardID] = []
     var targets: [ShardID: [NodeID]] = [:]
@@ -107,6 +107,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
 
     mutating func dropReplica(_ shard: ShardID, reason: String) {
         guard let r = replicas.removeValue(forKey: shard) else { return }
+        replicas[shard] = nil
         order.removeAll { $0 == shard }
         if r.lastRole == .leader { leadershipChanges.append((shard, false)) }
         for index in r.pending.keys.sorted() {

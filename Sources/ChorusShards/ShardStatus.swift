@@ -29,6 +29,9 @@ extension ShardHost {
     public func machine(of shard: ShardID) -> Machine? { replicas[shard]?.machine }
     public func isLeader(of shard: ShardID) -> Bool { replicas[shard]?.node.role == .leader }
     public func leader(of shard: ShardID) -> NodeID? { replicas[shard]?.node.leader }
+    /// Changes whenever a hosted replica's leader or term changes, or a replica is added or
+    /// dropped: equal values mean every `status(of:)`'s leader and term are as they were.
+    public var leadershipVersion: UInt64 { replicas.leadershipVersion }
     /// Groups this node leads.
     public var leadersHeld: Int { order.count { replicas[$0]?.node.role == .leader } }
     /// Shards in whose configuration (as this replica knows it) this node votes.

@@ -21,21 +21,30 @@ import Testing
     @Test func sigstopForTwoSeconds_isSuspectedButNotDeclaredDead() throws {
         let cluster = Cluster()
         defer { cluster.shutdown() }
-        // Three nodes: each of the two others probes the paused one every other period, so
-        // one of them almost surely does while it sleeps (about 98%: a probe must start in
-        // the first 1.7 s to fail in time). They first run 3 s, so that phi has samples and
-        // a probe fails 0.3 s after its ping rather than the 1 s of an unknown member.
+        // Three nodes, 1 s protocol period: each of the two others probes the paused one every
+        // other period, and a probe fails only if it starts early enough to end (one period
+        // later) before the pause does; one that ends after the resume is answered from the
+        // socket buffer. So a 2 s pause is suspected with a probability of about 3/4, not 1:
+        // SWIM promises detection in expectation, not per pause. The test pauses up to four
+        // times (2 s each, a quiet gap between) until one pause is suspected, and requires
+        // that no pause is ever declared dead. The nodes first run 3 s, so that phi has samples
+        // and a probe fails 0.3 s after its ping rather than the 1 s of an unknown member.
         let nodes = try converged(cluster, 3)
         usleep(3_000_000)
         let paused = nodes[2], others = Array(nodes.prefix(2))
-        paused.signal(SIGSTOP)
-        usleep(2_000_000)
-        paused.signal(SIGCONT)
-        #expect(waitUntil(timeout: 8) { cluster.all(others, see: "p3", as: "alive") && reports(others, "member suspected", about: "p3") > 0 },
-                "p3 was not suspected, or not alive again:\n\(cluster.logs)")
-        // Give a death verdict time to show, had one been reached.
-        usleep(3_000_000)
-        #expect(reports(others, "member declared dead", about: "p3") == 0, "\(cluster.logs)")
+        var suspectedAt: Int?
+        for attempt in 1...4 where suspectedAt == nil {
+            paused.signal(SIGSTOP)
+            usleep(2_000_000)
+            paused.signal(SIGCONT)
+            #expect(waitUntil(timeout: 8) { cluster.all(others, see: "p3", as: "alive") }, "p3 not alive again after pause \(attempt):\n\(cluster.logs)")
+            if reports(others, "member suspected", about: "p3") > 0 { suspectedAt = attempt }
+            // Give a death verdict time to show, had one been reached.
+            usleep(3_000_000)
+            #expect(reports(others, "member declared dead", about: "p3") == 0, "pause \(attempt):\n\(cluster.logs)")
+        }
+        print("2 s pause: suspected at attempt \(suspectedAt.map(String.init) ?? "none")")
+        #expect(suspectedAt != nil, "p3 was not suspected in four 2 s pauses:\n\(cluster.logs)")
         #expect(cluster.all(nodes, listAlive: nodes.map(\.name)), "\(cluster.logs)")
     }
 

@@ -331,9 +331,12 @@ public final class NodeLockRun {
     /// Samples, every 5 ms, which sessions a running node has applied the end of.
     func watchSessionEnds() {
         cluster.after(.milliseconds(5), tag: NodeLockRun.watchTag)
-        for s in history.promisedUntil.keys.sorted() where history.endApplied[s] == nil {
+        // Each node's table of a home is read once per look, however many sessions it homes.
+        var tables: [ShardID: [LockTable]] = [:]
+        for s in history.promisedUntil.keys.filter({ history.endApplied[$0] == nil }).sorted() {
             let home = ShardID(Int(s.home))
-            if cluster.slots.indices.contains(where: { cluster.table($0, home)?.isDead(s) == true }) {
+            if tables[home] == nil { tables[home] = cluster.slots.indices.compactMap { cluster.table($0, home) } }
+            if tables[home, default: []].contains(where: { $0.isDead(s) }) {
                 history.sessionEndApplied(s, at: cluster.now)
             }
         }
