@@ -125,10 +125,12 @@ public final class NodeCacheRun {
     /// With `CTRACE=k` in the environment, every change of key k's lines and directory entries
     /// on any node is printed with the simulated time (to read a failing seed's story).
     var traceLast: [String] = []
-    func traceLines() {
+    /// The key `CTRACE` names, read once (the environment is costly to read at every event).
+    lazy var tracedKey: Int? = ProcessInfo.processInfo.environment["CTRACE"].map { Int($0) ?? 0 }
+    func traceLines(_ key: Int) {
         var now: [String] = []
         for slot in cluster.slots {
-            now.append(slot.node?.cacheSummary(at: cluster.time(slot.index).now, keys: [keyBytes[Int(ProcessInfo.processInfo.environment["CTRACE"] ?? "0") ?? 0]]) ?? "down")
+            now.append(slot.node?.cacheSummary(at: cluster.time(slot.index).now, keys: [keyBytes[min(max(key, 0), keyBytes.count - 1)]]) ?? "down")
         }
         if now != traceLast { print("\(cluster.now) " + now.enumerated().map { "n\($0.offset): \($0.element)" }.joined(separator: " | ")); traceLast = now }
     }
@@ -137,7 +139,7 @@ public final class NodeCacheRun {
     var checkedSteps: [UInt64] = []
 
     func checkCopies() {
-        if ProcessInfo.processInfo.environment["CTRACE"] != nil { traceLines() }
+        if let key = tracedKey { traceLines(key) }
         // Only a controller's operation or message can give a node a copy or ownership; a
         // tick or a lease running out only takes them away.
         let steps = cluster.slots.map { slot in slot.node.map { $0.cacheControllerSteps &+ UInt64(cluster.slotGeneration(slot.index)) << 48 } ?? 0 }
