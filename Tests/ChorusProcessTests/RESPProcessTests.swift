@@ -105,5 +105,14 @@ import Testing
         #expect(bumped.status == 200 && String(decoding: bumped.body, as: UTF8.self).contains("42"), "\(String(decoding: bumped.body, as: UTF8.self))")
         let stats = try http.request(node.api, path: "/v1/cache", timeout: .seconds(10))
         #expect(String(decoding: stats.body, as: UTF8.self).contains("\"max_bytes\""))
+        // The GET right after the SET was answered from this node's copy, the one after the
+        // expiry asked the home: both latency histograms have samples.
+        let metrics = String(decoding: try http.request(node.api, path: "/metrics", timeout: .seconds(10)).body, as: UTF8.self)
+        func count(_ name: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect((count("chorus_cache_hit_seconds_count") ?? 0) >= 1, "\(metrics.split(separator: "\n").filter { $0.contains("cache") })")
+        #expect((count("chorus_cache_miss_seconds_count") ?? 0) >= 1)
+        #expect(count("chorus_cache_messages_per_operation") != nil)
     }
 }
