@@ -20,7 +20,8 @@ public struct ShardCacheValues: Equatable, Sendable {
         public var expiresAtMillis: UInt64? = nil
     }
 
-    /// Reply bytes of `apply`.
+    /// Reply bytes of `apply` (2 is `ShardState.Reply.unreadable`, the answer to a command
+    /// that does not decode).
     public enum Reply {
         /// Applied as proposed.
         public static let applied: UInt8 = 0
@@ -28,10 +29,10 @@ public struct ShardCacheValues: Equatable, Sendable {
         public static let ignored: UInt8 = 1
         /// Applied; followed by the value the key now holds (`present u8 · value blob ·
         /// expires u8 · [expiresAt varint]`): an increment's result.
-        public static let appliedWithValue: UInt8 = 2
+        public static let appliedWithValue: UInt8 = 3
         /// An increment of a value that is not an integer, or that would leave Int64: the
         /// record is unchanged.
-        public static let refused: UInt8 = 3
+        public static let refused: UInt8 = 4
     }
 
     public private(set) var records: [[UInt8]: Record] = [:]
