@@ -257,7 +257,7 @@ extension CacheController {
         let keep = line.invalidatedBy.map { $0 < data.txn } ?? true
         var leaseEnd = line.firstSent + settings.lease
         if settings.copiesEndWithRecords, let value = line.kind == .read || data.carriesValue ? data.value : line.writeValue,
-           let life = CacheRecord.decode(value)?.lifetime {
+           let life = CacheRecord.lifetime(ofEncoded: value) {
             // The home sent the time left by its clock; counted from the first send, which
             // precedes the home's answer, the copy ends no later than the home's expiry.
             leaseEnd = min(leaseEnd, line.firstSent + life)

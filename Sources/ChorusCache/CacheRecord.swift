@@ -77,6 +77,21 @@ public struct CacheRecord: Hashable, Sendable {
     /// How long a copy of this record may live counted from its request, when it says.
     public var lifetime: Interval? {
         guard case let .after(d) = expiry else { return nil }
-        return .milliseconds(Int64(clamping: min(d, UInt64(Int64.max / 1_000_000))))
+        return Self.interval(millis: d)
+    }
+
+    /// `lifetime` of an encoded record, read from its header alone (no copy of the payload).
+    public static func lifetime(ofEncoded bytes: [UInt8]) -> Interval? {
+        guard bytes.first == 2 else { return nil }
+        var r = ByteReader(bytes)
+        guard (try? r.u8()) != nil, let d = try? r.varint() else { return nil }
+        return interval(millis: d)
+    }
+
+    /// Whether an encoded record expires at an instant of the home's wall clock.
+    public static func expiresAtWallClock(_ bytes: [UInt8]) -> Bool { bytes.first == 1 }
+
+    static func interval(millis d: UInt64) -> Interval {
+        .milliseconds(Int64(clamping: min(d, UInt64(Int64.max / 1_000_000))))
     }
 }

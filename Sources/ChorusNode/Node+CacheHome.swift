@@ -132,7 +132,7 @@ extension Node {
     /// agree with this clock (it counts the time left down on its own monotonic clock).
     func sentByHome(_ message: CacheMessage) -> CacheMessage {
         guard case let .data(key, tag, txn, grant, ackCount, version, true, value?) = message,
-              let record = CacheRecord.decode(value), case .at = record.expiry else { return message }
+              CacheRecord.expiresAtWallClock(value), let record = CacheRecord.decode(value) else { return message }
         return .data(key: key, tag: tag, txn: txn, grant: grant, ackCount: ackCount, version: version, carriesValue: true,
                      value: record.sent(atWall: time.wallMillis)?.encoded())
     }

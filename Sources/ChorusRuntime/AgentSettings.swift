@@ -108,10 +108,10 @@ public struct AgentSettings: Sendable {
         do { try membership.validate() } catch { throw .invalidSetting(error.message) }
         do { try placement.validate() } catch { throw .invalidSetting(error.message) }
         do { try shards.validate() } catch { throw .invalidSetting(error.message) }
-        do { try node.validate() } catch { throw .invalidSetting(error.description) }
         if !CacheMemoryShare.allowed.contains(cacheMaxBytes) {
             throw .invalidSetting("cache_max_bytes must be 1MiB...1TiB (\(CacheMemoryShare.allowed.lowerBound)...\(CacheMemoryShare.allowed.upperBound) bytes), got \(cacheMaxBytes)")
         }
+        do { try node.validate() } catch { throw .invalidSetting(error.description) }
         if shardTick <= .zero { throw .invalidSetting("shard tick must be positive") }
         if maxDatagramBytes < membership.datagramBudget || maxDatagramBytes > UDPSocket.defaultMaxDatagramBytes {
             throw .invalidSetting("max_datagram_bytes must be in \(membership.datagramBudget)...\(UDPSocket.defaultMaxDatagramBytes) (at least datagram_budget), got \(maxDatagramBytes)")

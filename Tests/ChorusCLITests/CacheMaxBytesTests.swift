@@ -38,6 +38,17 @@ import Testing
         #expect(throws: (any Error).self) { try settings(["--name", "n"], config: #"{"cache_max_bytes": true}"#) }
     }
 
+    @Test func agentSettings_refuseABudgetOutOfRange_namingTheSetting() throws {
+        var s = try settings(["--name", "n"])
+        for bad in [0, (1 << 20) - 1, (1 << 40) + 1] {
+            s.cacheMaxBytes = bad
+            #expect(throws: AgentStartError.self) { try s.validate() }
+            do { try s.validate() } catch { #expect(error.description.contains("cache_max_bytes")) }
+        }
+        s.cacheMaxBytes = 1 << 20
+        try s.validate()
+    }
+
     @Test func theShare_isASixteenthOfMemory_clamped() {
         #expect(CacheMemoryShare.bytes(forPhysical: nil) == 64 << 20)
         #expect(CacheMemoryShare.bytes(forPhysical: 1 << 30) == 64 << 20)

@@ -21,7 +21,12 @@ import Testing
         var rng = SeededRandom(seed: 11)
         for _ in 0..<20_000 {
             let bytes = (0..<Int(rng.next() % 12)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 6 == 0 ? rng.next() % 5 : rng.next()) }
-            if let r = CacheRecord.decode(bytes) { #expect(CacheRecord.decode(r.encoded()) == r) }
+            if let r = CacheRecord.decode(bytes) {
+                #expect(CacheRecord.decode(r.encoded()) == r)
+                #expect(CacheRecord.lifetime(ofEncoded: bytes) == r.lifetime)
+            } else {
+                #expect(CacheRecord.lifetime(ofEncoded: bytes) == nil)
+            }
             if let m = CacheMutation.decode(bytes) { #expect(CacheMutation.decode(m.encoded()) == m) }
         }
     }
