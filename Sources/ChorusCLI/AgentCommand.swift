@@ -18,7 +18,7 @@ enum AgentCommand {
         .init("--bind", value: "HOST:PORT", help: "Address for gossip (UDP) and peer streams (TCP); both use this port.", default: "127.0.0.1:7946"),
         .init("--advertise", value: "HOST:PORT", help: "Address other members use to reach this node.", default: "the bind address"),
         .init("--api", value: "HOST:PORT", help: "Address of the HTTP API.", default: "127.0.0.1:7947"),
-        .init("--resp", value: "HOST:PORT", help: "Address of the cache's RESP2 (Redis protocol) listener: GET, SET, DEL, EXISTS, PING."),
+        .init("--resp", value: "HOST:PORT", help: "Address of the cache's RESP2 (Redis protocol) listener: GET, SET (EX, PX), DEL, EXISTS, INCR, DECR, PING."),
         .init("--api-token-file", value: "FILE", help: "File holding a bearer token (16+ printable bytes); every API request but GET /health must then send Authorization: Bearer <token>.",
               default: "none: the API is open to whoever reaches it"),
         .init("--keyring-file", value: "FILE", help: "Keys sealing gossip and peer streams with AES-256-GCM: one key a line, 64 hex digits, the primary first (chorus keys generate); rotations through chorus keys are written back.",
@@ -40,6 +40,8 @@ enum AgentCommand {
               default: String(PlacementSettings().replicationFactor)),
         .init("--bootstrap-expect", value: "N", help: "Found a new cluster together with N nodes (this one included) started with the same N: once all N have joined, every shard starts with its replicas as voters. Without it, a node with no --seed and no stored shards founds a cluster alone; one given --seed never founds.",
               default: "none"),
+        .init("--cache-max-bytes", value: "SIZE", help: "Byte budget of this node's cache copies: bytes, or with a unit (512MiB, 2GiB); 1MiB...1TiB.",
+              default: "1/16 of physical memory, within 16MiB...4GiB"),
         .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",
               default: "30000"),
     ]
@@ -51,7 +53,7 @@ enum AgentCommand {
         options: flags.map { $0.readingEnvironment() },
         details: """
         The config file holds one JSON object with any of the keys name, bind, advertise, api, api_token_file, keyring_file, encrypt, seeds,
-        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms, bootstrap_expect and
+        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms, bootstrap_expect, cache_max_bytes and
         the protocol settings (probe_interval_ms, suspicion_multiplier, gossip_interval_ms,
         push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
         comments. Unknown keys are errors.
@@ -147,6 +149,9 @@ enum AgentCommand {
             guard ms >= 0, ms <= 3_600_000 else { throw UsageError("\(p.origin("--drain-timeout")) must be 0...3600000 ms, got \(ms)") }
             settings.drainTimeout = .milliseconds(Int64(ms))
         }
+        if let text = p.string("--cache-max-bytes") ?? file.cacheMaxBytes {
+            settings.cacheMaxBytes = try cacheMaxBytes(text, option: p.origin("--cache-max-bytes"))
+        }
         if let n = try p.int("--bootstrap-expect") ?? file.bootstrapExpect {
             guard (1...AgentSettings.bootstrapExpectLimit).contains(n) else {
                 throw UsageError("\(p.origin("--bootstrap-expect")) must be 1...\(AgentSettings.bootstrapExpectLimit), got \(n)")
@@ -155,6 +160,17 @@ enum AgentCommand {
         }
         do { try settings.validate() } catch { throw CommandFailure(error.description) }
         return settings
+    }
+
+    /// A cache budget as `--cache-max-bytes` or `cache_max_bytes` gives it, checked.
+    static func cacheMaxBytes(_ text: String, option: String) throws(UsageError) -> Int {
+        guard let n = ByteSize.parse(text) else {
+            throw UsageError("\(option) expects a byte count such as 67108864, 512MiB or 2GiB, got \"\(text)\"")
+        }
+        guard CacheMemoryShare.allowed.contains(n) else {
+            throw UsageError("\(option) must be 1MiB...1TiB, got \(text) (\(n) bytes)")
+        }
+        return n
     }
 
     /// The ring flags over the config file's (already validated) values. A value out of

@@ -31,6 +31,8 @@ struct AgentConfigFile {
     var logFormat: String?
     var maxDatagramBytes: Int?
     var drainTimeoutMillis: Int?
+    /// `cache_max_bytes`: an integer, or a string with a unit ("512MiB").
+    var cacheMaxBytes: String?
     var bootstrapExpect: Int?
     var membership = MembershipSettings()
     var placement = PlacementSettings()
@@ -38,7 +40,7 @@ struct AgentConfigFile {
     /// Keys besides the protocol tunables.
     static let keys = ["name", "bind", "advertise", "api", "resp", "api_token_file", "keyring_file", "encrypt", "seeds", "cluster", "data_dir", "tags",
                        "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms",
-                       "bootstrap_expect"]
+                       "bootstrap_expect", "cache_max_bytes"]
 
     init() {}
 
@@ -110,6 +112,11 @@ struct AgentConfigFile {
             case "replicas": config.placement.replicationFactor = try integer()
             case "drain_timeout_ms": config.drainTimeoutMillis = try integer()
             case "bootstrap_expect": config.bootstrapExpect = try integer()
+            case "cache_max_bytes":
+                if let n = value.intValue { config.cacheMaxBytes = String(n) } else {
+                    guard let s = value.stringValue else { throw fail("cache_max_bytes must be an integer or a size such as \"512MiB\", got \(value.brief)") }
+                    config.cacheMaxBytes = s
+                }
             default:
                 throw fail("unknown key \"\(key)\" (known keys: \((keys + ProtocolSettingKey.allCases.map(\.rawValue)).joined(separator: ", ")))")
             }

@@ -7,20 +7,26 @@ import ChorusRuntime
 enum CacheCommand {
     static let subcommands: [(String, String)] = [
         ("get", "Print a key's value (exit 1 when it has none)."),
-        ("put", "Write a key: VALUE as an argument, or stdin with no VALUE."),
+        ("put", "Write a key: VALUE as an argument, or stdin with no VALUE; --ttl 10s expires it."),
+        ("incr", "Add 1 (or --by N) to a key's integer value, atomically; print the result."),
         ("del", "Delete a key."),
         ("stats", "Show the agent's cache counters: hits, misses, invalidations, evictions, bytes."),
     ]
 
-    static let specs: [CommandSpec] = [getSpec, putSpec, delSpec, statsSpec]
+    static let specs: [CommandSpec] = [getSpec, putSpec, incrSpec, delSpec, statsSpec]
 
-    static func spec(_ sub: String, _ usage: String, _ summary: String) -> CommandSpec {
+    static func spec(_ sub: String, _ usage: String, _ summary: String, _ extra: [CommandSpec.Option] = []) -> CommandSpec {
         CommandSpec(name: "cache \(sub)", summary: summary, usage: "chorus cache \(sub) \(usage)",
-                    options: [.init("--json", help: "Print the agent's JSON answer."), AgentClient.apiOption])
+                    options: extra + [.init("--json", help: "Print the agent's JSON answer."), AgentClient.apiOption])
     }
 
     static let getSpec = spec("get", "KEY", "Print a key's value.")
-    static let putSpec = spec("put", "KEY [VALUE]", "Write a key (VALUE, or stdin).")
+    static let putSpec = spec("put", "KEY [VALUE]", "Write a key (VALUE, or stdin).", [
+        .init("--ttl", value: "DUR", help: "Expire the key this long after its home takes the write (500ms, 10s, 5m).", default: "never"),
+    ])
+    static let incrSpec = spec("incr", "KEY", "Add to a key's integer value (absent: 0) and print the result.", [
+        .init("--by", value: "N", help: "The amount to add (negative subtracts).", default: "1"),
+    ])
     static let delSpec = spec("del", "KEY", "Delete a key.")
     static let statsSpec = spec("stats", "", "Show the agent's cache counters.")
 
@@ -70,9 +76,27 @@ enum CacheCommand {
             return 0
         case "put":
             let value = p.positionals.count > 1 ? Array(p.positionals[1].utf8) : Array(FileHandle.standardInput.readDataToEndOfFile())
+            var target = path(key)
+            if let text = p.string("--ttl") {
+                let ttl = try LockAcquireCommand.duration("--ttl", text)
+                guard ttl >= .milliseconds(1) else { throw UsageError("--ttl must be at least 1ms, got \"\(text)\"") }
+                target += "?ttl_ms=\(ttl.nanoseconds / 1_000_000)"
+            }
             let response: HTTPClientResponse
-            do { response = try client.exchange(.put, path(key), body: value, timeout: .seconds(15)) } catch { throw CommandFailure(error.description) }
+            do { response = try client.exchange(.put, target, body: value, timeout: .seconds(15)) } catch { throw CommandFailure(error.description) }
             return try finish(response, client, p)
+        case "incr":
+            var by: Int64 = 1
+            if let text = p.string("--by") {
+                guard let n = Int64(text) else { throw UsageError("--by expects an integer, got \"\(text)\"") }
+                by = n
+            }
+            let response: HTTPClientResponse
+            do { response = try client.exchange(.post, path(key) + "/incr?by=\(by)", timeout: .seconds(15)) } catch { throw CommandFailure(error.description) }
+            guard (200..<300).contains(response.status) else { return try finish(response, client, p) }
+            if p.flag("--json") { return show(response, p) }
+            if let n = try client.object(response)["value"]?.intValue { print(n) } else { return show(response, p) }
+            return 0
         case "del":
             let response: HTTPClientResponse
             do { response = try client.exchange(.delete, path(key), timeout: .seconds(15)) } catch { throw CommandFailure(error.description) }

@@ -255,7 +255,13 @@ extension CacheController {
         guard let line = pending.removeValue(forKey: key), let data = line.data else { return }
         closeTag(line.tag)
         let keep = line.invalidatedBy.map { $0 < data.txn } ?? true
-        let leaseEnd = line.firstSent + settings.lease
+        var leaseEnd = line.firstSent + settings.lease
+        if settings.copiesEndWithRecords, let value = line.kind == .read || data.carriesValue ? data.value : line.writeValue,
+           let life = CacheRecord.lifetime(ofEncoded: value) {
+            // The home sent the time left by its clock; counted from the first send, which
+            // precedes the home's answer, the copy ends no later than the home's expiry.
+            leaseEnd = min(leaseEnd, line.firstSent + life)
+        }
         switch line.kind {
         case .read:
             for reader in line.readers { finish(reader, .value(data.value), into: &effects) }
@@ -265,9 +271,13 @@ extension CacheController {
                 install(key, copy, leaseEnd: leaseEnd, at: now, into: &effects)
             }
         case .write:
-            if let writer = line.writer { finish(writer, .written, into: &effects) }
+            if let writer = line.writer {
+                let outcome: CacheOutcome = data.grant == .refused ? .failed(.refused)
+                    : data.carriesValue ? .writtenValue(data.value) : .written
+                finish(writer, outcome, into: &effects)
+            }
             if keep, data.grant == .modified {
-                let copy = CacheCopy(state: .M, value: line.writeValue, version: data.version,
+                let copy = CacheCopy(state: .M, value: data.carriesValue ? data.value : line.writeValue, version: data.version,
                                      grant: data.txn, home: line.home)
                 install(key, copy, leaseEnd: leaseEnd, at: now, into: &effects)
             }

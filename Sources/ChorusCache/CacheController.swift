@@ -81,8 +81,9 @@ public struct CacheController {
             step(key, .revoke(.fwdGetM, txn, requester: requester, tag), at: now, into: &effects)
         case let .invAck(_, tag, acker):
             step(key, .invAck(tag, acker), at: now, into: &effects)
-        case let .data(_, tag, txn, grant, ackCount, version, _, value):
-            let arrival = DataArrival(txn: txn, grant: grant, ackCount: ackCount, version: version, value: value)
+        case let .data(_, tag, txn, grant, ackCount, version, carriesValue, value):
+            let arrival = DataArrival(txn: txn, grant: grant, ackCount: ackCount, version: version,
+                                      carriesValue: carriesValue, value: value)
             guard homeOf(key) ?? sender == sender else {
                 // Not from the home this node now uses for the key: never installed.
                 return answerStale(key, arrival, from: sender, into: &effects)

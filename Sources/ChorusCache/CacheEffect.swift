@@ -4,6 +4,9 @@ public enum CacheOutcome: Hashable, Sendable {
     case value([UInt8]?)
     /// A write (or delete) is durable: written through by the home before this was sent.
     case written
+    /// A write is durable, and the durable layer made `value` of it (an increment's result,
+    /// or a set whose expiry the home fixed): the writer's copy holds that value.
+    case writtenValue([UInt8]?)
     case failed(CacheFailure)
 }
 
@@ -18,6 +21,9 @@ public enum CacheFailure: Hashable, Sendable {
     case tooLarge
     /// The key has no home at the moment (its shard has no leader); try again.
     case noHome
+    /// The durable layer refused the write for the key's current value (an increment of a
+    /// value that is not an integer, or one that would overflow); nothing changed.
+    case refused
 }
 
 /// What a `CacheController` asks its driver to do, in order. Obligation: carry out the
@@ -37,6 +43,7 @@ public enum HomeEffect: Hashable, Sendable {
     case load(CacheKey)
     /// Make `value` the key's durable value at `version` (a Raft proposal committed on a
     /// quorum and fsynced) and answer with `writeThroughDone` or `writeThroughFailed` for
-    /// `txn`. Obligation: apply at most once per `txn`.
+    /// `txn` (or `writeThroughRefused` when the mutation does not apply to the durable value).
+    /// Obligation: apply at most once per `txn`.
     case writeThrough(CacheKey, value: [UInt8]?, version: UInt64, txn: TxnID)
 }

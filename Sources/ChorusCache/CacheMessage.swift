@@ -1,7 +1,9 @@
 /// What a home grants with `Data`. Invariant: `.uncached` installs no copy (the reader uses
-/// the value once), `.modified` answers only writes.
+/// the value once), `.modified` answers only writes, `.refused` answers only writes the
+/// durable layer did not apply (an increment of a value that is not an integer, or one that
+/// would overflow): it installs no copy and the value is unchanged.
 public enum Grant: UInt8, Hashable, Sendable {
-    case shared = 1, exclusive = 2, modified = 3, uncached = 4
+    case shared = 1, exclusive = 2, modified = 3, uncached = 4, refused = 5
 }
 
 /// The coherence messages between cache controllers and a key's home (Sorin, Hill & Wood,

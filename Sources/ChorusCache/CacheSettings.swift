@@ -36,6 +36,11 @@ public struct CacheSettings: Hashable, Sendable {
     /// Whether a read of a key nobody holds is granted an exclusive copy (MESI's E). With
     /// writes written through, E saves the invalidation of the only reader on a later write.
     public var grantExclusive: Bool = true
+    /// Whether values are `CacheRecord`s whose lifetime ends a copy: a copy installed from data
+    /// whose record says `.after(d)` stops serving `d` after its request was first sent, or at
+    /// its lease end if that is sooner. Off for opaque values (the cores' own tests); the node
+    /// layer turns it on.
+    public var copiesEndWithRecords: Bool = false
     /// Test-only: the home sends `data` with one ack fewer than it invalidated, the planted
     /// bug the simulation's checker must catch. Never set outside tests.
     public var plantedBug: Bool = false

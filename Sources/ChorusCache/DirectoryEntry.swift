@@ -42,6 +42,9 @@ struct HomeTxn: Sendable {
     /// The owner a read downgrades; it becomes a sharer when the read completes.
     var priorOwner: Holder?
     var writeDone = false
+    /// What the durable layer made of the write when it differs from the request's value
+    /// (an increment's result, a set's fixed expiry); sent to the writer with its data.
+    var result: [UInt8]?? = nil
     var requesterDead = false
     var dataSentAt: Instant? = nil
     var lastSent: Instant

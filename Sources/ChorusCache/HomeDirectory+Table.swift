@@ -6,7 +6,8 @@ enum HomeEvent {
     case put(CacheNodeID, TxnID)
     case unblock(CacheNodeID, TxnID)
     case loaded([UInt8]?, UInt64)
-    case writeDone(TxnID)
+    case writeDone(TxnID, result: [UInt8]??)
+    case writeRefused(TxnID)
     case writeFailed(TxnID)
     case memberDead(CacheNodeID)
     case tick
@@ -27,7 +28,7 @@ extension HomeDirectory {
             case let .put(from, grant):
                 // Nothing is known of the key: the copy is already not counted.
                 return send(.putAck(key: key, grant: grant), to: from, into: &effects)
-            case .unblock, .loaded, .writeDone, .writeFailed, .memberDead, .tick:
+            case .unblock, .loaded, .writeDone, .writeRefused, .writeFailed, .memberDead, .tick:
                 return
             }
         }
@@ -81,13 +82,30 @@ extension HomeDirectory {
                 break
             }
 
-        case let .writeDone(txn):
+        case let .writeDone(txn, result):
             switch state {
             case .writing where entry.txn?.id == txn:
                 guard var t = entry.txn else { break }
-                entry.value = t.request.value
+                entry.value = result ?? t.request.value
                 entry.version &+= 1
                 t.writeDone = true
+                t.result = result
+                entry.txn = t
+                if t.requesterDead { abort(&entry, finished: true, at: now) } else {
+                    sendDataIfUnfenced(key, &entry, at: now, into: &effects)
+                }
+            case .I, .S, .E, .M, .loading, .writing, .granting:
+                break
+            }
+
+        case let .writeRefused(txn):
+            switch state {
+            case .writing where entry.txn?.id == txn:
+                // Nothing changed durably: the entry keeps its value and version; the writer
+                // hears the refusal once its revocations are acked, like any write.
+                guard var t = entry.txn else { break }
+                t.writeDone = true
+                t.grant = .refused
                 entry.txn = t
                 if t.requesterDead { abort(&entry, finished: true, at: now) } else {
                     sendDataIfUnfenced(key, &entry, at: now, into: &effects)
@@ -186,7 +204,7 @@ extension HomeDirectory {
         guard var txn = entry.txn else { return }
         var acks = UInt32(clamping: txn.targets.count)
         if settings.plantedBug && acks > 0 { acks -= 1 }
-        let carries = !txn.request.write
+        let carries = !txn.request.write || (txn.result != nil && txn.grant != .refused)
         send(.data(key: key, tag: txn.request.tag, txn: txn.id, grant: txn.grant, ackCount: acks,
                    version: entry.version, carriesValue: carries, value: carries ? entry.value : nil),
              to: txn.request.from, into: &effects)
@@ -245,7 +263,7 @@ extension HomeDirectory {
             entry.sharers = []
             entry.owner = me
             entry.ownerWrote = true
-        case .uncached:
+        case .uncached, .refused:
             if r.write {
                 entry.sharers = []
                 entry.owner = nil

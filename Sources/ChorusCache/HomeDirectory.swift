@@ -70,9 +70,20 @@ public struct HomeDirectory {
         step(key, .loaded(value, version), at: now, into: &effects)
     }
 
-    /// The durable layer committed `txn`'s write.
-    public mutating func writeThroughDone(_ key: CacheKey, txn: TxnID, at now: Instant, into effects: inout [HomeEffect]) {
-        step(key, .writeDone(txn), at: now, into: &effects)
+    /// The durable layer committed `txn`'s write. `result` is the value it made of the write
+    /// when that differs from the request's (an increment's result, a set's fixed expiry):
+    /// the entry holds it and the writer's data carries it. `.none`: the request's value.
+    public mutating func writeThroughDone(_ key: CacheKey, txn: TxnID, result: [UInt8]?? = .none, at now: Instant,
+                                          into effects: inout [HomeEffect]) {
+        step(key, .writeDone(txn, result: result), at: now, into: &effects)
+    }
+
+    /// The durable layer applied `txn` as a refusal: the mutation does not apply to the
+    /// key's durable value (an increment of a value that is not an integer), which is
+    /// unchanged. The writer hears `.failed(.refused)`.
+    public mutating func writeThroughRefused(_ key: CacheKey, txn: TxnID, at now: Instant,
+                                             into effects: inout [HomeEffect]) {
+        step(key, .writeRefused(txn), at: now, into: &effects)
     }
 
     /// The durable layer refused `txn`'s write (this node no longer leads the shard). The

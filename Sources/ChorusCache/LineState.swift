@@ -73,6 +73,7 @@ struct DataArrival: Hashable, Sendable {
     var grant: Grant
     var ackCount: UInt32
     var version: UInt64
+    var carriesValue: Bool = false
     var value: [UInt8]?
 }
 

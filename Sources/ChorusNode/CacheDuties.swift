@@ -46,9 +46,14 @@ struct CacheDuties {
     /// Aliases count down from the top of the id space; controllers are named by Raft ids.
     var nextAlias: UInt64 = .max
     var delivering = false
+    /// The record a write-through will leave when the shard applies it as proposed (a set
+    /// whose expiry this home fixed), by transaction: the directory's result on success.
+    var expectedResults: [TxnID: [UInt8]] = [:]
 
     init(node: NodeID, life: UInt64, settings: CacheSettings) {
-        controller = CacheController(node: CacheNodeID(node.value), incarnation: life, settings: settings)
+        var s = settings
+        s.copiesEndWithRecords = true
+        controller = CacheController(node: CacheNodeID(node.value), incarnation: life, settings: s)
         self.life = life
     }
 
@@ -83,9 +88,10 @@ struct HomeAlias: Hashable, Sendable {
 
 /// A client cache operation waiting on the controller.
 struct CacheWait: Sendable {
+    enum Kind: Sendable { case read, write, increment }
     var replyTo: ReplyTo
     var key: [UInt8]
-    var write: Bool
+    var kind: Kind
     var expires: Instant
 }
 

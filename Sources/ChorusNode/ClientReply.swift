@@ -43,6 +43,8 @@ public enum ClientReply: Hashable, Sendable {
     case cacheValue(key: [UInt8], value: [UInt8]?)
     /// A cache write or delete is durable and every other copy is gone.
     case cacheWritten(key: [UInt8])
+    /// An increment is durable: the key's value is now `value`.
+    case cacheInteger(key: [UInt8], value: Int64)
     case cacheStatistics(CacheMetrics)
 
     static func fail(_ code: ClientFailure.Code, _ message: String) -> ClientReply {

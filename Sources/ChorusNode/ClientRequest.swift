@@ -61,6 +61,12 @@ public enum ClientRequest: Hashable, Sendable {
     case cacheGet(key: [UInt8])
     /// Writes a key through its home: answered once durable and every other copy is gone.
     case cachePut(key: [UInt8], value: [UInt8])
+    /// As `cachePut`, and the key expires `ttlMillis` after its home takes the write (by the
+    /// home's wall clock): then it reads as absent everywhere.
+    case cachePutExpiring(key: [UInt8], value: [UInt8], ttlMillis: UInt64)
+    /// Adds `by` to the key's value read as a decimal integer (absent: 0), atomically: one
+    /// read-modify-write in the key's shard. Answered with `.cacheInteger`.
+    case cacheIncrement(key: [UInt8], by: Int64)
     case cacheDelete(key: [UInt8])
     /// This node's cache counters.
     case cacheStats
@@ -72,13 +78,15 @@ public enum ClientRequest: Hashable, Sendable {
     /// How long a cache operation may wait at its node beyond routing: a new home's takeover
     /// quiet period (a lease bound plus two election timeouts) with room to spare.
     public static let cachePatienceMillis: UInt64 = 4_000
+    /// Longest TTL accepted (ten years): an expiry stays far from the wall clock's range.
+    public static let maxCacheTTLMillis: UInt64 = 315_360_000_000
 
     /// How long past routing the answer may legitimately take (an acquire's wait).
     public var patienceMillis: UInt64 {
         if case let .acquire(_, _, _, wait, _) = self { return min(wait, ClientRequest.maxWaitMillis) }
         if case let .queueFetch(_, _, _, _, _, wait) = self { return min(wait, ClientRequest.maxWaitMillis) }
         switch self {
-        case .cacheGet, .cachePut, .cacheDelete: return ClientRequest.cachePatienceMillis
+        case .cacheGet, .cachePut, .cachePutExpiring, .cacheIncrement, .cacheDelete: return ClientRequest.cachePatienceMillis
         default: break
         }
         return 0

@@ -29,10 +29,18 @@ extension Node {
 
     func cacheInvalidity(of request: ClientRequest) -> String? {
         switch request {
-        case let .cacheGet(key), let .cachePut(key, _), let .cacheDelete(key):
+        case let .cacheGet(key), let .cachePut(key, _), let .cacheDelete(key), let .cachePutExpiring(key, _, _),
+             let .cacheIncrement(key, _):
             if key.isEmpty || key.count > CacheShardCommand.maxKeyBytes { return "key must be 1...\(CacheShardCommand.maxKeyBytes) bytes" }
-            if case let .cachePut(_, value) = request, value.count > CacheShardCommand.maxValueBytes {
-                return "value must be at most \(CacheShardCommand.maxValueBytes) bytes"
+            switch request {
+            case let .cachePut(_, value), let .cachePutExpiring(_, value, _):
+                if value.count > CacheShardCommand.maxValueBytes {
+                    return "value must be at most \(CacheShardCommand.maxValueBytes) bytes"
+                }
+            default: break
+            }
+            if case let .cachePutExpiring(_, _, ttl) = request, ttl < 1 || ttl > ClientRequest.maxCacheTTLMillis {
+                return "ttl must be 1...\(ClientRequest.maxCacheTTLMillis) ms"
             }
             return nil
         default:
@@ -45,7 +53,9 @@ extension Node {
     func routeCache(_ r: Routed) {
         let key: [UInt8]
         switch r.request {
-        case let .cacheGet(k), let .cachePut(k, _), let .cacheDelete(k): key = k
+        case let .cacheGet(k), let .cachePut(k, _), let .cacheDelete(k), let .cachePutExpiring(k, _, _),
+             let .cacheIncrement(k, _):
+            key = k
         case .cacheStats:
             reply(r.replyTo, .cacheStatistics(cacheStatistics))
             return
@@ -70,29 +80,29 @@ extension Node {
         let homeAlias = cacheDuties.alias(home, shard)
         let op = cacheDuties.opID()
         let expires = r.deadline + .milliseconds(Int64(r.request.patienceMillis))
-        let write: Bool
         var effects: [CacheEffect] = []
         let cacheKey = CacheKey(key)
         cacheDuties.controllerSteps &+= 1
+        func write(_ mutation: CacheMutation?, _ k: CacheWait.Kind) {
+            cacheDuties.ops[op] = CacheWait(replyTo: r.replyTo, key: key, kind: k, expires: expires)
+            cacheDuties.controller.write(cacheKey, value: mutation?.encoded(), op: op, home: homeAlias, at: time.now, into: &effects)
+        }
         switch r.request {
-        case let .cachePut(_, value):
-            write = true
-            cacheDuties.controller.write(cacheKey, value: value, op: op, home: homeAlias, at: time.now, into: &effects)
-        case .cacheDelete:
-            write = true
-            cacheDuties.controller.write(cacheKey, value: nil, op: op, home: homeAlias, at: time.now, into: &effects)
+        case let .cachePut(_, value): write(.set(value, ttlMillis: nil), .write)
+        case let .cachePutExpiring(_, value, ttl): write(.set(value, ttlMillis: ttl), .write)
+        case let .cacheIncrement(_, by): write(.increment(by: by), .increment)
+        case .cacheDelete: write(nil, .write)
         default:
-            write = false
+            cacheDuties.ops[op] = CacheWait(replyTo: r.replyTo, key: key, kind: .read, expires: expires)
             cacheDuties.controller.read(cacheKey, op: op, home: homeAlias, at: time.now, into: &effects)
         }
-        cacheDuties.ops[op] = CacheWait(replyTo: r.replyTo, key: key, write: write, expires: expires)
         carryCache(effects)
     }
 
     /// Whether a forwarded request must not be routed again when its answer is lost.
     func isCacheWrite(_ request: ClientRequest) -> Bool {
         switch request {
-        case .cachePut, .cacheDelete: return true
+        case .cachePut, .cachePutExpiring, .cacheIncrement, .cacheDelete: return true
         default: return false
         }
     }
@@ -111,14 +121,37 @@ extension Node {
 
     func cacheCompleted(_ op: ClientOpID, _ outcome: CacheOutcome) {
         guard let wait = cacheDuties.ops.removeValue(forKey: op) else { return }
-        switch outcome {
-        case let .value(value): reply(wait.replyTo, .cacheValue(key: wait.key, value: value))
-        case .written: reply(wait.replyTo, .cacheWritten(key: wait.key))
-        case .failed(.outcomeUnknown):
+        switch (outcome, wait.kind) {
+        case (.value(nil), _):
+            reply(wait.replyTo, .cacheValue(key: wait.key, value: nil))
+        case let (.value(bytes?), _):
+            // The controller ends a copy with its record's time left; an absolute expiry never
+            // leaves a home (`sentByHome`), and would be judged by this node's wall clock.
+            guard let record = CacheRecord.decode(bytes) else {
+                return reply(wait.replyTo, .fail(.internal, "the key's value is not a cache record"))
+            }
+            if case let .at(t) = record.expiry, t <= time.wallMillis {
+                return reply(wait.replyTo, .cacheValue(key: wait.key, value: nil))
+            }
+            reply(wait.replyTo, .cacheValue(key: wait.key, value: record.payload))
+        case let (.writtenValue(bytes), .increment):
+            guard let bytes, let record = CacheRecord.decode(bytes), let n = DecimalInteger.parse(record.payload) else {
+                return reply(wait.replyTo, .fail(.internal, "the increment's result is not an integer"))
+            }
+            reply(wait.replyTo, .cacheInteger(key: wait.key, value: n))
+        case (.written, .increment):
+            // Only a nack ends a write this way: the home finished it while this node was
+            // declared dead, so the increment is durable but its result is lost.
+            reply(wait.replyTo, .fail(.unavailable, "the increment was applied but its result was lost; read the key"))
+        case (.written, _), (.writtenValue, _):
+            reply(wait.replyTo, .cacheWritten(key: wait.key))
+        case (.failed(.refused), _):
+            reply(wait.replyTo, .fail(.rejected, "value is not an integer or out of range"))
+        case (.failed(.outcomeUnknown), _):
             reply(wait.replyTo, .fail(.unavailable, "the key's home changed during the write: its outcome is unknown; read the key to find out"))
-        case .failed(.overloaded): reply(wait.replyTo, .fail(.overloaded, "too many operations wait on this key; retry"))
-        case .failed(.tooLarge): reply(wait.replyTo, .fail(.tooLarge, "the key or value is too large"))
-        case .failed(.noHome): reply(wait.replyTo, .fail(.noLeader, "the key's shard has no leader; retry"))
+        case (.failed(.overloaded), _): reply(wait.replyTo, .fail(.overloaded, "too many operations wait on this key; retry"))
+        case (.failed(.tooLarge), _): reply(wait.replyTo, .fail(.tooLarge, "the key or value is too large"))
+        case (.failed(.noHome), _): reply(wait.replyTo, .fail(.noLeader, "the key's shard has no leader; retry"))
         }
     }
 
@@ -208,7 +241,7 @@ extension Node {
         for op in cacheDuties.ops.keys.sorted() {
             guard let wait = cacheDuties.ops[op], wait.expires <= time.now else { continue }
             cacheDuties.ops[op] = nil
-            reply(wait.replyTo, .fail(.unavailable, wait.write
+            reply(wait.replyTo, .fail(.unavailable, wait.kind != .read
                 ? "the key's home did not answer in time: the write's outcome is unknown; read the key to find out"
                 : "the key's home did not answer in time; retry"))
         }
@@ -305,6 +338,10 @@ extension Node {
     /// How many operations and messages the controller has handled (checkers look at the
     /// copies again only when it moved: nothing else grants a copy).
     public var cacheControllerSteps: UInt64 { cacheDuties.controllerSteps }
+
+    /// Reads this node's controller answered from a local copy (a driver that sees it grow
+    /// across one read's input knows the read was a hit).
+    public var cacheHits: UInt64 { cacheDuties.controller.metrics.hits }
 
     /// Coherence messages this node received from peers.
     public var cacheMessagesReceived: UInt64 { cacheDuties.messagesReceived }

@@ -43,11 +43,34 @@ extension Node {
         for effect in effects {
             switch effect {
             case let .send(message, target):
-                sendCache(message, to: target)
+                sendCache(sentByHome(message), to: target)
             case let .load(key):
                 read(shard, for: .cacheLoad(shard: shard, key: key, epoch: epoch))
             case let .writeThrough(key, value, version, txn):
-                let command = CacheShardCommand.write(key: key.bytes, value: value, version: version, epoch: txn.epoch, counter: txn.counter)
+                let command: CacheShardCommand
+                switch value.map(CacheMutation.decode) {
+                case nil:
+                    command = .write(key: key.bytes, value: nil, version: version, epoch: txn.epoch, counter: txn.counter)
+                case let .set(payload, nil)??:
+                    command = .write(key: key.bytes, value: payload, version: version, epoch: txn.epoch, counter: txn.counter)
+                case let .set(payload, ttl?)??:
+                    // The TTL becomes an absolute expiry by this home's wall clock, stored with
+                    // the value: every replica, and any later home, agrees on it.
+                    let (at, overflow) = time.wallMillis.addingReportingOverflow(ttl)
+                    let expiresAt = overflow ? UInt64.max : at
+                    command = .write(key: key.bytes, value: payload, version: version, epoch: txn.epoch, counter: txn.counter,
+                                     expiresAtMillis: expiresAt)
+                    cacheDuties.expectedResults[txn] = CacheRecord(payload, expiry: .at(wallMillis: expiresAt)).encoded()
+                case let .increment(by)??:
+                    command = .increment(key: key.bytes, by: by, nowMillis: time.wallMillis, version: version,
+                                         epoch: txn.epoch, counter: txn.counter)
+                case .some(nil):
+                    // Not a mutation this node knows (a peer's garbage): refused, not written.
+                    var effects: [HomeEffect] = []
+                    cacheDuties.homes[shard]?.writeThroughRefused(key, txn: txn, at: time.now, into: &effects)
+                    carryHome(effects, shard: shard)
+                    continue
+                }
                 propose(shard, requestID: Array("cache/\(shard.value)/\(txn.epoch).\(txn.counter)".utf8), .cache(command),
                         for: .cacheWrite(shard: shard, key: key, txn: txn))
             }
@@ -63,9 +86,12 @@ extension Node {
             cacheDuties.reloads.append(CacheReload(shard: shard, key: key, epoch: epoch))
             return
         }
-        let (value, version) = machine.cache.value(of: key.bytes)
+        let record = machine.cache.record(of: key.bytes)
+        let value = record?.value.map { payload in
+            CacheRecord(payload, expiry: record?.expiresAtMillis.map { .at(wallMillis: $0) } ?? .never).encoded()
+        }
         var effects: [HomeEffect] = []
-        cacheDuties.homes[shard]?.loaded(key, value: value, version: version, at: time.now, into: &effects)
+        cacheDuties.homes[shard]?.loaded(key, value: value, version: record?.version ?? 0, at: time.now, into: &effects)
         carryHome(effects, shard: shard)
     }
 
@@ -73,14 +99,41 @@ extension Node {
     /// (a newer transaction holds the key) or refused before it was proposed: the write did
     /// not take effect. Unknown (leadership moved): nothing — the directory goes with the
     /// leadership, and the writer hears `outcomeUnknown` from its controller.
-    func cacheWriteSettled(shard: ShardID, key: CacheKey, txn: TxnID, applied: Bool?) {
-        guard cacheDuties.homes[shard]?.epoch == txn.epoch, let applied else { return }
+    ///
+    /// `reply` is the shard's answer (`ShardCacheValues.Reply`): applied as proposed (the
+    /// directory's value is the request's, or the record this home fixed for a set with a
+    /// TTL), applied with the value it made (an increment), refused (the increment does not
+    /// apply to the value, which is unchanged), or ignored; `.some(nil)`: refused before it
+    /// was proposed; `nil`: the outcome is unknown (leadership moved).
+    func cacheWriteSettled(shard: ShardID, key: CacheKey, txn: TxnID, reply: [UInt8]??) {
+        let expected = cacheDuties.expectedResults.removeValue(forKey: txn)
+        guard cacheDuties.homes[shard]?.epoch == txn.epoch, let reply else { return }
         var effects: [HomeEffect] = []
-        if applied {
-            cacheDuties.homes[shard]?.writeThroughDone(key, txn: txn, at: time.now, into: &effects)
-        } else {
+        switch reply?.first {
+        case ShardCacheValues.Reply.applied?:
+            cacheDuties.homes[shard]?.writeThroughDone(key, txn: txn, result: expected.map { .some($0) }, at: time.now, into: &effects)
+        case ShardCacheValues.Reply.appliedWithValue?:
+            if let (value, expiresAt) = reply.flatMap(ShardCacheValues.resultingValue(of:)) {
+                let record = value.map { CacheRecord($0, expiry: expiresAt.map { .at(wallMillis: $0) } ?? .never).encoded() }
+                cacheDuties.homes[shard]?.writeThroughDone(key, txn: txn, result: .some(record), at: time.now, into: &effects)
+            } else {
+                cacheDuties.homes[shard]?.writeThroughFailed(key, txn: txn, at: time.now, into: &effects)
+            }
+        case ShardCacheValues.Reply.refused?:
+            cacheDuties.homes[shard]?.writeThroughRefused(key, txn: txn, at: time.now, into: &effects)
+        default:
             cacheDuties.homes[shard]?.writeThroughFailed(key, txn: txn, at: time.now, into: &effects)
         }
         carryHome(effects, shard: shard)
+    }
+
+    /// A message as this home sends it: the value of a `data` leaves with the time it has
+    /// left by this node's wall clock, or as absent once expired, so that no reader needs to
+    /// agree with this clock (it counts the time left down on its own monotonic clock).
+    func sentByHome(_ message: CacheMessage) -> CacheMessage {
+        guard case let .data(key, tag, txn, grant, ackCount, version, true, value?) = message,
+              CacheRecord.expiresAtWallClock(value), let record = CacheRecord.decode(value) else { return message }
+        return .data(key: key, tag: tag, txn: txn, grant: grant, ackCount: ackCount, version: version, carriesValue: true,
+                     value: record.sent(atWall: time.wallMillis)?.encoded())
     }
 }

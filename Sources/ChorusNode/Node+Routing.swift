@@ -24,7 +24,7 @@ extension Node {
         case .queueCreate, .queueDelete, .queueList, .queueInfo: return shard(forKey: QueueDuties.catalogueKey)
         case let .queuePartition(info, p, _): return shard(forKey: PartitionID(queue: info.name, index: p).placementKey)
         case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters: return nil
-        case .cacheGet, .cachePut, .cacheDelete, .cacheStats: return nil
+        case .cacheGet, .cachePut, .cachePutExpiring, .cacheIncrement, .cacheDelete, .cacheStats: return nil
         }
     }
 
@@ -45,7 +45,7 @@ extension Node {
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition, .queuePublish, .queueFetch, .queueSettle,
              .queueStats, .queueRedrive, .queueDeadLetters:
             return queueInvalidity(of: request)
-        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+        case .cacheGet, .cachePut, .cachePutExpiring, .cacheIncrement, .cacheDelete, .cacheStats:
             return cacheInvalidity(of: request)
         }
     }

@@ -58,7 +58,7 @@ extension Node {
             serveAnywhere(r)
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePartition:
             serveQueue(r, shard: shard)
-        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+        case .cacheGet, .cachePut, .cachePutExpiring, .cacheIncrement, .cacheDelete, .cacheStats:
             routeCache(r)
         }
     }
@@ -163,7 +163,7 @@ extension Node {
         case let .cacheLoad(shard, key, epoch):
             cacheLoadSettled(shard: shard, key: key, epoch: epoch, readable: false)
         case let .cacheWrite(shard, key, txn):
-            cacheWriteSettled(shard: shard, key: key, txn: txn, applied: false)
+            cacheWriteSettled(shard: shard, key: key, txn: txn, reply: .some(nil))
         }
     }
 
@@ -209,9 +209,9 @@ extension Node {
         case let (.cacheLoad(shard, key, epoch), outcome):
             cacheLoadSettled(shard: shard, key: key, epoch: epoch, readable: outcome == .readable)
         case let (.cacheWrite(shard, key, txn), .applied(_, bytes)):
-            cacheWriteSettled(shard: shard, key: key, txn: txn, applied: bytes == [0])
+            cacheWriteSettled(shard: shard, key: key, txn: txn, reply: .some(bytes))
         case let (.cacheWrite(shard, key, txn), _):
-            cacheWriteSettled(shard: shard, key: key, txn: txn, applied: nil)
+            cacheWriteSettled(shard: shard, key: key, txn: txn, reply: .none)
         }
     }
 
@@ -325,7 +325,7 @@ extension Node {
             startGather(g, .shardList(localOnly: true))
         case .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters:
             startQueueRequest(r)
-        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+        case .cacheGet, .cachePut, .cachePutExpiring, .cacheIncrement, .cacheDelete, .cacheStats:
             routeCache(r)
         default:
             reply(r.replyTo, .fail(.internal, "not a listing"))

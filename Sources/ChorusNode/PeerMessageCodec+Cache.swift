@@ -9,16 +9,19 @@ enum CacheWire {
     static let lastTag: UInt8 = 55
     /// The peer message kind of a cache frame (1 and 2 are request and reply).
     static let frameKind: UInt8 = 3
-    static let frameVersion: UInt8 = 1
+    /// 2: values are `CacheRecord`s and write values `CacheMutation`s (a node of version 1
+    /// would read them as plain bytes, so the two do not talk).
+    static let frameVersion: UInt8 = 2
 }
 
 // The cache on the peer streams: one-way coherence frames (kind 3) and the cache's client
 // requests and replies forwarded to a replica (tags 48…55).
 //
 // ```
-// frame   = header (kind 3, callID 0, budget 0) · frameVersion u8 = 1 · life varint · CacheCodec message
+// frame   = header (kind 3, callID 0, budget 0) · frameVersion u8 = 2 · life varint · CacheCodec message
 // request 48 get · key   49 put · key · value   50 delete · key   51 stats
-// reply   48 value · key · present u8 · [value]   49 written · key
+//         52 put expiring · key · value · ttlMillis   53 increment · key · by zigzag
+// reply   48 value · key · present u8 · [value]   49 written · key   51 integer · key · zigzag
 //         50 statistics · hits · misses · writes · operations · invalidations sent · received
 //            · evictions · expirations · messages sent · retransmissions · bytes · directory entries
 // ```
@@ -42,6 +45,8 @@ extension PeerMessageCodec {
         case let .cachePut(key, value): w.u8(49); w.blob(key); w.blob(value)
         case let .cacheDelete(key): w.u8(50); w.blob(key)
         case .cacheStats: w.u8(51)
+        case let .cachePutExpiring(key, value, ttl): w.u8(52); w.blob(key); w.blob(value); w.varint(ttl)
+        case let .cacheIncrement(key, by): w.u8(53); w.blob(key); w.varint(zigzag(by))
         default: break
         }
     }
@@ -54,6 +59,13 @@ extension PeerMessageCodec {
             return .cachePut(key: key, value: try r.blob("cache value", limit: CacheShardCommand.maxValueBytes))
         case 50: return .cacheDelete(key: try cacheKey(&r))
         case 51: return .cacheStats
+        case 52:
+            let key = try cacheKey(&r)
+            let value = try r.blob("cache value", limit: CacheShardCommand.maxValueBytes)
+            return .cachePutExpiring(key: key, value: value, ttlMillis: try r.varint())
+        case 53:
+            let key = try cacheKey(&r)
+            return .cacheIncrement(key: key, by: unzigzag(try r.varint()))
         default: throw .invalid(field: "client request", reason: "unknown tag \(tag)")
         }
     }
@@ -64,6 +76,7 @@ extension PeerMessageCodec {
             w.u8(48); w.blob(key)
             if let value { w.u8(1); w.blob(value) } else { w.u8(0) }
         case let .cacheWritten(key): w.u8(49); w.blob(key)
+        case let .cacheInteger(key, value): w.u8(51); w.blob(key); w.varint(zigzag(value))
         case let .cacheStatistics(m):
             w.u8(50)
             for n in [m.hits, m.misses, m.writes, m.operations, m.invalidationsSent, m.invalidationsReceived, m.evictions,
@@ -80,6 +93,9 @@ extension PeerMessageCodec {
             let value: [UInt8]? = try decodeFlag(&r) ? try r.blob("cache value", limit: CacheShardCommand.maxValueBytes) : nil
             return .cacheValue(key: key, value: value)
         case 49: return .cacheWritten(key: try cacheKey(&r))
+        case 51:
+            let key = try cacheKey(&r)
+            return .cacheInteger(key: key, value: unzigzag(try r.varint()))
         case 50:
             var m = CacheMetrics()
             m.hits = try r.varint(); m.misses = try r.varint(); m.writes = try r.varint(); m.operations = try r.varint()
@@ -90,6 +106,9 @@ extension PeerMessageCodec {
         default: throw .invalid(field: "client reply", reason: "unknown tag \(tag)")
         }
     }
+
+    static func zigzag(_ n: Int64) -> UInt64 { UInt64(bitPattern: (n << 1) ^ (n >> 63)) }
+    static func unzigzag(_ z: UInt64) -> Int64 { Int64(bitPattern: z >> 1) ^ -Int64(bitPattern: z & 1) }
 
     static func cacheKey(_ r: inout ByteReader) throws(WireError) -> [UInt8] {
         let key = try r.blob("cache key", limit: CacheShardCommand.maxKeyBytes)

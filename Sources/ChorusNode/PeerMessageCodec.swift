@@ -162,7 +162,7 @@ public enum PeerMessageCodec {
         case .queueCreate, .queueDelete, .queueList, .queueInfo, .queuePublish, .queueFetch, .queueSettle, .queueStats,
              .queueRedrive, .queueDeadLetters, .queuePartition:
             encodeQueueRequest(c, into: &w)
-        case .cacheGet, .cachePut, .cacheDelete, .cacheStats:
+        case .cacheGet, .cachePut, .cachePutExpiring, .cacheIncrement, .cacheDelete, .cacheStats:
             encodeCacheRequest(c, into: &w)
         }
     }
@@ -220,7 +220,7 @@ public enum PeerMessageCodec {
         case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
              .queuePartitionReply, .queuePartitionStats, .queuePartitionDeadLetters, .queueDeadLetters:
             encodeQueueReply(c, into: &w)
-        case .cacheValue, .cacheWritten, .cacheStatistics:
+        case .cacheValue, .cacheWritten, .cacheInteger, .cacheStatistics:
             encodeCacheReply(c, into: &w)
         }
     }

@@ -1,18 +1,35 @@
+import ChorusBase
 import ChorusCache
 import ChorusNode
 import ChorusShards
 import Foundation
 
-// The cache's front door (docs/api.md, "Cache"): GET/PUT/DELETE /v1/cache/{key} and
-// GET /v1/cache parsed into typed `ClientRequest`s, and the node's cache replies rendered
-// as JSON. A value is the request body as bytes; a read answers it as UTF-8 text, or base64
-// when it is not text. Nothing here holds a copy, decides where a key lives, or retries.
+// The cache's front door (docs/api.md, "Cache"): GET/PUT/DELETE /v1/cache/{key} (PUT with
+// `?ttl_ms=N` expires the key), POST /v1/cache/{key}/incr?by=N and GET /v1/cache parsed into
+// typed `ClientRequest`s, and the node's cache replies rendered as JSON. A value is the
+// request body as bytes; a read answers it as UTF-8 text, or base64 when it is not text.
+// Nothing here holds a copy, decides where a key lives, or retries.
 extension Agent {
     func addCacheRoutes(to router: HTTPRouter) {
-        router.get("/v1/cache") { [unowned self] _, responder in self.submit(.cacheStats, responder) }
+        router.get("/v1/cache") { [unowned self] _, responder in
+            let maxBytes = self.settings.cacheMaxBytes
+            self.submit(.cacheStats, responder, present: { Agent.presentCache($0, maxBytes: maxBytes) })
+        }
         router.get("/v1/cache/{key}") { [unowned self] request, responder in
             guard let key = Agent.cacheKey(request) else { responder.respond(Agent.invalidCacheKey); return }
-            self.submit(.cacheGet(key: key), responder)
+            self.submitCacheRead(.cacheGet(key: key)) { responder.respond(Agent.present($0)) }
+        }
+        router.post("/v1/cache/{key}/incr") { [unowned self] request, responder in
+            guard let key = Agent.cacheKey(request) else { responder.respond(Agent.invalidCacheKey); return }
+            var by: Int64 = 1
+            if let text = request.query("by") {
+                guard let n = Int64(text) else {
+                    responder.respond(Agent.invalid("by must be an integer in \(Int64.min)...\(Int64.max), got \"\(text.prefix(40))\""))
+                    return
+                }
+                by = n
+            }
+            self.submit(.cacheIncrement(key: key, by: by), responder)
         }
         router.put("/v1/cache/{key}") { [unowned self] request, responder in
             guard let key = Agent.cacheKey(request) else { responder.respond(Agent.invalidCacheKey); return }
@@ -20,12 +37,42 @@ extension Agent {
                 responder.respond(.error(413, code: "too_large", message: "cache values are limited to \(CacheShardCommand.maxValueBytes) bytes"))
                 return
             }
-            self.submit(.cachePut(key: key, value: request.body), responder)
+            switch Agent.cacheTTL(request.query("ttl_ms")) {
+            case let .failure(e): responder.respond(Agent.invalid(e.message))
+            case .success(nil): self.submit(.cachePut(key: key, value: request.body), responder)
+            case let .success(ttl?): self.submit(.cachePutExpiring(key: key, value: request.body, ttlMillis: ttl), responder)
+            }
         }
         router.delete("/v1/cache/{key}") { [unowned self] request, responder in
             guard let key = Agent.cacheKey(request) else { responder.respond(Agent.invalidCacheKey); return }
             self.submit(.cacheDelete(key: key), responder)
         }
+    }
+
+    /// Submits a cache read and observes its latency: a hit when this node's copy answered
+    /// it within the call (its controller's hits grew), a miss otherwise.
+    func submitCacheRead(_ request: ClientRequest, answer: @escaping (ClientReply) -> Void) {
+        let started = loop.now()
+        let hitsBefore = shards.node.cacheHits
+        let inCall = CacheReadCall()
+        submit(request) { [unowned self] reply in
+            if case .cacheValue = reply {
+                let hit = inCall.open && self.shards.node.cacheHits > hitsBefore
+                let elapsed: Interval = self.loop.now() - started
+                self.cacheMetrics.observeRead(hit: hit, seconds: elapsed.seconds)
+            }
+            answer(reply)
+        }
+        inCall.open = false
+    }
+
+    /// A TTL as `ttl_ms` gives it: absent, or 1...`ClientRequest.maxCacheTTLMillis` ms.
+    static func cacheTTL(_ text: String?) -> Result<UInt64?, CacheTTLError> {
+        guard let text else { return .success(nil) }
+        guard let n = UInt64(text), n >= 1, n <= ClientRequest.maxCacheTTLMillis else {
+            return .failure(CacheTTLError(message: "ttl_ms must be 1...\(ClientRequest.maxCacheTTLMillis) (milliseconds), got \"\(text.prefix(40))\""))
+        }
+        return .success(n)
     }
 
     static let invalidCacheKey = HTTPResponse.error(400, code: "invalid_key", message: "cache keys are 1...\(CacheShardCommand.maxKeyBytes) bytes")
@@ -36,7 +83,7 @@ extension Agent {
     }
 
     /// The HTTP form of a cache reply.
-    static func presentCache(_ reply: ClientReply) -> HTTPResponse {
+    static func presentCache(_ reply: ClientReply, maxBytes: Int? = nil) -> HTTPResponse {
         switch reply {
         case let .cacheValue(key, value?):
             var body: [String: Any] = ["key": String(decoding: key, as: UTF8.self)]
@@ -46,14 +93,28 @@ extension Agent {
             return .error(404, code: "not_found", message: "no value for \(String(decoding: key.prefix(100), as: UTF8.self))")
         case let .cacheWritten(key):
             return .json(200, ["key": String(decoding: key, as: UTF8.self), "written": true] as [String: Any])
+        case let .cacheInteger(key, value):
+            return .json(200, ["key": String(decoding: key, as: UTF8.self), "value": value] as [String: Any])
         case let .cacheStatistics(m):
-            return .json(200, ["hits": m.hits, "misses": m.misses, "hit_rate": m.hitRate, "writes": m.writes, "operations": m.operations,
+            var body: [String: Any] = ["hits": m.hits, "misses": m.misses, "hit_rate": m.hitRate, "writes": m.writes, "operations": m.operations,
                                "invalidations_sent": m.invalidationsSent, "invalidations_received": m.invalidationsReceived,
                                "evictions": m.evictions, "expirations": m.expirations, "bytes": m.bytes,
                                "directory_entries": m.directoryEntries, "coherence_messages": m.messagesSent,
-                               "messages_per_operation": m.messagesPerOperation, "retransmissions": m.retransmissions] as [String: Any])
+                               "messages_per_operation": m.messagesPerOperation, "retransmissions": m.retransmissions]
+            if let maxBytes { body["max_bytes"] = maxBytes }
+            return .json(200, body)
         default:
             return present(reply)
         }
     }
+}
+
+/// Whether a cache read's answer came within the call that submitted it.
+final class CacheReadCall {
+    var open = true
+}
+
+/// A `ttl_ms` the cache refuses, with the rule.
+struct CacheTTLError: Error {
+    let message: String
 }

@@ -192,7 +192,7 @@ extension Agent {
         case .queueCatalogue, .queues, .queue, .queuePublished, .queueDelivered, .queueSettled, .queueStatistics, .queueCount,
              .queuePartitionReply, .queuePartitionStats, .queuePartitionDeadLetters, .queueDeadLetters:
             return presentQueue(reply)
-        case .cacheValue, .cacheWritten, .cacheStatistics:
+        case .cacheValue, .cacheWritten, .cacheInteger, .cacheStatistics:
             return presentCache(reply)
         }
     }

@@ -2,9 +2,11 @@ import ChorusCache
 import ChorusNode
 import ChorusShards
 
-// The cache's RESP2 front door (`--resp HOST:PORT`, docs/api.md "RESP"): GET, MGET, SET,
-// MSET, DEL, EXISTS, SELECT 0, INFO, PING, ECHO, COMMAND and AUTH translated to the same typed cache requests as
-// /v1/cache, and the node's replies to RESP answers. Nothing here holds a copy or retries.
+// The cache's RESP2 front door (`--resp HOST:PORT`, docs/api.md "RESP"): GET, MGET, SET
+// (with EX or PX), MSET, DEL, EXISTS, INCR, DECR, INCRBY, DECRBY, SELECT 0, INFO, PING, ECHO,
+// COMMAND and AUTH translated to the same typed cache requests as /v1/cache, and the node's
+// replies to RESP answers. An increment is one read-modify-write in the key's shard, never a
+// GET then a SET here. Nothing here holds a copy or retries.
 extension Agent {
     /// Answers one command on the loop thread; `session` holds the connection's AUTH state.
     func serveRESP(_ arguments: [[UInt8]], session: RESPSession, _ answer: @escaping (RESPValue) -> Void) {
@@ -30,7 +32,7 @@ extension Agent {
         case ("GET", 1), ("MGET", 1...):
             guard let keys = keys(args) else { return answer(.error("ERR invalid key")) }
             each(keys, { k, next in
-                self.submit(.cacheGet(key: k)) { reply in
+                self.submitCacheRead(.cacheGet(key: k)) { reply in
                     if case let .cacheValue(_, value) = reply { next(.success(.bulk(value))) } else { next(.failure(RESPStepFailure(reply: reply))) }
                 }
             }) { result in
@@ -46,14 +48,33 @@ extension Agent {
                     if case let .cacheValue(_, value) = reply { next(.success(.integer(value == nil ? 0 : 1))) } else { next(.failure(RESPStepFailure(reply: reply))) }
                 }
             }) { answer(Agent.count($0)) }
-        case ("SET", 2):
+        case ("SET", 2...):
             guard let k = key(0) else { return answer(.error("ERR invalid key")) }
             guard args[1].count <= CacheShardCommand.maxValueBytes else { return answer(.error("ERR value too large")) }
-            submit(.cachePut(key: k, value: args[1])) { reply in
+            let request: ClientRequest
+            switch RESPSetOptions.parse(Array(args.dropFirst(2)), maxTTLMillis: ClientRequest.maxCacheTTLMillis) {
+            case let .failure(e): return answer(.error(e.line))
+            case .success(nil): request = .cachePut(key: k, value: args[1])
+            case let .success(ttl?): request = .cachePutExpiring(key: k, value: args[1], ttlMillis: ttl)
+            }
+            submit(request) { reply in
                 if case .cacheWritten = reply { answer(.simple("OK")) } else { answer(Agent.respError(reply)) }
             }
-        case ("SET", 3...):
-            answer(.error("ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported by this cache yet"))
+        case ("INCR", 1), ("DECR", 1), ("INCRBY", 2), ("DECRBY", 2):
+            guard let k = key(0) else { return answer(.error("ERR invalid key")) }
+            var by: Int64 = name == "DECR" ? -1 : 1
+            if args.count == 2 {
+                guard let n = DecimalInteger.parse(args[1]) else { return answer(.error("ERR value is not an integer or out of range")) }
+                if name == "DECRBY" {
+                    guard n != .min else { return answer(.error("ERR decrement would overflow")) }
+                    by = -n
+                } else {
+                    by = n
+                }
+            }
+            submit(.cacheIncrement(key: k, by: by)) { reply in
+                if case let .cacheInteger(_, n) = reply { answer(.integer(n)) } else { answer(Agent.respError(reply)) }
+            }
         case ("MSET", _) where !args.isEmpty && args.count % 2 == 0:
             let pairs = stride(from: 0, to: args.count, by: 2).map { (args[$0], args[$0 + 1]) }
             guard pairs.allSatisfy({ !$0.0.isEmpty && $0.0.count <= CacheShardCommand.maxKeyBytes && $0.1.count <= CacheShardCommand.maxValueBytes }) else {
@@ -129,7 +150,11 @@ extension Agent {
     static func respError(_ reply: RESPStepFailure) -> RESPValue { respError(reply.reply) }
 
     static func respError(_ reply: ClientReply) -> RESPValue {
-        if case let .failure(f) = reply { return .error("ERR \(f.code): \(f.message)") }
+        if case let .failure(f) = reply {
+            // The shard's refusal of an increment reads as Redis's own line.
+            if f.code == .rejected { return .error("ERR \(f.message)") }
+            return .error("ERR \(f.code): \(f.message)")
+        }
         return .error("ERR unexpected answer")
     }
 }

@@ -61,8 +61,12 @@ public struct AgentSettings: Sendable {
         n.shards = shards
         n.tick = shardTick
         n.bootstrapExpect = bootstrapExpect
+        n.cache.maxBytes = cacheMaxBytes
         return n
     }
+    /// Byte budget of this node's cache copies (`--cache-max-bytes`); by default a share of
+    /// physical memory (`CacheMemoryShare`).
+    public var cacheMaxBytes: Int = CacheMemoryShare.machineDefault
     /// Longest a graceful leave waits for this node's shard replicas to move elsewhere
     /// (0 = leave at once).
     public var drainTimeout: Interval = .seconds(30)
@@ -104,6 +108,9 @@ public struct AgentSettings: Sendable {
         do { try membership.validate() } catch { throw .invalidSetting(error.message) }
         do { try placement.validate() } catch { throw .invalidSetting(error.message) }
         do { try shards.validate() } catch { throw .invalidSetting(error.message) }
+        if !CacheMemoryShare.allowed.contains(cacheMaxBytes) {
+            throw .invalidSetting("cache_max_bytes must be 1MiB...1TiB (\(CacheMemoryShare.allowed.lowerBound)...\(CacheMemoryShare.allowed.upperBound) bytes), got \(cacheMaxBytes)")
+        }
         do { try node.validate() } catch { throw .invalidSetting(error.description) }
         if shardTick <= .zero { throw .invalidSetting("shard tick must be positive") }
         if maxDatagramBytes < membership.datagramBudget || maxDatagramBytes > UDPSocket.defaultMaxDatagramBytes {

@@ -4,10 +4,23 @@ import ChorusWire
 /// The home is the shard's leader; `epoch` is its term and `counter` its transaction within
 /// the term, so the pair names one home transaction (`ChorusCache.TxnID`).
 ///
+/// ```
+/// command = 1 write     · key · value? · version · epoch · counter
+///         | 2 write     · key · value? · version · epoch · counter · expiresAt varint
+///         | 3 increment · key · by zigzag · nowMillis · version · epoch · counter
+/// ```
+/// Tag 1 is the form logs written before expiries hold; it still decodes (no expiry).
+///
 /// Invariant: `decode(encode(c)) == c`; `decode` of anything else throws a `WireError`.
 public enum CacheShardCommand: Hashable, Sendable {
-    /// Makes `value` (nil: deleted) the key's durable value at `version`.
-    case write(key: [UInt8], value: [UInt8]?, version: UInt64, epoch: UInt64, counter: UInt64)
+    /// Makes `value` (nil: deleted) the key's durable value at `version`, expiring when the
+    /// wall clock of the key's home reaches `expiresAtMillis` (nil: never).
+    case write(key: [UInt8], value: [UInt8]?, version: UInt64, epoch: UInt64, counter: UInt64,
+               expiresAtMillis: UInt64? = nil)
+    /// Adds `by` to the key's value read as a decimal integer (absent or expired at
+    /// `nowMillis`, the proposing home's wall clock: 0), keeping its expiry. Refused, with the
+    /// value unchanged, when the value is not an integer or the sum leaves Int64.
+    case increment(key: [UInt8], by: Int64, nowMillis: UInt64, version: UInt64, epoch: UInt64, counter: UInt64)
 
     /// Longest cache key and value the shard keeps (the cache codec's limits are larger; the
     /// node refuses anything beyond these before it reaches the home).
@@ -16,21 +29,32 @@ public enum CacheShardCommand: Hashable, Sendable {
 
     func encode(into w: inout ByteWriter) {
         switch self {
-        case let .write(key, value, version, epoch, counter):
-            w.u8(1); w.blob(key)
+        case let .write(key, value, version, epoch, counter, expiresAt):
+            w.u8(expiresAt == nil ? 1 : 2); w.blob(key)
             if let value { w.u8(1); w.blob(value) } else { w.u8(0) }
             w.varint(version); w.varint(epoch); w.varint(counter)
+            if let expiresAt { w.varint(expiresAt) }
+        case let .increment(key, by, now, version, epoch, counter):
+            w.u8(3); w.blob(key); w.varint(UInt64(bitPattern: (by << 1) ^ (by >> 63)))
+            w.varint(now); w.varint(version); w.varint(epoch); w.varint(counter)
         }
     }
 
     static func decode(_ r: inout ByteReader) throws(WireError) -> CacheShardCommand {
         let tag = try r.u8()
         switch tag {
-        case 1:
+        case 1, 2:
             let key = try r.blob("cache key", limit: maxKeyBytes)
             let value = try decodeValue(&r)
-            let version = try r.varint(), epoch = try r.varint()
-            return .write(key: key, value: value, version: version, epoch: epoch, counter: try r.varint())
+            let version = try r.varint(), epoch = try r.varint(), counter = try r.varint()
+            let expiresAt: UInt64? = tag == 2 ? try r.varint() : nil
+            return .write(key: key, value: value, version: version, epoch: epoch, counter: counter, expiresAtMillis: expiresAt)
+        case 3:
+            let key = try r.blob("cache key", limit: maxKeyBytes)
+            let z = try r.varint()
+            let by = Int64(bitPattern: z >> 1) ^ -Int64(bitPattern: z & 1)
+            let now = try r.varint(), version = try r.varint(), epoch = try r.varint()
+            return .increment(key: key, by: by, nowMillis: now, version: version, epoch: epoch, counter: try r.varint())
         default:
             throw .invalid(field: "cache shard command", reason: "tag \(tag)")
         }

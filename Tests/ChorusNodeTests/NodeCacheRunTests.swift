@@ -27,7 +27,7 @@ import Testing
     @Test func oneSeed_printsItsReport() throws {
         let started = Date()
         let r = try NodeCacheRunTests.run(seed: 1)
-        print("whole-node cache run seed 1: \(r.reads) reads (\(r.hits) hits), \(r.writes) writes, \(r.failed) failed, \(r.invalidations) invalidations, \(r.crashes) crashes, \(r.partitions) partitions, \(Date().timeIntervalSince(started)) s")
+        print("whole-node cache run seed 1: \(r.reads) reads (\(r.hits) hits), \(r.writes) writes, \(r.increments) increments (\(r.unknownIncrements) unknown), \(r.failed) failed, \(r.invalidations) invalidations, \(r.crashes) crashes, \(r.partitions) partitions, \(Date().timeIntervalSince(started)) s")
         #expect(r.passed, "\(r.violations.prefix(5))")
     }
 }

@@ -53,6 +53,8 @@ import Testing
             .deadlockRefresh(shard: 9, epoch: 77),
             .client(.cacheGet(key: [1])), .client(.cachePut(key: [2, 3], value: [])), .client(.cachePut(key: [2], value: [9, 9])),
             .client(.cacheDelete(key: [4])), .client(.cacheStats),
+            .client(.cachePutExpiring(key: [5], value: [6], ttlMillis: 10_000)), .client(.cacheIncrement(key: [6], by: .min)),
+            .client(.cacheIncrement(key: [6], by: .max)), .client(.cacheIncrement(key: [6], by: -1)),
         ]
         let replies: [PeerReply] = [
             .client(.kvWritten(key: [1], shard: ShardID(2), index: 3)), .client(.kvValue(key: [1], shard: ShardID(2), value: [9])),
@@ -64,6 +66,7 @@ import Testing
             .refused(.overloaded), .refused(.foreignShardSet),
             .client(.cacheValue(key: [1], value: nil)), .client(.cacheValue(key: [1], value: [])), .client(.cacheValue(key: [1], value: [5])),
             .client(.cacheWritten(key: [7])), .client(.cacheStatistics(metrics)),
+            .client(.cacheInteger(key: [7], value: .min)), .client(.cacheInteger(key: [7], value: 42)),
         ]
         var out: [PeerMessage] = []
         for (i, m) in cacheMessages.enumerated() {
@@ -128,9 +131,12 @@ import Testing
         var bytes = PeerMessageCodec.encode(frame)
         let header = 2 + 1 + 1 + 8 + 8 + 4
         #expect(bytes[3] == 3)
+        #expect(bytes[header] == 2)
+        for old in [UInt8(1), 3] {
+            bytes[header] = old // version 1 carried plain values, not records
+            #expect(throws: WireError.self) { try PeerMessageCodec.decode(bytes) }
+        }
         bytes[header] = 2
-        #expect(throws: WireError.self) { try PeerMessageCodec.decode(bytes) }
-        bytes[header] = 1
         bytes[header + 2] = 9 // the coherence message's version
         #expect(throws: WireError.self) { try PeerMessageCodec.decode(bytes) }
     }

@@ -61,4 +61,87 @@ final class ShardCacheValuesTests: XCTestCase {
             XCTAssertEqual(try ShardState(shard: ShardID(1), image: r.image()), r)
         }
     }
+
+    func increment(_ key: String, by: Int64, now: UInt64 = 1_000, counter: UInt64) -> [UInt8] {
+        ShardCommand.cache(.increment(key: Array(key.utf8), by: by, nowMillis: now, version: counter, epoch: 1, counter: counter)).encoded()
+    }
+
+    func result(_ reply: [UInt8]) -> String? {
+        ShardCacheValues.resultingValue(of: reply).flatMap { $0.value }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func testExpiringWriteAndIncrement_roundTrip() throws {
+        for c in [ShardCommand.cache(.write(key: [1], value: [2], version: 1, epoch: 2, counter: 3, expiresAtMillis: 1_700_000_000_000)),
+                  .cache(.increment(key: [1], by: .min, nowMillis: 5, version: 1, epoch: 2, counter: 3)),
+                  .cache(.increment(key: [1], by: .max, nowMillis: .max, version: 1, epoch: 2, counter: 3)),
+                  .cache(.increment(key: [1], by: -1, nowMillis: 0, version: 0, epoch: 0, counter: 0))] {
+            XCTAssertEqual(try ShardCommand(decoding: c.encoded()), c)
+        }
+    }
+
+    func testIncrement_ofAMissingKeyStartsAtZero_andAddsInOrder() {
+        var s = ShardState(shard: ShardID(0))
+        XCTAssertEqual(result(s.apply(increment("n", by: 1, counter: 1), at: LogIndex(1))), "1")
+        XCTAssertEqual(result(s.apply(increment("n", by: 41, counter: 2), at: LogIndex(2))), "42")
+        XCTAssertEqual(result(s.apply(increment("n", by: -50, counter: 3), at: LogIndex(3))), "-8")
+        XCTAssertEqual(s.apply(increment("n", by: 1000, counter: 3), at: LogIndex(4)), [ShardCacheValues.Reply.ignored], "once per transaction")
+        XCTAssertEqual(s.cache.value(of: Array("n".utf8)).value, Array("-8".utf8))
+    }
+
+    func testIncrement_ofANonInteger_isRefused_andChangesNothing() {
+        var s = ShardState(shard: ShardID(0))
+        for (i, text) in ["abc", "", " 1", "1 ", "+1", "01", "-0", "1.5", "99999999999999999999", "-"].enumerated() {
+            let key = "k\(i)"
+            XCTAssertEqual(s.apply(write(key, text, version: 1, epoch: 1, counter: 1), at: LogIndex(UInt64(2 * i + 1))), [0])
+            XCTAssertEqual(s.apply(increment(key, by: 1, counter: 2), at: LogIndex(UInt64(2 * i + 2))), [ShardCacheValues.Reply.refused], text)
+            XCTAssertEqual(s.cache.value(of: Array(key.utf8)).value, Array(text.utf8))
+            XCTAssertEqual(s.cache.value(of: Array(key.utf8)).version, 1)
+        }
+    }
+
+    func testIncrement_thatWouldOverflow_isRefused_withoutATrap() {
+        var s = ShardState(shard: ShardID(0))
+        _ = s.apply(write("max", String(Int64.max), version: 1, epoch: 1, counter: 1), at: LogIndex(1))
+        XCTAssertEqual(s.apply(increment("max", by: 1, counter: 2), at: LogIndex(2)), [ShardCacheValues.Reply.refused])
+        _ = s.apply(write("min", String(Int64.min), version: 1, epoch: 1, counter: 3), at: LogIndex(3))
+        XCTAssertEqual(s.apply(increment("min", by: -1, counter: 4), at: LogIndex(4)), [ShardCacheValues.Reply.refused])
+        XCTAssertEqual(result(s.apply(increment("min", by: .max, counter: 5), at: LogIndex(5))), "-1")
+        XCTAssertEqual(s.apply(increment("fresh", by: .min, counter: 6), at: LogIndex(6)).first, ShardCacheValues.Reply.appliedWithValue)
+        XCTAssertEqual(s.cache.value(of: Array("fresh".utf8)).value, Array(String(Int64.min).utf8))
+    }
+
+    func testIncrement_keepsALiveExpiry_andTreatsAnExpiredValueAsAbsent() {
+        var s = ShardState(shard: ShardID(0))
+        let w = ShardCommand.cache(.write(key: Array("t".utf8), value: Array("10".utf8), version: 1, epoch: 1, counter: 1,
+                                          expiresAtMillis: 5_000)).encoded()
+        XCTAssertEqual(s.apply(w, at: LogIndex(1)), [0])
+        let live = s.apply(increment("t", by: 1, now: 4_999, counter: 2), at: LogIndex(2))
+        XCTAssertEqual(ShardCacheValues.resultingValue(of: live)?.expiresAtMillis, 5_000)
+        XCTAssertEqual(result(live), "11")
+        let expired = s.apply(increment("t", by: 1, now: 5_000, counter: 3), at: LogIndex(3))
+        XCTAssertEqual(result(expired), "1", "expired at its instant: the increment starts from 0")
+        XCTAssertNil(ShardCacheValues.resultingValue(of: expired)?.expiresAtMillis, "and the new value does not expire")
+    }
+
+    func testImage_keepsExpiries_andAVersionThreeImageIsStillRead() throws {
+        var s = ShardState(shard: ShardID(4))
+        let w = ShardCommand.cache(.write(key: [7], value: [8], version: 1, epoch: 1, counter: 1, expiresAtMillis: 123_456)).encoded()
+        _ = s.apply(w, at: LogIndex(1))
+        let image = s.image()
+        XCTAssertEqual(image[0], 4)
+        let restored = try ShardState(shard: ShardID(4), image: image)
+        XCTAssertEqual(restored.cache.record(of: [7])?.expiresAtMillis, 123_456)
+        XCTAssertEqual(restored, s)
+
+        // A version-3 image is the same without the expiry flag after each record's counter.
+        var plain = ShardState(shard: ShardID(4))
+        _ = plain.apply(write("k", "v", version: 1, epoch: 1, counter: 1), at: LogIndex(1))
+        var v3 = plain.image()
+        XCTAssertEqual(v3.removeLast(), 0, "the one record's expiry flag ends the image")
+        v3[0] = 3
+        let old = try ShardState(shard: ShardID(4), image: v3)
+        XCTAssertEqual(old.cache.value(of: Array("k".utf8)).value, Array("v".utf8))
+        XCTAssertNil(old.cache.record(of: Array("k".utf8))?.expiresAtMillis)
+        XCTAssertEqual(old, plain)
+    }
 }

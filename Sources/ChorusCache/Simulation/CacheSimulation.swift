@@ -295,7 +295,7 @@ public struct CacheSimulation {
         case let .value(v):
             report.reads += 1
             checker.recordRead(op.key, value: v, start: op.start, end: now, node: clients[c].node)
-        case .written:
+        case .written, .writtenValue:
             report.writes += 1
             if let v = op.value { checker.recordWrite(op.key, value: v, start: op.start, end: now) }
         case .failed(.outcomeUnknown):

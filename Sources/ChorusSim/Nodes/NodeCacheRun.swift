@@ -11,7 +11,10 @@ import Foundation
 ///
 /// The checker (`NodeCacheHistory`) watches every node's copies after every event (single
 /// writer / multiple readers) and checks every completed read against the writes of its key
-/// (linearizable reads). A failing seed is replayed exactly by `replayLine`.
+/// (linearizable reads). Some operations increment one counter key instead: no two
+/// acknowledged increments may answer the same value, and the counter read at the end must
+/// count every acknowledged one and no more than were asked. A failing seed is replayed
+/// exactly by `replayLine`.
 public final class NodeCacheRun {
     public let settings: NodeCacheSettings
     let cluster: NodeCluster
@@ -24,9 +27,12 @@ public final class NodeCacheRun {
     var faultsOn = true
     var crashed: Int?
     let keyBytes: [[UInt8]]
+    static let counterKey = Array("counter".utf8)
+    /// The answers of acknowledged increments.
+    var incrementResults: [Int64] = []
 
     struct Operation {
-        enum Kind { case read, write([UInt8]?) }
+        enum Kind { case read, write([UInt8]?), increment }
         var client: Int
         var key: Int
         var kind: Kind
@@ -80,6 +86,7 @@ public final class NodeCacheRun {
         // a crashed node would wait for ever, and waiting costs simulated time.
         for c in waitingOn.indices { if let t = waitingOn[c] { abandon(c, low: t.value & 0xFFFF) } }
         try finalReads(until: cluster.now + seconds(settings.quietSeconds))
+        checkCounter()
         if !report.violations.isEmpty {
             for slot in cluster.slots { report.violations.append("n\(slot.index): " + (slot.node?.cacheSummary(at: cluster.time(slot.index).now, keys: keyBytes) ?? "down")) }
         }
@@ -116,6 +123,33 @@ public final class NodeCacheRun {
                     report.violations.append("n\(node) could not read key-\(key) in the quiet phase (last answer: \(last))")
                 }
             }
+        }
+    }
+
+    /// Increments are atomic: distinct answers, and the final value counts every acknowledged
+    /// increment and at most the unknown ones besides.
+    func checkCounter() {
+        report.increments = incrementResults.count
+        if Set(incrementResults).count != incrementResults.count {
+            report.violations.append("two increments answered the same value: \(incrementResults.sorted())")
+        }
+        let t = cluster.submit(.cacheGet(key: Self.counterKey), to: 0)
+        cluster.run(until: cluster.now + .seconds(10)) { $0.replies[t] != nil }
+        let final: Int64
+        switch cluster.replies[t]?.reply {
+        case .cacheValue(_, nil)?: final = 0
+        case let .cacheValue(_, value?)?:
+            guard let n = Int64(String(decoding: value, as: UTF8.self)) else {
+                return report.violations.append("the counter holds \(value), not an integer")
+            }
+            final = n
+        case let other:
+            return report.violations.append("the counter could not be read in the quiet phase: \(String(describing: other))")
+        }
+        let acked = Int64(incrementResults.count), unknown = Int64(report.unknownIncrements)
+        if final < acked || final > acked + unknown || incrementResults.contains(where: { $0 > final }) {
+            report.violations.append("counter \(final) after \(acked) acknowledged and \(unknown) unknown increments "
+                                     + "(answers \(incrementResults.sorted()))")
         }
     }
 
@@ -164,7 +198,10 @@ public final class NodeCacheRun {
         let node = Int(cluster.random() % UInt64(settings.nodes))
         let kind: Operation.Kind
         let request: ClientRequest
-        if cluster.unit() < settings.writeRatio {
+        if cluster.unit() < settings.incrementRatio {
+            kind = .increment
+            request = .cacheIncrement(key: Self.counterKey, by: 1)
+        } else if cluster.unit() < settings.writeRatio {
             if cluster.unit() < settings.deleteRatio {
                 kind = .write(nil)
                 request = .cacheDelete(key: keyBytes[key])
@@ -202,6 +239,11 @@ public final class NodeCacheRun {
         case (.read, _):
             report.failed += 1
             if report.failures.count < 10 { report.failures.append("\(reply)") }
+        case let (.increment, .cacheInteger(_, n)):
+            incrementResults.append(n)
+        case (.increment, _):
+            report.failed += 1
+            report.unknownIncrements += 1
         }
         cluster.after(.milliseconds(Int64(2 + cluster.random() % 20)), tag: Self.clientTag | UInt64(op.client))
     }
@@ -211,8 +253,10 @@ public final class NodeCacheRun {
         guard let t = waitingOn[c], t.value & 0xFFFF == low, let op = tickets.removeValue(forKey: t) else { return }
         waitingOn[c] = nil
         report.failed += 1
-        if case let .write(value) = op.kind {
-            history.recordWrite(op.key, value: value, start: op.start, end: nil, client: c)
+        switch op.kind {
+        case let .write(value): history.recordWrite(op.key, value: value, start: op.start, end: nil, client: c)
+        case .increment: report.unknownIncrements += 1
+        case .read: break
         }
         cluster.after(.milliseconds(5), tag: Self.clientTag | UInt64(c))
     }

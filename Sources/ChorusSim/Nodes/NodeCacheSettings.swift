@@ -17,6 +17,8 @@ public struct NodeCacheSettings: Sendable, Equatable {
     /// Share of operations that write, and of writes that delete.
     public var writeRatio = 0.3
     public var deleteRatio = 0.1
+    /// Share of operations that increment the one counter key (`counter`) instead.
+    public var incrementRatio = 0.1
     /// Seconds between faults (a crash and restart, or an isolated node); 0: none.
     public var faultEverySeconds = 2.0
     public var loss = 0.02
@@ -33,7 +35,7 @@ public struct NodeCacheSettings: Sendable, Equatable {
         try check((1...64).contains(clients), "clients must be 1...64")
         try check(durationSeconds >= 0.5 && durationSeconds <= 600, "duration must be 0.5...600 s")
         try check(quietSeconds >= 5 && quietSeconds <= 600, "quiet must be 5...600 s")
-        for p in [writeRatio, deleteRatio] { try check(p >= 0 && p <= 1, "ratios must be 0...1") }
+        for p in [writeRatio, deleteRatio, incrementRatio] { try check(p >= 0 && p <= 1, "ratios must be 0...1") }
         for p in [loss, duplication, reorder] { try check(p >= 0 && p <= 0.5, "probabilities must be 0...0.5") }
         try check(faultEverySeconds == 0 || (faultEverySeconds >= 0.5 && faultEverySeconds <= 600), "fault interval must be 0 or 0.5...600 s")
     }
@@ -41,7 +43,7 @@ public struct NodeCacheSettings: Sendable, Equatable {
     /// Swift that replays this run exactly (every option that shapes it), for a failing seed.
     public var replayLine: String {
         "var s = NodeCacheSettings(); s.seed = \(seed); s.nodes = \(nodes); s.shards = \(shards); s.keys = \(keys); "
-            + "s.clients = \(clients); s.durationSeconds = \(durationSeconds); s.faultEverySeconds = \(faultEverySeconds); "
+            + "s.clients = \(clients); s.incrementRatio = \(incrementRatio); s.durationSeconds = \(durationSeconds); s.faultEverySeconds = \(faultEverySeconds); "
             + "s.loss = \(loss); s.duplication = \(duplication); s.reorder = \(reorder); "
             + "try NodeCacheRun(settings: s, node: NodeCacheRun.nodeSettings(shards: \(shards))).run()"
     }
@@ -57,6 +59,9 @@ public struct NodeCacheReport: Sendable {
     public var violations: [String] = []
     public var reads = 0
     public var writes = 0
+    /// Increments acknowledged with their result, and those whose outcome stayed unknown.
+    public var increments = 0
+    public var unknownIncrements = 0
     /// Operations answered with a failure (unavailable, outcome unknown, no leader).
     public var failed = 0
     /// The first few failure answers, for the report.
