@@ -11,11 +11,22 @@ enum AESGCM {
 
     /// `plaintext` encrypted, followed by its tag; nil only if libcrypto fails.
     static func seal(_ plaintext: [UInt8], key: SealKey, nonce: [UInt8], aad: [UInt8]) -> [UInt8]? {
-        guard nonce.count == nonceBytes, let ctx = EVP_CIPHER_CTX_new() else { return nil }
+        guard nonce.count == nonceBytes, plaintext.count < Int(Int32.max) - tagBytes else { return nil }
+        if let context = key.context {
+            return nonce.withUnsafeBufferPointer { n in
+                n.baseAddress.flatMap { base in context.withSealing(nonce: base) { encrypt(plaintext, aad: aad, with: $0) } }
+            }
+        }
+        guard let ctx = EVP_CIPHER_CTX_new() else { return nil }
         defer { EVP_CIPHER_CTX_free(ctx) }
         guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceBytes), nil) == 1,
               EVP_EncryptInit_ex(ctx, nil, nil, key.bytes, nonce) == 1 else { return nil }
+        return encrypt(plaintext, aad: aad, with: ctx)
+    }
+
+    /// Encrypts with a context keyed and given its nonce: ciphertext then tag.
+    private static func encrypt(_ plaintext: [UInt8], aad: [UInt8], with ctx: OpaquePointer) -> [UInt8]? {
         var length: Int32 = 0
         if !aad.isEmpty {
             guard EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
@@ -30,29 +41,38 @@ enum AESGCM {
             written = Int(length)
         }
         let finished = out.withUnsafeMutableBufferPointer { o in
-            EVP_EncryptFinal_ex(ctx, o.baseAddress! + written, &length) == 1
+            o.baseAddress.map { EVP_EncryptFinal_ex(ctx, $0 + written, &length) == 1 } ?? false
         }
         guard finished else { return nil }
         written += Int(length)
         guard written == plaintext.count else { return nil }
         let tagged = out.withUnsafeMutableBufferPointer { o in
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tagBytes), o.baseAddress! + written) == 1
+            o.baseAddress.map { EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tagBytes), $0 + written) == 1 } ?? false
         }
         return tagged ? out : nil
     }
 
     /// The plaintext of `sealed` (ciphertext then tag), or nil when the tag does not verify.
     static func open(_ sealed: ArraySlice<UInt8>, key: SealKey, nonce: ArraySlice<UInt8>, aad: [UInt8]) -> [UInt8]? {
-        guard nonce.count == nonceBytes, sealed.count >= tagBytes, sealed.count < Int(Int32.max),
-              let ctx = EVP_CIPHER_CTX_new() else { return nil }
-        defer { EVP_CIPHER_CTX_free(ctx) }
+        guard nonce.count == nonceBytes, sealed.count >= tagBytes, sealed.count < Int(Int32.max) else { return nil }
         let nonceBytes = Array(nonce)
-        let cipherCount = sealed.count - tagBytes
-        let cipher = Array(sealed.prefix(cipherCount))
-        var tag = Array(sealed.suffix(tagBytes))
+        if let context = key.context {
+            return nonceBytes.withUnsafeBufferPointer { n in
+                n.baseAddress.flatMap { base in context.withOpening(nonce: base) { decrypt(sealed, aad: aad, with: $0) } }
+            }
+        }
+        guard let ctx = EVP_CIPHER_CTX_new() else { return nil }
+        defer { EVP_CIPHER_CTX_free(ctx) }
         guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceBytes.count), nil) == 1,
               EVP_DecryptInit_ex(ctx, nil, nil, key.bytes, nonceBytes) == 1 else { return nil }
+        return decrypt(sealed, aad: aad, with: ctx)
+    }
+
+    /// Decrypts and verifies with a context keyed and given its nonce.
+    private static func decrypt(_ sealed: ArraySlice<UInt8>, aad: [UInt8], with ctx: OpaquePointer) -> [UInt8]? {
+        let cipherCount = sealed.count - tagBytes
+        var tag = Array(sealed.suffix(tagBytes))
         var length: Int32 = 0
         if !aad.isEmpty {
             guard EVP_DecryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
@@ -60,20 +80,23 @@ enum AESGCM {
         var out = [UInt8](repeating: 0, count: cipherCount + 16)
         var written = 0
         if cipherCount > 0 {
-            let ok = out.withUnsafeMutableBufferPointer { o in
-                EVP_DecryptUpdate(ctx, o.baseAddress, &length, cipher, Int32(cipherCount)) == 1
+            let ok = sealed.withUnsafeBufferPointer { c in
+                out.withUnsafeMutableBufferPointer { o in
+                    EVP_DecryptUpdate(ctx, o.baseAddress, &length, c.baseAddress, Int32(cipherCount)) == 1
+                }
             }
             guard ok else { return nil }
             written = Int(length)
         }
         guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagBytes), &tag) == 1 else { return nil }
         let verified = out.withUnsafeMutableBufferPointer { o in
-            EVP_DecryptFinal_ex(ctx, o.baseAddress! + written, &length) == 1
+            o.baseAddress.map { EVP_DecryptFinal_ex(ctx, $0 + written, &length) == 1 } ?? false
         }
         guard verified else { return nil }
         written += Int(length)
         guard written == cipherCount else { return nil }
-        return Array(out.prefix(written))
+        out.removeLast(out.count - written)
+        return out
     }
 
     /// `count` bytes from libcrypto's random generator; nil if it cannot provide them.

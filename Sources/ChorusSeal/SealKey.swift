@@ -5,11 +5,18 @@
 public struct SealKey: Sendable, Hashable, CustomStringConvertible {
     public static let byteCount = 32
     public let bytes: [UInt8]
+    /// The key's reusable libcrypto contexts (nil if libcrypto could not make them; sealing
+    /// then sets a context up per message). Not part of the key's identity.
+    let context: GCMContext?
 
     public init?(bytes: [UInt8]) {
         guard bytes.count == Self.byteCount else { return nil }
         self.bytes = bytes
+        context = GCMContext(key: bytes)
     }
+
+    public static func == (a: SealKey, b: SealKey) -> Bool { a.bytes == b.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// A key from 64 hex digits (either case); nil for anything else.
     public init?(hex: some StringProtocol) {
@@ -24,6 +31,7 @@ public struct SealKey: Sendable, Hashable, CustomStringConvertible {
             i += 2
         }
         bytes = out
+        context = GCMContext(key: out)
     }
 
     public var hex: String {

@@ -1,5 +1,7 @@
 import Testing
 import ChorusBase
+import Dispatch
+import Synchronization
 @testable import ChorusSeal
 
 /// Sealing: round trip, a wrong key, a tampered byte, another cluster, replays, rotation
@@ -107,5 +109,35 @@ import ChorusBase
             if n >= 3 && rng.next() % 2 == 0 { bytes[0] = Seal.magic.0; bytes[1] = Seal.magic.1; bytes[2] = 1 }
             if case .success = s.open(bytes, now: Self.t), Seal.isSealed(bytes) { Issue.record("random bytes opened") }
         }
+    }
+}
+
+extension SealTests {
+    /// Keys keep one keyed context each and only set the nonce per message: messages sealed
+    /// in any order, under alternating keys, from many threads at once, open to exactly what
+    /// was sealed, and a key made again from the same bytes is the same key.
+    @Test func reusedContexts_alternatingKeysAndThreads_openToWhatWasSealed() throws {
+        let a = try #require(Seal.randomKey()), b = try #require(Seal.randomKey())
+        #expect(SealKey(bytes: a.bytes) == a && SealKey(hex: a.hex) == a && a != b)
+        let one = Seal(keyring: try Keyring(keys: [a, b]), mode: .required, cluster: "c")
+        var rotated = one
+        try rotated.keyring.use(b)
+        let two = rotated
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in 0..<500 {
+                let message = (0..<(i % 97)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ worker) }
+                let sealer = i.isMultiple(of: 2) ? one : two, opener = i.isMultiple(of: 3) ? two : one
+                guard let sealed = sealer.seal(message, sentAt: 1_000),
+                      case let .success(opened) = opener.open(sealed, now: 1_000), opened == message else {
+                    failures.withLock { $0 += 1 }
+                    continue
+                }
+                var tampered = sealed
+                tampered[tampered.count - 1] ^= 1
+                if case .success = opener.open(tampered, now: 1_000) { failures.withLock { $0 += 1 } }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
     }
 }
