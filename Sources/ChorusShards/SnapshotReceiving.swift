@@ -54,8 +54,11 @@ struct SnapshotReceiving: Sendable {
         bytes.append(contentsOf: c.bytes)
         guard received == totalBytes else { return .pending }
         guard CRC32C.checksum(bytes) == checksum else { return .damaged("checksum mismatch") }
+        // The transfer ends here either way: hand the buffer over rather than copy the image.
+        let image = bytes
+        bytes = []
         do {
-            return .complete(try RaftCodec.decodeImage(bytes, index: index, term: snapshotTerm, limits: limits))
+            return .complete(try RaftCodec.decodeImage(taking: consume image, index: index, term: snapshotTerm, limits: limits))
         } catch {
             return .damaged(error.description)
         }
