@@ -179,6 +179,9 @@ def main():
         report["copy_to_two_new_replicas_s"] = time.time() - t
         for x in agents:
             x.sample_rss()
+        metrics = a.request("GET", "/metrics")[1].decode()
+        report["snapshots_sent_by_a"] = sum(float(l.split()[-1]) for l in metrics.splitlines()
+                                            if l.startswith("chorus_raft_snapshots_sent_total"))
 
         a.kill()
         t = time.time()
