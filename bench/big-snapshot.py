@@ -139,6 +139,7 @@ def main():
     p.add_argument("--state-mib", type=int, default=500)
     p.add_argument("--keep", action="store_true")
     o = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # the agents are killed on the way out
     size = min(64 << 10, (o.state_mib << 20) // KEYS + 1)
     work = tempfile.mkdtemp(prefix="chorus-big-snapshot.")
     a = Agent(work, "a", o.chorus)

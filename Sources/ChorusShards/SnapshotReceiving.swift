@@ -11,6 +11,7 @@ import ChorusWire
 /// resume); the snapshot is handed over only when all `totalBytes` arrived and their CRC-32C
 /// equals the leader's.
 struct SnapshotReceiving: Sendable {
+    static let maxReservedBytes = 1 << 30
     let from: NodeID
     let term: Term
     let index: LogIndex
@@ -42,6 +43,10 @@ struct SnapshotReceiving: Sendable {
         self.snapshotTerm = c.snapshotTerm
         self.totalBytes = c.totalBytes
         self.checksum = c.checksum
+        // One allocation of the announced size (the host checks it against
+        // `maxSnapshotBytes` first; the cap keeps this total anyway): growing by doubling
+        // would hold the old and the new buffer at once. Pages not yet written stay virtual.
+        bytes.reserveCapacity(Int(min(c.totalBytes, UInt64(SnapshotReceiving.maxReservedBytes))))
     }
 
     /// True when `c` belongs to this transfer.

@@ -111,6 +111,7 @@ final class ShardTestCluster {
     func withHost<T>(_ id: NodeID, _ body: (inout ShardHost<ShardState>) throws -> T) throws -> T {
         let m = member(id)
         guard var host = m.host else { throw HarnessError(description: "\(id) is not running") }
+        m.host = nil // one copy while `body` runs: no copy-on-write of large images
         let result: T
         do {
             result = try body(&host)
@@ -185,8 +186,15 @@ final class ShardTestCluster {
     /// Drives `m`'s host through `ShardStore.drive`: each `ready()` is one flush.
     func drive(_ m: Member) throws {
         guard var host = m.host, let store = m.store else { return }
+        m.host = nil
         var sent: [[ShardBatch]] = []
-        let replies = try store.drive(&host) { sent.append($0) }
+        let replies: [ShardReply]
+        do {
+            replies = try store.drive(&host) { sent.append($0) }
+        } catch {
+            m.host = host
+            throw error
+        }
         m.host = host
         m.replies += replies
         m.flushes += sent
