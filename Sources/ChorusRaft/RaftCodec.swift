@@ -161,6 +161,16 @@ public enum RaftCodec {
         return w.bytes
     }
 
+    /// What `encodeImage` puts before the state machine's bytes: `encodeImage(s)` is
+    /// `imagePrefix(s) + s.data`. A driver writes or streams the two pieces one after the
+    /// other instead of joining a large image in memory.
+    public static func imagePrefix(_ s: Snapshot) -> [UInt8] {
+        var w = ByteWriter(capacity: 32)
+        encode(s.metadata.configuration, into: &w)
+        w.varint(UInt64(s.data.count))
+        return w.bytes
+    }
+
     // MARK: decoding
 
     public static func decode(_ bytes: [UInt8], limits: Limits = Limits()) throws(WireError) -> Message {
@@ -243,6 +253,30 @@ public enum RaftCodec {
         let data = try r.blob("snapshot data", limit: limits.maxSnapshotBytes)
         try r.expectEnd()
         return Snapshot(metadata: SnapshotMetadata(index: index, term: term, configuration: c), data: data)
+    }
+
+    /// `decodeImage` for an image the caller hands over: the state machine's bytes are
+    /// moved to the front of the same buffer instead of copied, so a large image is not held
+    /// twice (pass it with `consume`, or as the last use of the array).
+    public static func decodeImage(taking bytes: consuming [UInt8], index: LogIndex, term: Term, limits: Limits = Limits()) throws(WireError) -> Snapshot {
+        guard index.value < LogIndex.limit, term.value < Term.limit else { throw .invalid(field: "snapshot", reason: "index or term out of range") }
+        let (c, dataStart) = try imageHead(bytes, limits: limits)
+        var data = consume bytes
+        data.removeSubrange(0..<dataStart)
+        return Snapshot(metadata: SnapshotMetadata(index: index, term: term, configuration: c), data: data)
+    }
+
+    /// The configuration of an image and where its data starts, having checked that the
+    /// data's length accounts for the rest exactly.
+    static func imageHead(_ bytes: [UInt8], limits: Limits) throws(WireError) -> (Configuration, Int) {
+        var r = ByteReader(bytes)
+        let c = try decodeConfiguration(&r, limits: limits)
+        let n = try r.count("snapshot data", limit: limits.maxSnapshotBytes)
+        guard n == r.remaining else {
+            if n > r.remaining { throw WireError.truncated(needed: n, remaining: r.remaining) }
+            throw WireError.trailingBytes(r.remaining - n)
+        }
+        return (c, r.offset)
     }
 
     static func decodePayload(_ r: inout ByteReader, limits: Limits) throws(WireError) -> EntryPayload {

@@ -37,6 +37,9 @@ public enum RaftClientProtocol {
         /// overloaded or transferring leadership.
         case retry = 3
         case badRequest = 4
+        /// The put would grow the map beyond `RaftDriverMap.maxImageBytes` (its snapshot must
+        /// fit one message); nothing was written.
+        case full = 5
         public var description: String {
             switch self {
             case .ok: return "ok"
@@ -44,6 +47,7 @@ public enum RaftClientProtocol {
             case .notFound: return "not found"
             case .retry: return "retry"
             case .badRequest: return "bad request"
+            case .full: return "full"
             }
         }
     }

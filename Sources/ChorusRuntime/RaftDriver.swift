@@ -53,7 +53,7 @@ public final class RaftDriver: @unchecked Sendable {
     private let snapshots: SnapshotStore
     private static let group: UInt64 = 1
 
-    private var kv: [ByteKey: [UInt8]] = [:]
+    private var kv = RaftDriverMap()
     private var appliedSinceSnapshot = 0
     public private(set) var counters = RaftDriverCounters()
 
@@ -92,8 +92,10 @@ public final class RaftDriver: @unchecked Sendable {
         let configuration = Configuration(voters: settings.peers.keys.sorted().map { NodeID($0) })
         let g = RaftDriver.group
         var snapshot = ChorusRaft.Snapshot.bootstrap(configuration)
-        if let s = try snapshots.load(group: g) {
-            snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term), limits: .stored)
+        if var s = try snapshots.load(group: g) {
+            var image: [UInt8] = []
+            swap(&image, &s.data)
+            snapshot = try RaftCodec.decodeImage(taking: consume image, index: LogIndex(s.index), term: Term(s.term), limits: .stored)
         }
         var entries: [Entry] = []
         let first = storage.firstIndex(group: g), last = storage.lastIndex(group: g)
@@ -112,7 +114,7 @@ public final class RaftDriver: @unchecked Sendable {
         } ?? .initial
         node = try RaftNode(id: nodeID, settings: settings.raft, seed: UInt64(MonotonicClock.now().nanoseconds) ^ settings.id,
                             restoring: PersistedState(hardState: hs, snapshot: snapshot, entries: entries))
-        try restoreStateMachine(snapshot.data)
+        try kv.restore(snapshot.data)
         logger.info("raft storage recovered", ["id": settings.id, "term": hs.term.value, "commit": hs.commit.value,
                                                "snapshot": snapshot.metadata.index.value, "entries": entries.count])
     }
@@ -384,12 +386,12 @@ public final class RaftDriver: @unchecked Sendable {
         let g = RaftDriver.group
         // 1. Snapshot from the leader: durable first, then the log forgets its history.
         if let s = ready.snapshot {
-            try snapshots.save(ChorusStorage.Snapshot(group: g, index: s.metadata.index.value, term: s.metadata.term.value,
-                                                      data: RaftCodec.encodeImage(s)))
+            try snapshots.save(group: g, index: s.metadata.index.value, term: s.metadata.term.value,
+                               parts: [RaftCodec.imagePrefix(s), s.data])
             let mark = storage.snapshotMark(group: g).index
             if storage.lastIndex(group: g) > mark { try storage.truncate(group: g, from: mark + 1) }
             try storage.markSnapshot(group: g, index: s.metadata.index.value, term: s.metadata.term.value)
-            try restoreStateMachine(s.data)
+            try kv.restore(s.data)
             counters.snapshotsInstalled += 1
         }
         // 2. Entries (a conflicting suffix is replaced by the log), 3. hard state.
@@ -423,7 +425,7 @@ public final class RaftDriver: @unchecked Sendable {
                 // `applied` on the node moves in `advance`; entries applied just now count too.
                 let reached = max(applied, ready.committedEntries.last?.index ?? .zero)
                 if index <= reached {
-                    if let value = kv[ByteKey(read.key)] {
+                    if let value = kv.value(of: read.key) {
                         respond(read.session, .init(id: read.requestID, status: .ok, leader: leaderHint(), value: value))
                     } else {
                         respond(read.session, .init(id: read.requestID, status: .notFound, leader: leaderHint()))
@@ -439,48 +441,29 @@ public final class RaftDriver: @unchecked Sendable {
     private func apply(_ e: Entry) {
         counters.applied += 1
         appliedSinceSnapshot += 1
+        var outcome = RaftDriverMap.Outcome.applied
         if case let .command(bytes) = e.payload {
             var r = ByteReader(bytes)
             if let n = try? r.u16(), let key = try? r.raw(Int(n)) {
-                kv[ByteKey(key)] = Array(bytes[(2 + Int(n))...])
+                outcome = kv.put(key: key, value: Array(bytes[(2 + Int(n))...]))
             }
         }
         if let p = pendingPuts.removeValue(forKey: e.index.value) {
-            let status: RaftClientProtocol.Status = p.term == e.term ? .ok : .retry
+            let status: RaftClientProtocol.Status = p.term != e.term ? .retry : outcome == .applied ? .ok : .full
             respond(p.session, .init(id: p.requestID, status: status, leader: leaderHint()))
         }
     }
 
     // MARK: State machine image
 
-    private func stateMachineImage() -> [UInt8] {
-        var w = ByteWriter(capacity: 16 + kv.count * 32)
-        w.u32(UInt32(kv.count))
-        for (k, v) in kv.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }).map({ ($0.key.bytes, $0.value) }) {
-            w.u32(UInt32(k.count)); w.raw(k); w.u32(UInt32(v.count)); w.raw(v)
-        }
-        return w.bytes
-    }
-
-    private func restoreStateMachine(_ data: [UInt8]) throws {
-        kv = [:]
-        guard !data.isEmpty else { return }
-        var r = ByteReader(data)
-        let count = Int(try r.u32())
-        for _ in 0..<count {
-            let k = try r.raw(Int(try r.u32()))
-            kv[ByteKey(k)] = try r.raw(Int(try r.u32()))
-        }
-    }
-
     /// Local compaction: snapshot saved, then the log marked, then old segments deleted.
     private func maybeSnapshot() throws {
         guard appliedSinceSnapshot >= settings.snapshotEvery else { return }
         let applied = node.log.applied
-        guard applied > node.log.snapshotIndex, let s = try? node.compact(through: applied, data: stateMachineImage()) else { return }
+        guard applied > node.log.snapshotIndex, let s = try? node.compact(through: applied, data: kv.image()) else { return }
         appliedSinceSnapshot = 0
-        try snapshots.save(ChorusStorage.Snapshot(group: RaftDriver.group, index: s.metadata.index.value,
-                                                  term: s.metadata.term.value, data: RaftCodec.encodeImage(s)))
+        try snapshots.save(group: RaftDriver.group, index: s.metadata.index.value, term: s.metadata.term.value,
+                           parts: [RaftCodec.imagePrefix(s), s.data])
         try storage.markSnapshot(group: RaftDriver.group, index: s.metadata.index.value, term: s.metadata.term.value)
         _ = try storage.compact()
         counters.snapshotsTaken += 1

@@ -69,6 +69,10 @@ extension ShardHost {
         var transfer: SnapshotReceiving
         if let current = snapshotsIn[shard], current.matches(chunk, from: sender) {
             transfer = current
+            // Out of the map while it grows: a copy left there would make every chunk's
+            // append copy the whole image received so far (copy-on-write), quadratic in the
+            // image — minutes of memmove for a 500 MiB one, with the event loop blocked.
+            snapshotsIn[shard] = nil
         } else if chunk.offset == 0, chunk.totalBytes <= UInt64(settings.maxSnapshotBytes), epoch != nil,
                   snapshotsIn[shard].map({ chunk.term >= $0.term }) ?? true {
             transfer = SnapshotReceiving(from: sender, first: chunk)

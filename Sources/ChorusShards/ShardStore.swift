@@ -61,9 +61,11 @@ public final class ShardStore {
         var out: [ShardID: PersistedState] = [:]
         for g in groups.sorted() where g < UInt64(ShardBatchCodec.maxShards) {
             var snapshot = ChorusRaft.Snapshot.bootstrap(.empty)
-            if let s = try snapshots.load(group: g) {
+            if var s = try loadSnapshot(group: g) {
+                var image: [UInt8] = []
+                swap(&image, &s.data) // one copy of a large image in memory, not two
                 do {
-                    snapshot = try RaftCodec.decodeImage(s.data, index: LogIndex(s.index), term: Term(s.term), limits: .stored)
+                    snapshot = try RaftCodec.decodeImage(taking: consume image, index: LogIndex(s.index), term: Term(s.term), limits: .stored)
                 } catch {
                     throw ShardStorageFailure(shard: ShardID(UInt32(g)), index: LogIndex(s.index), reason: error.description)
                 }
@@ -90,6 +92,19 @@ public final class ShardStore {
         return out
     }
 
+    /// A group's stored snapshot file; a damaged, truncated or oversized one is the shard's
+    /// `ShardStorageFailure` (at the index the log says it covers), so the node stops naming
+    /// the shard instead of starting without the state it acknowledged.
+    func loadSnapshot(group g: UInt64) throws -> ChorusStorage.Snapshot? {
+        do {
+            return try snapshots.load(group: g)
+        } catch {
+            guard case let .corruptSnapshot(file, reason) = error else { throw error }
+            throw ShardStorageFailure(shard: ShardID(UInt32(g)), index: LogIndex(log.snapshotMark(group: g).index),
+                                      reason: "\(file): \(reason)")
+        }
+    }
+
     /// Steps 1–4 of `HostReady` (not the sync).
     public func persist(_ r: HostReady) throws {
         if let epoch = r.epoch {
@@ -105,8 +120,8 @@ public final class ShardStore {
         for (shard, ready) in r.groups { try persist(ready, group: UInt64(shard.value)) }
         for (shard, s) in r.compactions {
             let g = UInt64(shard.value)
-            try snapshots.save(ChorusStorage.Snapshot(group: g, index: s.metadata.index.value, term: s.metadata.term.value,
-                                                      data: RaftCodec.encodeImage(s)))
+            try snapshots.save(group: g, index: s.metadata.index.value, term: s.metadata.term.value,
+                               parts: [RaftCodec.imagePrefix(s), s.data])
             try log.markSnapshot(group: g, index: s.metadata.index.value, term: s.metadata.term.value)
         }
     }
@@ -114,8 +129,8 @@ public final class ShardStore {
     /// Steps 1–3 of `ChorusRaft.Ready` for one group.
     func persist(_ ready: Ready, group g: UInt64) throws {
         if let s = ready.snapshot {
-            try snapshots.save(ChorusStorage.Snapshot(group: g, index: s.metadata.index.value, term: s.metadata.term.value,
-                                                      data: RaftCodec.encodeImage(s)))
+            try snapshots.save(group: g, index: s.metadata.index.value, term: s.metadata.term.value,
+                               parts: [RaftCodec.imagePrefix(s), s.data])
             let mark = log.snapshotMark(group: g).index
             if log.lastIndex(group: g) > mark { try log.truncate(group: g, from: mark + 1) }
             try log.markSnapshot(group: g, index: s.metadata.index.value, term: s.metadata.term.value)

@@ -4,12 +4,14 @@ import ChorusWire
 
 /// A member assembling one snapshot image from a leader's chunks, in order.
 ///
-/// Invariants: `bytes` is the image's prefix of length `received`, taken only from chunks of
-/// this transfer (same leader, term, snapshot index and term, length and checksum); a chunk
+/// Invariants: `bytes` is the image's prefix of length `received` (until it is handed over),
+/// taken only from chunks of this transfer (same leader, term, snapshot index and term,
+/// length and checksum); a chunk
 /// that does not continue it is ignored (the answer, `received`, tells the leader where to
 /// resume); the snapshot is handed over only when all `totalBytes` arrived and their CRC-32C
 /// equals the leader's.
 struct SnapshotReceiving: Sendable {
+    static let maxReservedBytes = 1 << 30
     let from: NodeID
     let term: Term
     let index: LogIndex
@@ -17,10 +19,11 @@ struct SnapshotReceiving: Sendable {
     let totalBytes: UInt64
     let checksum: UInt32
     private(set) var bytes: [UInt8] = []
+    /// Bytes of the image taken, in order: `bytes.count` until the image is handed over
+    /// (then `bytes` is empty and this stays, for the member's last answer).
+    private(set) var received: UInt64 = 0
     /// Ticks since a chunk of this transfer last arrived.
     var idleTicks = 0
-
-    var received: UInt64 { UInt64(bytes.count) }
 
     /// What one chunk did to the transfer.
     enum Outcome: Equatable {
@@ -40,6 +43,10 @@ struct SnapshotReceiving: Sendable {
         self.snapshotTerm = c.snapshotTerm
         self.totalBytes = c.totalBytes
         self.checksum = c.checksum
+        // One allocation of the announced size (the host checks it against
+        // `maxSnapshotBytes` first; the cap keeps this total anyway): growing by doubling
+        // would hold the old and the new buffer at once. Pages not yet written stay virtual.
+        bytes.reserveCapacity(Int(min(c.totalBytes, UInt64(SnapshotReceiving.maxReservedBytes))))
     }
 
     /// True when `c` belongs to this transfer.
@@ -52,10 +59,14 @@ struct SnapshotReceiving: Sendable {
         idleTicks = 0
         guard c.offset == received, !c.bytes.isEmpty else { return .pending }
         bytes.append(contentsOf: c.bytes)
+        received = UInt64(bytes.count)
         guard received == totalBytes else { return .pending }
         guard CRC32C.checksum(bytes) == checksum else { return .damaged("checksum mismatch") }
+        // The transfer ends here either way: hand the buffer over rather than copy the image.
+        let image = bytes
+        bytes = []
         do {
-            return .complete(try RaftCodec.decodeImage(bytes, index: index, term: snapshotTerm, limits: limits))
+            return .complete(try RaftCodec.decodeImage(taking: consume image, index: index, term: snapshotTerm, limits: limits))
         } catch {
             return .damaged(error.description)
         }

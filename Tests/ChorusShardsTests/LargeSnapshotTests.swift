@@ -2,6 +2,7 @@ import ChorusRaft
 import ChorusRing
 import ChorusShards
 import ChorusStorage
+import Foundation
 import Testing
 
 /// Snapshots larger than a message frame on disk, and snapshots that cannot be read back.
@@ -35,6 +36,66 @@ import Testing
         #expect(c.host(n2).counters.snapshotsInstalled == 1)
         let copied = c.host(n2).machine(of: ShardID(0)) == c.host(n1).machine(of: ShardID(0))
         #expect(copied)
+    }
+
+    @Test func stateOf40MiB_onARealDisk_restartsFromChunkedFiles_andIsCopiedToANewReplicaInFrames() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-shards-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let values = 40
+        var settings = ShardHostSettings()
+        settings.snapshotEvery = values
+        let c = try ShardTestCluster(nodes: 0, settings: settings)
+        try c.add(n1, directory: dir)
+        try c.bootstrap(on: n1, shards: 1)
+        try #require(try c.run(maxTicks: 40) { c.host(n1).isLeader(of: ShardID(0)) })
+        let value = String(repeating: "y", count: ShardCommand.maxValueBytes)
+        for i in 0..<values {
+            _ = try c.withHost(n1) { try $0.propose(shard: ShardID(0), requestID: bytes("r\(i)"), command: put("k\(i)", value), token: UInt64(i + 1)) }
+        }
+        try c.tick()
+        #expect(c.host(n1).counters.snapshotsTaken == 1)
+        let file = dir + "/snap/group-00000000000000000000.snap"
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
+        #expect(size > 40 << 20, "the snapshot file holds the whole state")
+        c.crash(n1)
+        try c.start(n1)
+        let machine = try #require(c.host(n1).machine(of: ShardID(0)))
+        #expect(machine.values.count == values)
+        c.maxFrameBytes = Frame16MiB
+        try c.add(n2)
+        try c.setTargets([ShardID(0): [n1, n2]])
+        #expect(try c.run(maxTicks: 400) { c.isPlaced(ShardID(0), voters: [n1, n2]) })
+        #expect(c.framesRefused == 0)
+        #expect(c.host(n2).counters.snapshotsInstalled == 1)
+        #expect(c.host(n1).counters.snapshotChunksSent >= 40, "the image went in chunks")
+        let copied = c.host(n2).machine(of: ShardID(0)) == c.host(n1).machine(of: ShardID(0))
+        #expect(copied)
+    }
+
+    @Test func storedSnapshotThatCannotBeRead_stopsTheRestart_withAShardStorageFailureNamingTheShard() throws {
+        var settings = ShardHostSettings()
+        settings.snapshotEvery = 3
+        let c = try ShardTestCluster(nodes: 1, settings: settings)
+        try c.bootstrap(on: n1, shards: 1)
+        try #require(try c.run(maxTicks: 40) { c.host(n1).isLeader(of: ShardID(0)) })
+        for i in 0..<3 {
+            _ = try c.withHost(n1) { try $0.propose(shard: ShardID(0), requestID: bytes("r\(i)"), command: put("k\(i)", "v"), token: UInt64(i + 1)) }
+        }
+        try c.tick()
+        #expect(c.host(n1).counters.snapshotsTaken == 1)
+        let stored = try #require(try c.member(n1).store?.snapshots.load(group: 0))
+        let index = LogIndex(stored.index)
+        c.crash(n1)
+        let fs = c.member(n1).fileSystem
+        let path = "/data/snap/group-00000000000000000000.snap"
+        var damaged = try #require(fs.contents(of: path))
+        damaged[damaged.count - 10] ^= 0x01
+        fs.setContents(of: path, to: damaged)
+        #expect { try c.start(n1) } throws: { error in
+            guard let failure = error as? ShardStorageFailure else { return false }
+            return failure.shard == ShardID(0) && failure.index == index
+                && failure.description.contains("group-00000000000000000000.snap") && failure.description.contains("checksum mismatch")
+        }
     }
 
     @Test func installedSnapshotThatCannotBeRead_stopsTheNode_andItsRestartNamesTheShard() throws {

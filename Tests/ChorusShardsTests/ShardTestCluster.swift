@@ -19,6 +19,9 @@ final class ShardTestCluster {
     final class Member {
         let id: NodeID
         var fileSystem = MemoryFileSystem()
+        /// When set, the member keeps its data in this real directory (`PosixFileSystem`)
+        /// instead of memory, and `crash` is a kill -9: what was written stays.
+        var directory: String?
         var store: ShardStore?
         var host: ShardHost<ShardState>?
         /// Every reply the host gave, in order.
@@ -56,7 +59,7 @@ final class ShardTestCluster {
     init(nodes: Int, settings: ShardHostSettings = ShardHostSettings(), seed: UInt64 = 1) throws {
         self.settings = settings
         self.seed = seed
-        for i in 1...nodes { try add(NodeID(UInt64(i))) }
+        for i in 0..<nodes { try add(NodeID(UInt64(i + 1))) }
     }
 
     func member(_ id: NodeID) -> Member {
@@ -70,15 +73,18 @@ final class ShardTestCluster {
     }
 
     /// Adds (and starts) a new member.
-    func add(_ id: NodeID) throws {
-        members.append(Member(id: id))
+    func add(_ id: NodeID, directory: String? = nil) throws {
+        let m = Member(id: id)
+        m.directory = directory
+        members.append(m)
         try start(id)
     }
 
     /// Starts `id` from what its file system holds, as a restarted agent does.
     func start(_ id: NodeID) throws {
         let m = member(id)
-        let store = try ShardStore(directory: "/data", fileSystem: m.fileSystem)
+        let store = try m.directory.map { try ShardStore(directory: $0, fileSystem: PosixFileSystem()) }
+            ?? ShardStore(directory: "/data", fileSystem: m.fileSystem)
         m.starts += 1
         let host = try ShardHost<ShardState>(id: id, settings: settings, seed: seed &* 1_000 &+ id.value &* 10 &+ UInt64(m.starts),
                                              epoch: try store.loadEpoch(), restoring: try store.loadGroups())
@@ -91,8 +97,8 @@ final class ShardTestCluster {
     func crash(_ id: NodeID) {
         let m = member(id)
         m.host = nil
+        if m.directory == nil { m.fileSystem.crash() } else { m.store?.close() }
         m.store = nil
-        m.fileSystem.crash()
         inFlight.removeAll { $0.to == id }
     }
 
@@ -105,6 +111,7 @@ final class ShardTestCluster {
     func withHost<T>(_ id: NodeID, _ body: (inout ShardHost<ShardState>) throws -> T) throws -> T {
         let m = member(id)
         guard var host = m.host else { throw HarnessError(description: "\(id) is not running") }
+        m.host = nil // one copy while `body` runs: no copy-on-write of large images
         let result: T
         do {
             result = try body(&host)
@@ -179,8 +186,15 @@ final class ShardTestCluster {
     /// Drives `m`'s host through `ShardStore.drive`: each `ready()` is one flush.
     func drive(_ m: Member) throws {
         guard var host = m.host, let store = m.store else { return }
+        m.host = nil
         var sent: [[ShardBatch]] = []
-        let replies = try store.drive(&host) { sent.append($0) }
+        let replies: [ShardReply]
+        do {
+            replies = try store.drive(&host) { sent.append($0) }
+        } catch {
+            m.host = host
+            throw error
+        }
         m.host = host
         m.replies += replies
         m.flushes += sent

@@ -101,6 +101,22 @@ import Testing
         #expect(sending.chunks(chunkBytes: 1_000, windowBytes: 2_000).first?.offset == 0)
     }
 
+    @Test func chunksOfALargeImage_growOneBufferInPlace_neverACopyPerChunk() throws {
+        var host = try ShardHost<ShardState>(id: member, seed: 1, epoch: 5)
+        var sending = SnapshotSending(to: member, shard: ShardID(0), term: Term(4), snapshot: snapshot(bytes: 64 << 10))
+        let chunks = sending.chunks(chunkBytes: 4 << 10, windowBytes: 1 << 20)
+        #expect(chunks.count > 10)
+        func buffer() -> UnsafePointer<UInt8>? { host.snapshotsIn[ShardID(0)]?.bytes.withUnsafeBufferPointer { $0.baseAddress } }
+        host.receive(chunks[0], from: leader)
+        let first = try #require(buffer())
+        for c in chunks.dropFirst().dropLast() {
+            host.receive(c, from: leader)
+            #expect(buffer() == first, "chunk at \(c.offset) was appended to a copy of the image")
+        }
+        host.receive(try #require(chunks.last), from: leader)
+        #expect(host.snapshotsIn[ShardID(0)]?.received == nil, "complete: handed to the group")
+    }
+
     // MARK: between hosts
 
     /// Three nodes with one shard compacted often; a fourth joins and needs a snapshot.

@@ -84,6 +84,9 @@ final class CountingFileSystem: FileSystem {
     var fileSyncs = 0
     var directorySyncs = 0
     var writes = 0
+    /// The most bytes one `write` wrote and one `read` asked for.
+    var largestWrite = 0
+    var largestRead = 0
     /// When set, the file fsync with this 1-based number fails with EIO.
     var failFileSync: Int?
 
@@ -103,8 +106,15 @@ final class CountingFile: StorageFile {
     init(_ inner: any StorageFile, owner: CountingFileSystem) { self.inner = inner; self.owner = owner }
     var path: String { inner.path }
     func size() throws(StorageError) -> Int { try inner.size() }
-    func read(at offset: Int, count: Int) throws(StorageError) -> [UInt8] { try inner.read(at: offset, count: count) }
-    func write(_ bytes: [UInt8], at offset: Int) throws(StorageError) { owner.writes += 1; try inner.write(bytes, at: offset) }
+    func read(at offset: Int, count: Int) throws(StorageError) -> [UInt8] {
+        owner.largestRead = max(owner.largestRead, count)
+        return try inner.read(at: offset, count: count)
+    }
+    func write(_ bytes: [UInt8], at offset: Int) throws(StorageError) {
+        owner.writes += 1
+        owner.largestWrite = max(owner.largestWrite, bytes.count)
+        try inner.write(bytes, at: offset)
+    }
     func sync() throws(StorageError) {
         owner.fileSyncs += 1
         if owner.failFileSync == owner.fileSyncs { throw .io(operation: "fsync", path: path, errno: 5) }
