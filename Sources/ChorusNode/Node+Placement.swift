@@ -28,6 +28,10 @@ extension Node {
     public func updateView(_ members: [Membership.MemberInfo], at time: NodeTime, into effects: inout [NodeEffect]) {
         begin(time)
         defer { end(into: &effects) }
+        applyView(members)
+    }
+
+    func applyView(_ members: [Membership.MemberInfo]) {
         foundIfExpected(members)
         var peers: [NodeID: NodePeer] = [:]
         var ids: [String: NodeID] = [:]
