@@ -54,9 +54,9 @@ public final class NodeCacheRun {
     /// SWIM settings for cache runs: `NodeCluster`'s, but a member is declared dead only after
     /// about 20 s of suspicion — longer than any crash or partition the run stages, so a
     /// restart is noticed by its new life (`Node.receiveCache`) and no death verdict reaches
-    /// the directories. With `NodeCluster`'s verdicts (about 1 to 4 s), members declared dead
-    /// and back within the run's faults left reads stuck in the quiet phase (seeds 1, 15, 38,
-    /// 78, 79): how the directories treat a member declared dead that comes back is open.
+    /// the directories. With `NodeCluster`'s verdicts (about 1 to 4 s), a member declared dead
+    /// while cut off and alive again after the heal left reads stuck in the quiet phase (seeds
+    /// 15, 38, 78, 79): how the directories treat a live member declared dead is open.
     public static func membershipSettings() -> MembershipSettings {
         var m = NodeCluster.membershipSettings()
         m.suspicionMultiplier = 100
