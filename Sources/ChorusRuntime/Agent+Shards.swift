@@ -9,7 +9,8 @@ import ChorusShards
 // host's ready loop once per loop turn, and the node's effects carried out in order
 // (NodeEffect documents the obligations).
 extension Agent {
-    /// Publishes the reserved tags and starts the shard tick.
+    /// Says how the shard set starts here, and starts the shard tick (the node publishes its
+    /// reserved tags itself).
     func beginShards() {
         if shardsFounded {
             log.info("no --seed and no stored shards: founded the shard set of a new cluster, this node the only voter of every shard",
@@ -35,7 +36,6 @@ extension Agent {
     private func scheduleShardTick() {
         loop.schedule(after: settings.shardTick) { [weak self] in
             guard let self, !self.exiting else { return }
-            self.shards.ticks += 1
             var effects: [NodeEffect] = []
             self.shards.node.tick(at: self.nodeTime, into: &effects)
             self.perform(effects)
