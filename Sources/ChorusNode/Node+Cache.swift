@@ -296,6 +296,11 @@ extension Node {
         for pid in all.sorted() {
             if peers[pid]?.live == true {
                 cacheDuties.reportedDead.remove(pid)
+                // A restart quicker than a death verdict shows only as a newer life.
+                if let life = peers[pid]?.life {
+                    if let known = cacheDuties.lives[pid], life > known { cacheMemberDead(pid) }
+                    if life > (cacheDuties.lives[pid] ?? 0) { cacheDuties.lives[pid] = life }
+                }
             } else if !cacheDuties.reportedDead.contains(pid) {
                 cacheDuties.reportedDead.insert(pid)
                 cacheMemberDead(pid)

@@ -18,7 +18,7 @@ extension Node {
 
     /// The reserved tags this node publishes (`nil` removes a tag).
     public func shardTags(api: Endpoint) -> [(String, String?)] {
-        [(ShardTags.raft, String(id.value, radix: 16)), (ShardTags.api, api.description),
+        [(ShardTags.raft, String(id.value, radix: 16)), (ShardTags.api, api.description), (ShardTags.life, String(cacheDuties.life, radix: 16)),
          (ShardTags.shardSet, ShardTags.shardSetValue(epoch: host.epoch, shardCount: shardCount)),
          (ShardTags.bootstrapExpect, settings.bootstrapExpect.map { String($0) })]
     }
@@ -28,6 +28,10 @@ extension Node {
     public func updateView(_ members: [Membership.MemberInfo], at time: NodeTime, into effects: inout [NodeEffect]) {
         begin(time)
         defer { end(into: &effects) }
+        applyView(members)
+    }
+
+    func applyView(_ members: [Membership.MemberInfo]) {
         foundIfExpected(members)
         var peers: [NodeID: NodePeer] = [:]
         var ids: [String: NodeID] = [:]
@@ -50,7 +54,8 @@ extension Node {
             }
             guard pid != id else { continue }
             peers[pid] = NodePeer(name: m.name, address: m.address, api: m.tags[ShardTags.api], live: m.status.isLive,
-                                  sameShardSet: theirs == mine && mine != nil || (mine == nil && theirs == nil))
+                                  sameShardSet: theirs == mine && mine != nil || (mine == nil && theirs == nil),
+                                  life: m.tags[ShardTags.life].flatMap { UInt64($0, radix: 16) })
         }
         self.peers = peers
         idsByName = ids

@@ -13,9 +13,12 @@ import ChorusWire
 /// clock, touches a socket or file, or draws from the system's random source.
 ///
 /// Inputs: `handle(_:ticket:at:into:)` (a typed client request), `receive(frame:from:at:into:)`
-/// (a peer-stream frame: a shard batch or a peer RPC message), `tick(at:into:)` (every
-/// `settings.tick`), `updateView(_:at:into:)` (the membership view), and
-/// `shardsAdvanced(_:at:into:)` (what the host's drive settled). Effects: `NodeEffect`, whose
+/// (a peer-stream frame: a shard batch, a peer RPC message or a membership packet),
+/// `receive(datagram:from:at:into:)` (a membership datagram), `tick(at:into:)` (every
+/// `settings.tick`), `wake(at:into:)` (at `nextDeadline`, the membership's timers),
+/// `join(seeds:at:into:)`, `leave(at:into:)`, `setTags(_:at:into:)`, and
+/// `shardsAdvanced(_:at:into:)` (what the host's drive settled). A node started without
+/// membership (`startMembership` never called) takes its view from `updateView(_:at:into:)`. Effects: `NodeEffect`, whose
 /// documentation gives the order a driver must follow.
 ///
 /// Where each rule lives:
@@ -25,6 +28,7 @@ import ChorusWire
 ///   and `Node+LockDuties.swift`
 /// - peer RPC in and out: `Node+PeerRPC.swift`
 /// - membership view → peers, shard-set identity, placement targets: `Node+Placement.swift`
+/// - SWIM membership in and out, view refreshes, the shard-set tags: `Node+Membership.swift`
 ///
 /// Invariants: every client ticket handed in is answered exactly once (or failed by
 /// `stop`); every outbound call ends once (reply or deadline); a keep-alive, and every answer
@@ -77,6 +81,22 @@ public final class Node {
     var foundingAbandoned = false
     var foundingSeen = -1
 
+    /// The SWIM membership this node runs (`Node+Membership.swift`); nil when the driver
+    /// supplies the view itself through `updateView(_:at:into:)`.
+    public internal(set) var membership: Membership?
+    /// Effects the membership appended and the node has not translated yet.
+    var membershipOut: [MembershipEffect] = []
+    /// The API address announced in the `chorus.api` tag.
+    var membershipAPI: Endpoint?
+    /// The last incarnation handed to the driver to persist.
+    var announcedIncarnation: Incarnation = 0
+    /// `membership.joinAttempts` after the last input, to notice retries and completion.
+    var lastJoinAttempts: Int?
+    /// A member event arrived since the view was last given to the shard layer.
+    var viewStale = false
+    /// Ticks since the view was last given to the shard layer.
+    var ticksSinceView = 0
+
     /// A node over `host` (restored from its store by the driver). `seed` feeds every random
     /// choice (request ids, which replica to ask). `life` numbers this start of the node: a
     /// restart must pass a larger one (the cache tells a new life from the old by it).
@@ -108,6 +128,10 @@ public final class Node {
     public func receive(frame: [UInt8], from source: Endpoint, at time: NodeTime, into effects: inout [NodeEffect]) {
         begin(time)
         defer { end(into: &effects) }
+        if membership != nil, !ShardBatchCodec.isBatch(frame), !PeerMessageCodec.isMessage(frame) {
+            receivePacket(frame, from: source, via: .stream)
+            return
+        }
         if ShardBatchCodec.isBatch(frame) {
             guard !awaitsFounding else {
                 counters.batchesBeforeFounding &+= 1
@@ -141,6 +165,10 @@ public final class Node {
         expireServes()
         performQueueDuties()
         performCacheDuties()
+        runMembershipTimers()
+        ticksSinceView += 1
+        // A suspect member's tags can change without an event: refresh now and then anyway.
+        if ticksSinceView >= 10 { refreshView() }
     }
 
     /// Client requests whose proposal or read has not settled by their deadline (plus an
@@ -251,6 +279,7 @@ public final class Node {
 
 /// Counts of what the node did (exported as metrics by the runtime).
 public struct NodeCounters: Sendable, Equatable {
+    public init() {}
     public var clientRequests: UInt64 = 0
     public var forwarded: UInt64 = 0
     public var peerRequestsServed: UInt64 = 0
@@ -267,4 +296,10 @@ public struct NodeCounters: Sendable, Equatable {
     public var shardFramesUndelivered: UInt64 = 0
     /// Shard batches dropped while this node waited to found the shard set with others.
     public var batchesBeforeFounding: UInt64 = 0
+    /// Membership packets that did not decode (or shard frames sent as datagrams).
+    public var malformedPackets: UInt64 = 0
+    /// Join attempts that no seed answered in time (the membership retries with backoff).
+    public var joinRetries: UInt64 = 0
+    /// Bytes of membership packets received from this node's cluster, by message kind.
+    public var packetBytesReceived: [MessageKind: UInt64] = [:]
 }

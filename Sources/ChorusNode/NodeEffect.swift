@@ -1,4 +1,5 @@
 import ChorusBase
+import ChorusMembership
 
 /// What the node asks its driver to do, in the order appended.
 ///
@@ -7,9 +8,14 @@ import ChorusBase
 ///    send the batches to `node.address(of:)`, then advance — `ShardStore.drive` keeps that
 ///    order) and hand the replies to `node.shardsAdvanced(_:at:into:)`; repeat while the host
 ///    has work.
-/// 2. Carry out the effects in order: `.send` writes the frame to the peer stream of that
-///    address (frames to one peer keep their order), `.reply` answers the client ticket
-///    exactly once (a ticket is answered at most once by the node), `.log` writes a line.
+/// 2. Carry out the effects in order: `.persistIncarnation` saves and fsyncs the incarnation
+///    before any later effect is carried out (it precedes the packets that carry it);
+///    `.send` and `.streamPacket` write to the peer stream of that address (frames to one
+///    peer keep their order), `.datagram` sends one UDP datagram, `.reply` answers the client
+///    ticket exactly once (a ticket is answered at most once by the node), `.log` writes a
+///    line, `.memberEvent` is for metrics and subscribers (its log line is a `.log` of its own).
+/// 3. Arm a timer for `node.nextDeadline` (the membership's timers) besides the periodic
+///    `tick`, and call `wake(at:into:)` when it fires.
 /// Nothing in an effect depends on unsynced state: replies that report a commit come only
 /// from `shardsAdvanced`, which runs after the fsync that covers the entry.
 public enum NodeEffect: Sendable {
@@ -17,6 +23,17 @@ public enum NodeEffect: Sendable {
     /// A peer RPC frame (`PeerMessageCodec` bytes) for the node at that address.
     case send(to: Endpoint, frame: [UInt8])
     case log(NodeLogLine)
+    /// The incarnation this node now uses: persist it (durably) before carrying out any later
+    /// effect, so a restart starts above every incarnation it ever announced.
+    case persistIncarnation(Incarnation)
+    /// A membership packet (`PacketCodec` bytes) to send as one UDP datagram (the driver may
+    /// seal it); loss is expected and tolerated.
+    case datagram(to: Endpoint, bytes: [UInt8], kind: MessageKind)
+    /// A membership packet (`PacketCodec` bytes) for the peer stream of that address: joins,
+    /// push-pull state syncs and stream probes.
+    case streamPacket(to: Endpoint, bytes: [UInt8], kind: MessageKind)
+    /// A change in this node's membership view.
+    case memberEvent(MemberEvent)
 }
 
 /// A structured log line of the node.

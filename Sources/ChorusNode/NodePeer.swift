@@ -10,6 +10,8 @@ public struct NodePeer: Sendable, Equatable {
     public var live: Bool
     /// It announced the same shard set (founding id and shard count) as this node.
     public var sameShardSet: Bool
+    /// The life it announced (`chorus.life`), if any.
+    public var life: UInt64? = nil
 }
 
 /// The reserved tags through which nodes describe their shard layer to each other.
@@ -24,8 +26,12 @@ public enum ShardTags {
     /// (`NodeSettings.bootstrapExpect`). Kept after founding: a founder that sees the others
     /// late must still recognise them as its co-founders (`Node+Founding.swift`).
     public static let bootstrapExpect = "chorus.expect"
+    /// This start's life (hex), larger at every restart: peers tell a restarted node from its
+    /// last life by its tags alone, without waiting for a death verdict that a quick restart
+    /// never gets (the cache then drops what the old life held, `Node.followCacheMembership`).
+    public static let life = "chorus.life"
     /// Tags `PUT /v1/tags` cannot change.
-    public static let reserved: Set<String> = [raft, api, shardSet, bootstrapExpect]
+    public static let reserved: Set<String> = [raft, api, shardSet, bootstrapExpect, life]
 
     /// The `chorus.shards` value of a shard set.
     public static func shardSetValue(epoch: UInt64?, shardCount: Int) -> String? {

@@ -121,8 +121,8 @@ extension Agent {
         } catch {
             return .error(400, code: "invalid_tags", message: error.message)
         }
-        membership.setTags(updated, at: loop.now(), into: &effects)
-        afterInput()
+        let tags = updated
+        membershipInput { node, time, effects in node.setTags(tags, at: time, into: &effects) }
         return .json(200, ["tags": membership.tags.dictionary] as [String: Any])
     }
 
@@ -204,7 +204,7 @@ extension Agent {
     }
 
     private func metricsText() -> HTTPResponse {
-        metrics.refresh(from: membership, uptime: (loop.now() - startedAt).seconds,
+        metrics.refresh(from: membership, node: shards.node.counters, uptime: (loop.now() - startedAt).seconds,
                         inboundStreams: streams.inboundCount, outboundStreams: streams.outboundCount)
         metrics.followSealRefusals(transportSeal.refusals)
         return .text(200, metrics.render(), contentType: MetricsRegistry.contentType)

@@ -2,8 +2,9 @@ import ChorusBase
 import ChorusMembership
 import Dispatch
 
-// Joining: seed names resolved off the loop (getaddrinfo blocks), the core's join with its
-// own retry and backoff, and the log lines and API answers that follow its progress.
+// Joining: seed names resolved off the loop (getaddrinfo blocks), then the node's join (the
+// membership retries with backoff and the node logs its progress), and the API answers that
+// follow it.
 extension Agent {
 
     /// Resolves "HOST:PORT" texts on a background queue; returns what resolved and one
@@ -40,23 +41,17 @@ extension Agent {
             return
         }
         log.info("joining through seeds", ["seeds": endpoints.map(\.description).joined(separator: ",")])
-        membership.join(seeds: endpoints, at: loop.now(), into: &effects)
-        afterInput()
+        join(through: endpoints)
     }
 
-    /// Follows the core's join: logs retries (no seed answered) and completion, and answers
-    /// API joins waiting for it.
-    func followJoin() {
-        let attempts = membership.joinAttempts
-        if let attempts, attempts > (lastJoinAttempts ?? 0) {
-            metrics.joinRetried()
-            log.warn("no seed answered the join; retrying with backoff", ["attempt": attempts + 1])
-        }
-        if attempts == nil, lastJoinAttempts != nil, membership.hasJoined {
-            log.info("joined the cluster", ["members_alive": membership.count(of: .alive)])
-        }
-        lastJoinAttempts = attempts
-        if membership.hasJoined && !joinWaiters.isEmpty {
+    /// The node's join through `seeds` (none: the first member of its own cluster).
+    func join(through seeds: [Endpoint]) {
+        membershipInput { node, time, effects in node.join(seeds: seeds, at: time, into: &effects) }
+    }
+
+    /// Answers API joins waiting for the node to have joined.
+    func answerJoinWaiters() {
+        if !joinWaiters.isEmpty && membership.hasJoined {
             let waiting = joinWaiters
             joinWaiters = []
             for w in waiting {
@@ -78,11 +73,10 @@ extension Agent {
             return
         }
         log.info("joining on request", ["addresses": endpoints.map(\.description).joined(separator: ",")])
-        membership.join(seeds: endpoints, at: loop.now(), into: &effects)
         let wait = settings.membership.joinTimeout
         let timer = loop.schedule(after: wait) { [unowned self] in self.joinWaitExpired(responder) }
         joinWaiters.append(JoinWaiter(responder: responder, addresses: endpoints.map(\.description), unresolved: failures, timer: timer))
-        afterInput()
+        join(through: endpoints)
     }
 
     private func joinWaitExpired(_ responder: HTTPResponder) {

@@ -1,8 +1,8 @@
 import ChorusBase
 import ChorusMembership
 
-// Graceful leave: the core spreads a `left` update (bounded by `leaveTimeout`); the agent
-// exits with status 0 once it reports done, answering API callers first.
+// Graceful leave: the node's membership spreads a `left` update (bounded by `leaveTimeout`);
+// the agent exits with status 0 once the node says it is spread, answering API callers first.
 extension Agent {
 
     func beginLeave(reason: String) {
@@ -18,14 +18,13 @@ extension Agent {
     func leaveNow(reason: String) {
         guard !exiting, !membership.isLeaving else { return }
         log.info("leaving the cluster", ["reason": reason])
-        membership.leave(at: loop.now(), into: &effects)
-        afterInput()
+        membershipInput { node, time, effects in node.leave(at: time, into: &effects) }
     }
 
-    /// Called after every input while leaving: exits once the core says the leave is spread,
-    /// or at once when no live member is left to tell.
+    /// Called after every membership input once the node says the leave is spread (or no
+    /// live member is left to tell): exits.
     func followLeave() {
-        guard !exiting, membership.hasLeft || membership.liveCount == 0 else { return }
+        guard !exiting else { return }
         log.info("left the cluster", ["incarnation": membership.incarnation])
         let waiting = leaveWaiters
         leaveWaiters = []

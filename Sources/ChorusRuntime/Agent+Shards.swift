@@ -6,10 +6,11 @@ import ChorusRing
 import ChorusShards
 
 // The agent as the driver of its `Node`: ticks on a timer, frames from the peer streams, the
-// membership view now and then, the host's ready loop once per loop turn, and the node's
-// effects carried out in order (NodeEffect documents the obligations).
+// host's ready loop once per loop turn, and the node's effects carried out in order
+// (NodeEffect documents the obligations).
 extension Agent {
-    /// Publishes the reserved tags and starts the shard tick.
+    /// Says how the shard set starts here, and starts the shard tick (the node publishes its
+    /// reserved tags itself).
     func beginShards() {
         if shardsFounded {
             log.info("no --seed and no stored shards: founded the shard set of a new cluster, this node the only voter of every shard",
@@ -26,7 +27,6 @@ extension Agent {
             log.warn("no --data-dir: shard data lives in a temporary directory and is gone after a restart", ["directory": shards.directory])
         }
         log.info("shards recovered", ["replicas": shards.node.host.order.count, "raft_id": String(shards.id.value, radix: 16)])
-        publishShardSet()
         scheduleShardTick()
         scheduleShardDrive()
     }
@@ -36,11 +36,10 @@ extension Agent {
     private func scheduleShardTick() {
         loop.schedule(after: settings.shardTick) { [weak self] in
             guard let self, !self.exiting else { return }
-            self.shards.ticks += 1
-            if self.shards.ticks % 10 == 1 { self.refreshShardPlacement() }
             var effects: [NodeEffect] = []
             self.shards.node.tick(at: self.nodeTime, into: &effects)
             self.perform(effects)
+            self.followMembership()
             self.followDrain()
             // Gauges and counters follow the host once a tick, not on every drive (a hot path
             // under load): /metrics lags by at most one tick.
@@ -91,11 +90,13 @@ extension Agent {
         for _ in undelivered..<node.counters.shardFramesUndelivered { metrics.sendFailed(transport: "tcp") }
     }
 
-    /// A peer-stream frame for the node (a shard batch or a peer RPC message).
+    /// A peer-stream frame for the node (a shard batch, a peer RPC message or a membership
+    /// packet).
     func receiveNodeFrame(_ bytes: [UInt8], from source: Endpoint) {
         var effects: [NodeEffect] = []
         shards.node.receive(frame: bytes, from: source, at: nodeTime, into: &effects)
         perform(effects)
+        followMembership()
         scheduleShardDrive()
     }
 
@@ -137,6 +138,15 @@ extension Agent {
                 w.answer(reply)
             case let .send(to, frame):
                 streams.send(frame, to: to)
+            case let .persistIncarnation(incarnation):
+                persist(incarnation: incarnation)
+            case let .datagram(to, bytes, kind):
+                sendDatagram(bytes, to: to, kind: kind)
+            case let .streamPacket(to, bytes, kind):
+                metrics.sent(kind, bytes: bytes.count)
+                streams.send(bytes, to: to)
+            case let .memberEvent(event):
+                metrics.event(event.kind)
             case let .log(line):
                 let level: Log.Level
                 switch line.level {
@@ -161,27 +171,12 @@ extension Agent {
         }
     }
 
-    /// Announces this node's shard set in its tags once it has one (founded or adopted).
-    func publishShardSet() {
-        let changes = shards.node.shardTags(api: apiEndpoint).filter { key, value in
-            (key == ShardTags.shardSet || key == ShardTags.bootstrapExpect) && membership.tags[key] != value
-        }
-        guard !changes.isEmpty else { return }
-        do {
-            membership.setTags(try membership.tags.applying(changes), at: loop.now(), into: &effects)
-            afterInput()
-        } catch {
-            log.error("cannot publish the shard set tag", ["error": error.description])
-        }
-    }
-
-    /// Gives the node the membership view (peers, shard-set identity, placement targets).
-    func refreshShardPlacement() {
-        publishShardSet()
+    /// Hands a membership input to the node and carries out what it asks.
+    func membershipInput(_ input: (Node, NodeTime, inout [NodeEffect]) -> Void) {
         var effects: [NodeEffect] = []
-        shards.node.updateView(membership.members(at: loop.now()), at: nodeTime, into: &effects)
+        input(shards.node, nodeTime, &effects)
         perform(effects)
-        publishShardSet() // founded just now, with others
+        followMembership()
     }
 
     // MARK: draining before a graceful leave
@@ -197,14 +192,9 @@ extension Agent {
         shards.drainDeadline = loop.now() + settings.drainTimeout
         log.info("draining shard replicas before leaving", ["reason": reason, "voting_replicas": shards.node.host.votingShards.count,
                                                              "timeout": settings.drainTimeout.description])
-        do {
-            membership.setTags(try membership.tags.applying([(RingMember.drainingTag, RingMember.drainingValue)]), at: loop.now(), into: &effects)
-        } catch {
-            log.warn("cannot set the draining tag; leaving without handing replicas off", ["error": error.description])
-            shards.drainDeadline = loop.now()
-        }
-        afterInput()
-        refreshShardPlacement()
+        var marked = false
+        membershipInput { node, time, effects in marked = node.markDraining(at: time, into: &effects) }
+        if !marked { shards.drainDeadline = loop.now() }
     }
 
     private func followDrain() {

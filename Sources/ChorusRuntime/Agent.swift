@@ -7,19 +7,22 @@ import ChorusSeal
 import ChorusWire
 import Synchronization
 
-/// A running Chorus node: the membership state machine driven by real sockets, a monotonic
-/// clock and an HTTP API.
+/// A running Chorus node: its `Node` (membership, ring, shards and services) driven by real
+/// sockets, a monotonic clock, files and an HTTP API. The agent decides nothing about
+/// membership: it seals and unseals packets, carries out the node's effects, and keeps the
+/// incarnation file.
 ///
 /// Invariants:
-/// - One event loop thread owns the `Membership`, the sockets, the API server and every
-///   mutable field below; other threads reach the agent only through `loop.execute`
-///   (`requestLeave`) or after the loop stopped (`stop`).
-/// - After every input (datagram, frame, API call, timer) the core's effects are carried out
-///   in order, the incarnation is persisted if it moved, and a loop timer is armed at or
-///   before `membership.nextDeadline`; so the core's timers are never late by more than a
-///   loop turn.
-/// - With a data directory, the incarnation on disk is never below the one in use, so a
-///   restart always starts above every incarnation of its previous life.
+/// - One event loop thread owns the `Node`, the sockets, the API server and every mutable
+///   field below; other threads reach the agent only through `loop.execute` (`requestLeave`)
+///   or after the loop stopped (`stop`).
+/// - After every membership input (datagram, frame, API call, timer) the node's effects are
+///   carried out in order and a loop timer is armed at or before `node.nextDeadline`; so the
+///   membership's timers are never late by more than a loop turn.
+/// - With a data directory, the incarnation on disk is never below one any packet carried:
+///   the node hands out `.persistIncarnation` before the packets of the same input, and the
+///   agent saves it (fsync) before carrying out the next effect; a save that failed is retried
+///   after every input. So a restart always starts above every incarnation of its previous life.
 /// - Bad input (undecodable, oversized or foreign packets, broken streams, malformed HTTP)
 ///   is dropped, counted and logged; it never stops the loop.
 public final class Agent: @unchecked Sendable {
@@ -35,7 +38,11 @@ public final class Agent: @unchecked Sendable {
     /// The bound API address (with the real port when the settings said 0).
     public private(set) var apiEndpoint: Endpoint
 
-    var membership: Membership
+    /// The node's membership (started in `init`, so always there).
+    var membership: Membership {
+        guard let m = shards.node.membership else { preconditionFailure("the agent starts its node's membership in init") }
+        return m
+    }
     let udp: UDPSocket
     let listener: TCPListener
     let streams: PeerStreams
@@ -45,7 +52,8 @@ public final class Agent: @unchecked Sendable {
     let metrics = AgentMetrics()
     let stateFile: NodeStateFile?
     var persistedIncarnation: Incarnation
-    var persistFailing = false
+    /// An incarnation the node asked to persist whose save failed (retried after every input).
+    var unsavedIncarnation: Incarnation?
     let startedAt: Instant
 
     /// The ring of the view as last computed for `GET /v1/ring` (see `currentRing`).
@@ -58,13 +66,9 @@ public final class Agent: @unchecked Sendable {
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
-    /// Effects the core appended and the agent has not carried out yet.
-    var effects: [MembershipEffect] = []
     var tickTimer: TimerID?
     var tickAt: Instant?
 
-    /// `membership.joinAttempts` after the last input, to notice retries and completion.
-    var lastJoinAttempts: Int?
     var seedRetryDelay: Interval = .seconds(1)
     var joinWaiters: [JoinWaiter] = []
     var leaveWaiters: [HTTPResponder] = []
@@ -142,19 +146,14 @@ public final class Agent: @unchecked Sendable {
         apiEndpoint = settings.api
         let membershipSeed = UInt64.random(in: .min ... .max)
         let shardsNow = shards, advertised = advertisedEndpoint
-        func makeMembership(api: Endpoint) throws(AgentStartError) -> Membership {
-            let tags: Tags
-            do { tags = try settings.tags.applying(shardsNow.node.shardTags(api: api)) } catch {
-                throw .invalidSetting("tags: \(error.message)")
-            }
-            do {
-                return try Membership(name: settings.name, address: advertised, tags: tags,
-                                      incarnation: incarnation, settings: settings.membership, seed: membershipSeed, now: now)
-            } catch {
+        func startMembership(api: Endpoint) throws(AgentStartError) {
+            let start = MembershipStart(address: advertised, api: api, tags: settings.tags, incarnation: incarnation,
+                                        settings: settings.membership, seed: membershipSeed)
+            do { try shardsNow.node.startMembership(start, at: NodeTime(now: now, wallMillis: WallClock.unixMillis())) } catch {
                 throw .invalidSetting(error.message)
             }
         }
-        membership = try makeMembership(api: settings.api)
+        try startMembership(api: settings.api)
 
         var streamSettings = TCPSettings()
         streamSettings.idleTimeout = settings.outboundIdleTimeout
@@ -188,8 +187,8 @@ public final class Agent: @unchecked Sendable {
             }
         }
         apiEndpoint = server.localEndpoint
-        // Nothing was sent yet: rebuild the core so its tags carry the API address bound.
-        if apiEndpoint != settings.api { membership = try makeMembership(api: apiEndpoint) }
+        // Nothing was sent yet: restart the membership so its tags carry the API address bound.
+        if apiEndpoint != settings.api { try startMembership(api: apiEndpoint) }
         wire(server)
     }
 
@@ -200,14 +199,7 @@ public final class Agent: @unchecked Sendable {
         inbound.idleTimeout = .seconds(60)
         inbound.maxFrameBytes = Frame.defaultMaxBytes + Seal.overhead
         listener.start(on: loop, settings: inbound) { [unowned self] connection in self.streams.accept(connection) }
-        streams.onFrame = { [unowned self] payload, peer in
-            if ShardBatchCodec.isBatch(payload) || PeerMessageCodec.isMessage(payload) {
-                self.receiveNodeFrame(payload, from: peer)
-                return
-            }
-            self.handlePacket(payload, from: peer, transport: "tcp")
-            self.afterInput()
-        }
+        streams.onFrame = { [unowned self] payload, peer in self.receiveNodeFrame(payload, from: peer) }
         streams.onProblem = { [unowned self] problem in self.report(problem) }
         server.onRefused = { [unowned self] status, code, peer in
             self.metrics.httpRefused(code: code)
@@ -272,12 +264,12 @@ public final class Agent: @unchecked Sendable {
         if settings.seeds.isEmpty {
             log.info("no seeds given; other nodes can join through this one", ["address": advertisedEndpoint])
             // A join through no one makes this node the first member of its own cluster.
-            membership.join(seeds: [], at: loop.now(), into: &effects)
+            join(through: [])
         } else {
             resolveSeeds(settings.seeds)
         }
         beginShards()
-        afterInput()
+        followMembership()
     }
 
     private func shutdown() {
@@ -300,48 +292,56 @@ public final class Agent: @unchecked Sendable {
         guard !exiting else { return }
         exiting = true
         exitCode.store(status, ordering: .releasing)
-        persistIncarnation()
+        saveUnsavedIncarnation()
         if let t = tickTimer { loop.cancel(t) }
         tickTimer = nil
         loop.schedule(after: .milliseconds(100)) { [self] in self.loop.stop() }
     }
 
-    // MARK: driving the core
+    // MARK: driving the membership
 
-    /// After every input: carry out effects, persist, follow join and leave, re-arm the timer.
-    func afterInput() {
-        perform()
-        persistIncarnation()
-        followJoin()
-        if membership.isLeaving { followLeave() }
+    /// After every membership input: retry a failed incarnation save, answer API joins,
+    /// follow a leave, re-arm the membership timer.
+    func followMembership() {
+        saveUnsavedIncarnation()
+        answerJoinWaiters()
+        if shards.node.leaveSpread { followLeave() }
         if !exiting { rearm() }
     }
 
-    /// Arms the loop timer at the core's next deadline unless an earlier one is pending (an
-    /// early tick is harmless: it finds nothing due and re-arms).
+    /// Arms the loop timer at the node's next membership deadline unless an earlier one is
+    /// pending (an early wake is harmless: it finds nothing due and re-arms).
     private func rearm() {
-        let deadline = membership.nextDeadline
+        guard let deadline = shards.node.nextDeadline else { return }
         if tickTimer != nil, let at = tickAt, at <= deadline { return }
         if let t = tickTimer { loop.cancel(t) }
         tickAt = deadline
         tickTimer = loop.schedule(at: deadline) { [unowned self] in
             self.tickTimer = nil
             self.tickAt = nil
-            self.membership.tick(at: self.loop.now(), into: &self.effects)
-            self.afterInput()
+            var effects: [NodeEffect] = []
+            self.shards.node.wake(at: self.nodeTime, into: &effects)
+            self.perform(effects)
+            self.followMembership()
         }
     }
 
-    func persistIncarnation() {
-        guard let file = stateFile, membership.incarnation != persistedIncarnation else { return }
+    /// Carries out `.persistIncarnation`: saved (fsynced) before the caller goes on to the
+    /// next effect. A failure is logged once and retried after every input.
+    func persist(incarnation: Incarnation) {
+        guard let file = stateFile, incarnation != persistedIncarnation else { return }
         do {
-            try file.save(.init(name: settings.name, incarnation: membership.incarnation))
-            persistedIncarnation = membership.incarnation
-            persistFailing = false
+            try file.save(.init(name: settings.name, incarnation: incarnation))
+            persistedIncarnation = incarnation
+            unsavedIncarnation = nil
         } catch {
-            if !persistFailing { log.error("cannot persist incarnation", ["error": error.description]) }
-            persistFailing = true
+            if unsavedIncarnation == nil { log.error("cannot persist incarnation", ["error": error.description]) }
+            unsavedIncarnation = incarnation
         }
+    }
+
+    func saveUnsavedIncarnation() {
+        if let incarnation = unsavedIncarnation { persist(incarnation: incarnation) }
     }
 
     // MARK: binding

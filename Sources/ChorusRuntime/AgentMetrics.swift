@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusMembership
+import ChorusNode
 
 /// Why the agent dropped a packet; the `reason` label of `chorus_packets_dropped_total`.
 /// Invariant: raw values are stable metric label values (renaming one breaks dashboards).
@@ -51,7 +52,7 @@ final class AgentMetrics {
     private var sentMessages: [MessageKind: Mirror] = [:]
     private var receivedMessages: [MessageKind: Mirror] = [:]
     private var sentBytes: [MessageKind: CounterMetric] = [:]
-    private var receivedBytes: [MessageKind: CounterMetric] = [:]
+    private var receivedBytes: [MessageKind: Mirror] = [:]
     private var dropped: [DropReason: CounterMetric] = [:]
     private var coreDrops: [DropReason: Mirror] = [:]
     private var probes: Mirror
@@ -81,7 +82,7 @@ final class AgentMetrics {
     private let sendFailures: [String: CounterMetric]
     private let streamProblems: [String: CounterMetric]
     private var httpRefused: [String: CounterMetric] = [:]
-    private let joinRetries: CounterMetric
+    private var joinRetries: Mirror
     private let ringBuilds: CounterMetric
     private var roundTripCounts = [Int](repeating: 0, count: MembershipCounters.roundTripBounds.count + 1)
     private var roundTripSum = 0.0
@@ -100,13 +101,13 @@ final class AgentMetrics {
             sentMessages[kind] = Mirror(counter: counter("chorus_messages_total", messagesHelp, ["type": kind.rawValue, "direction": "sent"]))
             receivedMessages[kind] = Mirror(counter: counter("chorus_messages_total", messagesHelp, ["type": kind.rawValue, "direction": "received"]))
             sentBytes[kind] = counter("chorus_message_bytes_total", bytesHelp, ["type": kind.rawValue, "direction": "sent"])
-            receivedBytes[kind] = counter("chorus_message_bytes_total", bytesHelp, ["type": kind.rawValue, "direction": "received"])
+            receivedBytes[kind] = Mirror(counter: counter("chorus_message_bytes_total", bytesHelp, ["type": kind.rawValue, "direction": "received"]))
         }
         let dropHelp = "Packets dropped by reason."
         for reason in DropReason.allCases {
             let c = counter("chorus_packets_dropped_total", dropHelp, ["reason": reason.rawValue])
             switch reason {
-            case .wrongCluster, .ownName, .notForUs, .relayRefused, .memberTableFull: coreDrops[reason] = Mirror(counter: c)
+            case .wrongCluster, .ownName, .notForUs, .relayRefused, .memberTableFull, .decodeError: coreDrops[reason] = Mirror(counter: c)
             default: dropped[reason] = c
             }
         }
@@ -154,7 +155,7 @@ final class AgentMetrics {
         for code in AgentMetrics.httpRefusalCodes {
             httpRefused[code] = counter("chorus_http_requests_refused_total", "HTTP requests refused before reaching a handler (malformed, too large, too slow), by error code.", ["code": code])
         }
-        joinRetries = counter("chorus_join_retries_total", "Join attempts that got no answer from any seed and were retried.")
+        joinRetries = Mirror(counter: counter("chorus_join_retries_total", "Join attempts that got no answer from any seed and were retried."))
         ringBuilds = counter("chorus_ring_builds_total", "Rings computed from the membership view for GET /v1/ring; a cached ring serves until the members on the ring change.")
     }
 
@@ -174,12 +175,10 @@ final class AgentMetrics {
     // MARK: runtime counts
 
     func sent(_ kind: MessageKind, bytes: Int) { sentBytes[kind]?.increment(by: Double(bytes)) }
-    func received(_ kind: MessageKind, bytes: Int) { receivedBytes[kind]?.increment(by: Double(bytes)) }
     func dropped(_ reason: DropReason) { dropped[reason]?.increment() }
     func event(_ kind: MemberEvent.Kind) { events[kind]?.increment() }
     func sendFailed(transport: String) { sendFailures[transport]?.increment() }
     func streamProblem(_ kind: String) { streamProblems[kind]?.increment() }
-    func joinRetried() { joinRetries.increment() }
     func ringBuilt() { ringBuilds.increment() }
     func httpRefused(code: String) { (httpRefused[code] ?? httpRefused["other"])?.increment() }
 
@@ -191,12 +190,15 @@ final class AgentMetrics {
     // MARK: scrape
 
     /// Copies the core's counts and the current gauges into the registry.
-    func refresh(from membership: Membership, uptime seconds: Double, inboundStreams: Int, outboundStreams: Int) {
+    func refresh(from membership: Membership, node: NodeCounters = NodeCounters(), uptime seconds: Double, inboundStreams: Int, outboundStreams: Int) {
         let c = membership.counters
         for kind in MessageKind.allCases {
             sentMessages[kind]?.follow(c.sent[kind] ?? 0)
             receivedMessages[kind]?.follow(c.received[kind] ?? 0)
         }
+        for kind in MessageKind.allCases { receivedBytes[kind]?.follow(Int(clamping: node.packetBytesReceived[kind] ?? 0)) }
+        coreDrops[.decodeError]?.follow(Int(clamping: node.malformedPackets))
+        joinRetries.follow(Int(clamping: node.joinRetries))
         coreDrops[.wrongCluster]?.follow(c.droppedWrongCluster)
         coreDrops[.ownName]?.follow(c.droppedSelf)
         coreDrops[.notForUs]?.follow(c.droppedNotForUs)

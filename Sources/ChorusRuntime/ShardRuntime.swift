@@ -19,7 +19,6 @@ final class ShardRuntime {
     let node: Node
     let directory: String
     let ephemeral: Bool
-    var ticks = 0
     var driveScheduled = false
     /// Set while a graceful leave waits for this node's replicas to move elsewhere.
     var drainDeadline: Instant?

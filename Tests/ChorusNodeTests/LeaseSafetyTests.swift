@@ -1,5 +1,6 @@
 import ChorusBase
 import ChorusLocks
+import ChorusMembership
 import ChorusRaft
 import ChorusRing
 import ChorusShards
@@ -13,10 +14,20 @@ import Testing
 @Suite struct LeaseSafetyTests {
     static let ttl: UInt64 = 2_000
 
+    /// These scenarios cut a node off for several seconds to stage a change of leader: the
+    /// rules under test are Raft's and the lease's, not the failure detector's. A SWIM that
+    /// suspects the cut-off node but declares it dead only after a minute keeps it in the
+    /// placement, so the rebalancer does not shrink the groups to two voters meanwhile.
+    static func membership() -> MembershipSettings {
+        var m = NodeCluster.membershipSettings()
+        m.suspicionMultiplier = 100
+        return m
+    }
+
     /// A settled 3-node cluster with one session: the cluster, the session, its home shard
     /// and the home's leader.
     static func cluster(_ settings: NodeSettings, seed: UInt64) throws -> (NodeCluster, SessionID, ShardID, Int) {
-        let c = try NodeCluster(nodes: 3, settings: settings, seed: seed)
+        let c = try NodeCluster(nodes: 3, settings: settings, seed: seed, membership: membership())
         #expect(c.settle())
         guard case let .sessionOpened(s, _)? = c.ask(.openSession(ttlMillis: ttl, requestID: try RequestID("open-1")), at: 0) else {
             Issue.record("no session")
@@ -146,7 +157,7 @@ import Testing
     static func keepAliveAfterHiddenOpen(planted: Bool, seed: UInt64) throws -> ClientReply? {
         var settings = NodeCluster.settings()
         settings.plantedBugs.keepAliveWithoutReadIndex = planted
-        let c = try NodeCluster(nodes: 3, settings: settings, seed: seed)
+        let c = try NodeCluster(nodes: 3, settings: settings, seed: seed, membership: membership())
         #expect(c.settle())
         let id = try RequestID("open-hidden")
         let home = ShardMap.shard(of: Token(key: "session/open-hidden"), shardCount: settings.placement.shardCount)

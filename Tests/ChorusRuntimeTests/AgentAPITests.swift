@@ -37,7 +37,7 @@ import Testing
         // The agent's own tags (Raft id, API address, shard set) are kept through every change.
         func userTags() -> [String: String]? { node.members().first?.tags.filter { !$0.key.hasPrefix("chorus.") } }
         let reserved = node.members().first?.tags.filter { $0.key.hasPrefix("chorus.") } ?? [:]
-        #expect(reserved.keys.sorted() == ["chorus.api", "chorus.raft", "chorus.shards"])
+        #expect(reserved.keys.sorted() == ["chorus.api", "chorus.life", "chorus.raft", "chorus.shards"])
         var r = try node.request(.put, "/v1/tags", body: #"{"set": {"role": "web", "v": "2"}}"#)
         #expect(r.status == 200)
         #expect(userTags() == ["zone": "a", "role": "web", "v": "2"])

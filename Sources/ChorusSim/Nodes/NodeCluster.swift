@@ -10,15 +10,19 @@ import ChorusStorage
 /// A deterministic cluster of whole `Node`s: each node runs the real `Node` over the real
 /// `ShardHost` and `ShardStore` on a `MemoryFileSystem` that loses unsynced writes on a
 /// crash; frames cross a simulated network (latency, loss, duplication, reordering, cuts per
-/// direction); each node has its own clock rate; the membership view is the set of running
-/// nodes (a crash is seen at once, a partition is not). It drives each node exactly as the
-/// runtime's agent does: after every input, drive the host (persist, fsync, send, advance),
-/// hand the replies to the node, carry out its effects in order; the frames it sends are the
-/// ones the node makes of the host's batches (`Node.frames(for:)`). Node 0 founds the shard
-/// set, unless `settings.bootstrapExpect` is set: then the nodes found it together.
+/// direction; membership datagrams cross it with the same faults); each node has its own
+/// clock rate. Every node runs the real SWIM membership inside its `Node`: node 0 starts the
+/// cluster, every other node joins through the first running node, and a crash or a partition
+/// is noticed only as SWIM notices it. It drives each node exactly as the runtime's agent
+/// does: after every input, drive the host (persist, fsync, send, advance), hand the replies
+/// to the node, carry out its effects in order, and wake the node at its membership deadline;
+/// the frames it sends are the ones the node makes of the host's batches (`Node.frames(for:)`).
+/// Node 0 founds the shard set, unless `settings.bootstrapExpect` is set: then the nodes
+/// found it together.
 ///
 /// Invariants: same settings and seed ⇒ same run (events ordered by time and insertion, every
-/// random choice from one seeded stream); a crashed node keeps only what it synced.
+/// random choice from one seeded stream); a crashed node keeps only what it synced, and its
+/// last persisted incarnation, so it restarts one above it.
 public final class NodeCluster {
     public final class Slot {
         public let index: Int
@@ -28,6 +32,12 @@ public final class NodeCluster {
         var store: ShardStore?
         public internal(set) var node: Node?
         var generation = 0
+        /// The incarnation the node last asked to persist (kept across crashes, like the
+        /// agent's node state file).
+        var incarnation: Incarnation = 0
+        var started = false
+        /// When the pending membership wake is due (simulated time), if one is queued.
+        var wakeAt: Instant?
         /// A paused node neither ticks nor receives (a stop-the-world pause).
         public var paused = false
         /// How fast this node's clock runs against simulated time (1 = exact).
@@ -53,11 +63,14 @@ public final class NodeCluster {
 
     enum Event {
         case tick(Int, generation: Int)
-        case deliver(from: Int, to: Int, frame: [UInt8], generation: Int)
+        case deliver(from: Int, to: Int, frame: [UInt8], generation: Int, datagram: Bool)
+        case wake(Int, generation: Int)
         case timer(UInt64)
     }
 
     public let settings: NodeSettings
+    /// The SWIM settings every node runs with.
+    public let membershipSettings: MembershipSettings
     public var faults = Faults()
     public private(set) var now = Instant.zero
     var queue = EventQueue<Event>()
@@ -74,9 +87,14 @@ public final class NodeCluster {
     public var afterEvent: (() -> Void)?
     var nextTicket: UInt64 = 1
     public private(set) var framesSent = 0, framesLost = 0, framesDuplicated = 0
+    public private(set) var datagramsSent = 0
+    /// Member events every node reported, in order (for tests and checkers).
+    public private(set) var memberEvents: [(node: Int, event: MemberEvent)] = []
 
-    public init(nodes: Int, settings: NodeSettings, seed: UInt64, clockRates: [Double] = []) throws {
+    public init(nodes: Int, settings: NodeSettings, seed: UInt64, clockRates: [Double] = [],
+                membership: MembershipSettings = NodeCluster.membershipSettings()) throws {
         self.settings = settings
+        membershipSettings = membership
         rng = SeededRandom(seed: seed)
         for i in 0..<nodes {
             let slot = Slot(i)
@@ -84,7 +102,6 @@ public final class NodeCluster {
             slots.append(slot)
         }
         for i in 0..<nodes { try start(i, founder: i == 0) }
-        refreshViews()
     }
 
     /// Node settings for small simulated clusters.
@@ -94,6 +111,25 @@ public final class NodeCluster {
         s.placement.replicationFactor = 3
         s.placement.virtualNodesPerMember = 16
         return s
+    }
+
+    /// SWIM settings for small simulated clusters: protocol periods five times shorter than
+    /// the defaults (the simulated network's 1 ms latency allows it), so members converge and
+    /// a crash is declared dead within about two simulated seconds — about the time a Raft
+    /// election takes, as on a real cluster.
+    public static func membershipSettings() -> MembershipSettings {
+        var m = MembershipSettings()
+        m.probeInterval = .milliseconds(200)
+        m.probeTimeout = .milliseconds(100)
+        m.minProbeTimeout = .milliseconds(20)
+        m.gossipInterval = .milliseconds(40)
+        m.pushPullInterval = .seconds(2)
+        m.joinCatchUp = .milliseconds(400)
+        m.reconnectInterval = .seconds(1)
+        m.joinTimeout = .milliseconds(400)
+        m.joinBackoffCap = .seconds(2)
+        m.leaveTimeout = .milliseconds(400)
+        return m
     }
 
     func start(_ i: Int, founder: Bool) throws {
@@ -106,9 +142,21 @@ public final class NodeCluster {
         }
         slot.store = store
         slot.generation += 1
-        slot.node = try Node(name: slot.name, host: host, settings: settings, seed: rng.next(), life: UInt64(slot.generation))
+        let node = try Node(name: slot.name, host: host, settings: settings, seed: rng.next(), life: UInt64(slot.generation))
+        // A restart starts one above the incarnation persisted in its last life (as the agent does).
+        if slot.started { slot.incarnation &+= 1 }
+        slot.started = true
+        try node.startMembership(MembershipStart(address: slot.address, api: slot.address, incarnation: slot.incarnation,
+                                                 settings: membershipSettings, seed: rng.next()), at: time(i))
+        slot.node = node
         slot.paused = false
+        slot.wakeAt = nil
         queue.push(.tick(i, generation: slot.generation), at: now + settings.tick)
+        // Join through the first other running node; the first node starts the cluster.
+        let seed = slots.first { $0.index != i && $0.isRunning }
+        var effects: [NodeEffect] = []
+        node.join(seeds: seed.map { [$0.address] } ?? [], at: time(i), into: &effects)
+        carry(effects, from: i)
     }
 
     // MARK: faults
@@ -120,7 +168,6 @@ public final class NodeCluster {
         slots[i].store = nil
         slots[i].node = nil
         slots[i].generation += 1
-        refreshViews()
     }
 
     /// Crashes node `i` and loses the frames it sent that are still on the wire (a crash
@@ -128,7 +175,7 @@ public final class NodeCluster {
     public func crashLosingInFlight(_ i: Int) {
         var kept: [(Instant, Event)] = []
         while let e = queue.pop() {
-            if case let .deliver(from, _, _, _) = e.event, from == i { continue }
+            if case let .deliver(from, _, _, _, _) = e.event, from == i { continue }
             kept.append((e.time, e.event))
         }
         for (t, e) in kept { queue.push(e, at: t) }
@@ -139,7 +186,6 @@ public final class NodeCluster {
     public func restart(_ i: Int) throws {
         guard slots[i].node == nil else { return }
         try start(i, founder: false)
-        refreshViews()
     }
 
     public func isolate(_ i: Int) {
@@ -163,35 +209,12 @@ public final class NodeCluster {
         return NodeTime(now: local, wallMillis: 1_700_000_000_000 &+ UInt64(max(0, local.nanoseconds / 1_000_000)))
     }
 
-    // MARK: views
-
-    /// Every running node sees every running node alive and every crashed one dead (a
-    /// membership stand-in that detects crashes at once and partitions never).
-    public func refreshViews() {
-        var members: [Membership.MemberInfo] = []
-        for s in slots {
-            guard let node = s.node else {
-                members.append(Membership.MemberInfo(name: s.name, address: s.address, status: .dead, tags: Tags()))
-                continue
-            }
-            let tags = (try? Tags().applying(node.shardTags(api: s.address))) ?? Tags()
-            members.append(Membership.MemberInfo(name: s.name, address: s.address, status: .alive, tags: tags))
-        }
-        for s in slots {
-            guard let node = s.node else { continue }
-            var effects: [NodeEffect] = []
-            node.updateView(members.map { m in var m = m; m.isLocal = m.name == s.name; return m }, at: time(s.index), into: &effects)
-            carry(effects, from: s.index)
-        }
-    }
-
     // MARK: running
 
     public func run(for interval: Interval) { run(until: now + interval) }
 
     /// Runs events until `end`, or until `stop` says so after an event.
     public func run(until end: Instant, stop: (NodeCluster) -> Bool = { _ in false }) {
-        var ticks = 0
         while let next = queue.peek(), next.time <= end {
             guard let e = queue.pop() else { break }
             now = e.time
@@ -205,14 +228,26 @@ public final class NodeCluster {
                 var effects: [NodeEffect] = []
                 node.tick(at: time(i), into: &effects)
                 carry(effects, from: i)
-                ticks += 1
-                if ticks % (10 * slots.count) == 0 { refreshViews() }
-            case let .deliver(from, to, frame, generation):
+            case let .deliver(from, to, frame, generation, datagram):
                 let s = slots[to]
                 guard let node = s.node, s.generation == generation, !s.paused else { continue }
                 var effects: [NodeEffect] = []
-                node.receive(frame: frame, from: slots[from].address, at: time(to), into: &effects)
+                if datagram {
+                    node.receive(datagram: frame, from: slots[from].address, at: time(to), into: &effects)
+                } else {
+                    node.receive(frame: frame, from: slots[from].address, at: time(to), into: &effects)
+                }
                 carry(effects, from: to)
+            case let .wake(i, generation):
+                let s = slots[i]
+                // Only the latest wake queued counts (an earlier deadline queues another).
+                guard let node = s.node, s.generation == generation, s.wakeAt == now else { continue }
+                s.wakeAt = nil
+                // A paused node's membership waits for its next tick after the pause.
+                guard !s.paused else { continue }
+                var effects: [NodeEffect] = []
+                node.wake(at: time(i), into: &effects)
+                carry(effects, from: i)
             case let .timer(tag):
                 onTimer?(tag)
             }
@@ -236,12 +271,18 @@ public final class NodeCluster {
                 case let .reply(ticket, reply):
                     replies[ticket] = (i, now, reply)
                     onReply?(ticket, i, reply)
-                case let .send(to, frame): send(frame, from: i, to: to)
+                case let .send(to, frame), let .streamPacket(to, frame, _): send(frame, from: i, to: to)
+                case let .datagram(to, bytes, _): send(bytes, from: i, to: to, datagram: true)
+                case let .persistIncarnation(incarnation): slots[i].incarnation = incarnation
+                case let .memberEvent(event): memberEvents.append((i, event))
                 case .log: break
                 }
             }
             pending = []
-            guard let node = slots[i].node, let store = slots[i].store, node.host.hasReady else { return }
+            guard let node = slots[i].node, let store = slots[i].store, node.host.hasReady else {
+                scheduleWake(i)
+                return
+            }
             do {
                 let r = try store.drive(&node.host) { batches in
                     for (address, frame) in node.frames(for: batches) { send(frame, from: i, to: address) }
@@ -253,9 +294,20 @@ public final class NodeCluster {
         }
     }
 
-    func send(_ frame: [UInt8], from i: Int, to address: Endpoint) {
+    /// Queues a wake for node `i` at its membership deadline (on its own clock), unless an
+    /// earlier one is queued.
+    func scheduleWake(_ i: Int) {
+        let s = slots[i]
+        guard let deadline = s.node?.nextDeadline else { return }
+        let at = max(now, Instant(nanoseconds: Int64((Double(deadline.nanoseconds) / s.clockRate).rounded(.up))))
+        if let pending = s.wakeAt, pending <= at { return }
+        s.wakeAt = at
+        queue.push(.wake(i, generation: s.generation), at: at)
+    }
+
+    func send(_ frame: [UInt8], from i: Int, to address: Endpoint, datagram: Bool = false) {
         guard let j = slots.firstIndex(where: { $0.address == address }) else { return }
-        framesSent += 1
+        if datagram { datagramsSent += 1 } else { framesSent += 1 }
         guard !cut.contains([i, j]) else { framesLost += 1; return }
         if faults.loss > 0, rng.unit() < faults.loss { framesLost += 1; return }
         var copies = 1
@@ -265,7 +317,7 @@ public final class NodeCluster {
             if faults.reorder > 0, rng.unit() < faults.reorder {
                 delay = delay + Interval(seconds: rng.unit() * faults.reorderWindow.seconds)
             }
-            queue.push(.deliver(from: i, to: j, frame: frame, generation: slots[j].generation), at: now + delay)
+            queue.push(.deliver(from: i, to: j, frame: frame, generation: slots[j].generation, datagram: datagram), at: now + delay)
         }
     }
 
