@@ -238,6 +238,10 @@ extension Node {
         for r in reloads where cacheDuties.homes[r.shard]?.epoch == r.epoch {
             read(r.shard, for: .cacheLoad(shard: r.shard, key: r.key, epoch: r.epoch))
         }
+        if time.now >= cacheDuties.nextPurge {
+            cacheDuties.nextPurge = time.now + CacheDuties.purgeEvery
+            purgeExpiredRecords()
+        }
         for op in cacheDuties.ops.keys.sorted() {
             guard let wait = cacheDuties.ops[op], wait.expires <= time.now else { continue }
             cacheDuties.ops[op] = nil
