@@ -195,9 +195,9 @@ final class ShardCacheValuesTests: XCTestCase {
     func testExpiredKeys_areBoundedAndTheSameOnEveryReplica_andAPurgeReplaysIdentically() throws {
         var a = ShardState(shard: ShardID(3))
         var rng = SeededRandom(seed: 11)
-        for i in 0..<2_500 {
+        for i in 0..<6_000 {
             let at: UInt64? = i % 5 == 0 ? nil : rng.next() % 10_000
-            _ = a.apply(expiring("k\(rng.next() % 3_000)", at: at, version: UInt64(i + 1), counter: UInt64(i + 1)),
+            _ = a.apply(expiring("k\(rng.next() % 5_000)", at: at, version: UInt64(i + 1), counter: UInt64(i + 1)),
                         at: LogIndex(UInt64(i + 1)))
         }
         // A replica rebuilt from the image, whose dictionaries were filled in another order.
