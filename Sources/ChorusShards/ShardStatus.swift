@@ -29,6 +29,9 @@ extension ShardHost {
     public func machine(of shard: ShardID) -> Machine? { replicas[shard]?.machine }
     public func isLeader(of shard: ShardID) -> Bool { replicas[shard]?.node.role == .leader }
     public func leader(of shard: ShardID) -> NodeID? { replicas[shard]?.node.leader }
+    /// The term of this node's replica of `shard` (nil: not hosted here), without building a
+    /// whole `ShardStatus`.
+    public func term(of shard: ShardID) -> Term? { replicas[shard]?.node.term }
     /// Groups this node leads.
     public var leadersHeld: Int { order.count { replicas[$0]?.node.role == .leader } }
     /// Shards in whose configuration (as this replica knows it) this node votes.
