@@ -21,7 +21,7 @@ public enum Chorus {
         ("queue", "Distributed queue: create, push, pull (--exec a command per message), ack, nack, stats, dlq, redrive."),
         ("cache", "Coherent cache: get, put, del a key; stats of an agent's cache."),
         ("raft", "Run a Raft group member with a key-value state machine (raft serve)."),
-        ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover; lock: lock pairs/s)."),
+        ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover; lock: lock pairs/s; queue; cache: hit rate, ops/s)."),
         ("completion", "Print a shell completion script (bash or zsh)."),
     ]
 
@@ -32,7 +32,7 @@ public enum Chorus {
         HealthCommand.spec, TagsCommand.spec, KeysCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
         LockCommand.statusSpec, LockCommand.listSpec, SimCommand.spec, RaftCommand.spec, RingBenchCommand.spec,
         RaftBenchCommand.spec, LockBenchCommand.spec, CompletionCommand.spec,
-    ] + QueueCommand.specs + [QueueBenchCommand.spec] + CacheCommand.specs
+    ] + QueueCommand.specs + [QueueBenchCommand.spec] + CacheCommand.specs + [CacheBenchCommand.spec]
 
     static var usage: String {
         var s = "chorus — peer-to-peer coordination overlay\n\nUsage: chorus COMMAND [options]\n\nCommands:\n"
@@ -73,6 +73,7 @@ public enum Chorus {
             case "bench" where rest.first == "raft": return try RaftBenchCommand.run(Array(rest.dropFirst()))
             case "bench" where rest.first == "lock": return try LockBenchCommand.run(Array(rest.dropFirst()))
             case "bench" where rest.first == "queue": return try QueueBenchCommand.run(Array(rest.dropFirst()))
+            case "bench" where rest.first == "cache": return try CacheBenchCommand.run(Array(rest.dropFirst()))
             case "bench": return try RingBenchCommand.run(rest)
             case "completion": return try CompletionCommand.run(rest)
             default:

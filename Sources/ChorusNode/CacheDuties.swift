@@ -49,6 +49,16 @@ struct CacheDuties {
     /// The record a write-through will leave when the shard applies it as proposed (a set
     /// whose expiry this home fixed), by transaction: the directory's result on success.
     var expectedResults: [TxnID: [UInt8]] = [:]
+    /// Shards whose purge of expired records is proposed and not yet settled (one at a time).
+    var purging: Set<ShardID> = []
+    /// When the homes next look for expired records to purge.
+    var nextPurge: Instant = .zero
+    var purgesProposed: UInt64 = 0
+
+    /// How often a home purges its shard's expired records: an expired record costs memory
+    /// only (it already reads as absent), so a second's delay is cheap, and one purge of at
+    /// most `CacheShardCommand.maxPurgeKeys` per shard and second bounds the log traffic.
+    static let purgeEvery: Interval = .seconds(1)
 
     init(node: NodeID, life: UInt64, settings: CacheSettings) {
         var s = settings

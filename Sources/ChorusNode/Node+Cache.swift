@@ -74,9 +74,13 @@ extension Node {
             deferRoute(r)
             return
         }
-        // The controller must hear of every move away from a home it is given, so the moves
-        // since the last look are followed before it is given this one.
-        followCacheHomeMoves()
+        // The controller must hear of every move away from a home it is given, so a move of
+        // this shard since the last look is followed before it is given this home. Moves of
+        // other shards wait for their own requests or the next tick: looking at every shard
+        // on each request cost a read hit most of its time.
+        if let term = host.term(of: shard)?.value, cacheDuties.seenHomes[shard] != SeenHome(leader: home, term: term) {
+            followCacheHomeMoves()
+        }
         let homeAlias = cacheDuties.alias(home, shard)
         let op = cacheDuties.opID()
         let expires = r.deadline + .milliseconds(Int64(r.request.patienceMillis))
@@ -237,6 +241,10 @@ extension Node {
         cacheDuties.reloads = []
         for r in reloads where cacheDuties.homes[r.shard]?.epoch == r.epoch {
             read(r.shard, for: .cacheLoad(shard: r.shard, key: r.key, epoch: r.epoch))
+        }
+        if time.now >= cacheDuties.nextPurge {
+            cacheDuties.nextPurge = time.now + CacheDuties.purgeEvery
+            purgeExpiredRecords()
         }
         for op in cacheDuties.ops.keys.sorted() {
             guard let wait = cacheDuties.ops[op], wait.expires <= time.now else { continue }

@@ -78,6 +78,24 @@ extension Node {
         deliverLoopback()
     }
 
+    /// Proposes, on each shard this node leads with no purge in flight, the removal of up to
+    /// `CacheShardCommand.maxPurgeKeys` records expired by this node's wall clock — the clock
+    /// its directory judges expiries by, so the purge removes only what it already serves as
+    /// absent. The command carries the time; every replica applies the same removals.
+    func purgeExpiredRecords() {
+        for shard in cacheDuties.homes.keys.sorted() where !cacheDuties.purging.contains(shard) {
+            guard host.isLeader(of: shard), let machine = host.machine(of: shard),
+                  let epoch = cacheDuties.homes[shard]?.epoch else { continue }
+            let now = time.wallMillis
+            let keys = machine.cache.expiredKeys(at: now, limit: CacheShardCommand.maxPurgeKeys)
+            guard !keys.isEmpty else { continue }
+            cacheDuties.purging.insert(shard)
+            cacheDuties.purgesProposed &+= 1
+            propose(shard, requestID: Array("cache-purge/\(shard.value)/\(epoch).\(cacheDuties.purgesProposed)".utf8),
+                    .cache(.purge(nowMillis: now, keys: keys)), for: .cachePurge(shard: shard))
+        }
+    }
+
     /// A load's read settled: answer the directory of that epoch with the shard's value, or
     /// ask again at the next tick.
     func cacheLoadSettled(shard: ShardID, key: CacheKey, epoch: UInt64, readable: Bool) {
@@ -91,7 +109,8 @@ extension Node {
             CacheRecord(payload, expiry: record?.expiresAtMillis.map { .at(wallMillis: $0) } ?? .never).encoded()
         }
         var effects: [HomeEffect] = []
-        cacheDuties.homes[shard]?.loaded(key, value: value, version: record?.version ?? 0, at: time.now, into: &effects)
+        cacheDuties.homes[shard]?.loaded(key, value: value, version: machine.cache.value(of: key.bytes).version, at: time.now,
+                                         into: &effects)
         carryHome(effects, shard: shard)
     }
 

@@ -164,6 +164,8 @@ extension Node {
             cacheLoadSettled(shard: shard, key: key, epoch: epoch, readable: false)
         case let .cacheWrite(shard, key, txn):
             cacheWriteSettled(shard: shard, key: key, txn: txn, reply: .some(nil))
+        case let .cachePurge(shard):
+            cacheDuties.purging.remove(shard)
         }
     }
 
@@ -212,6 +214,8 @@ extension Node {
             cacheWriteSettled(shard: shard, key: key, txn: txn, reply: .some(bytes))
         case let (.cacheWrite(shard, key, txn), _):
             cacheWriteSettled(shard: shard, key: key, txn: txn, reply: .none)
+        case let (.cachePurge(shard), _):
+            cacheDuties.purging.remove(shard)
         }
     }
 

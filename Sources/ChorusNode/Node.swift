@@ -182,7 +182,7 @@ public final class Node {
             switch entry.value {
             case let .serve(r, _), let .confirm(r, _, _):
                 return r.deadline + .milliseconds(Int64(r.request.patienceMillis)) <= time.now
-            case .peerPropose, .sessionState, .dropHere, .chore, .queueBatch, .queueTick, .deadLetterDrop, .cacheLoad, .cacheWrite:
+            case .peerPropose, .sessionState, .dropHere, .chore, .queueBatch, .queueTick, .deadLetterDrop, .cacheLoad, .cacheWrite, .cachePurge:
                 return false
             }
         }.keys.sorted()

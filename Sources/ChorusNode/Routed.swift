@@ -62,6 +62,8 @@ enum HostWait: Sendable {
     case cacheLoad(shard: ShardID, key: CacheKey, epoch: UInt64)
     /// A cache home's write-through of transaction `txn`.
     case cacheWrite(shard: ShardID, key: CacheKey, txn: TxnID)
+    /// A cache home's purge of the shard's expired records.
+    case cachePurge(shard: ShardID)
 
     /// The client or peer to tell when the node stops, if any.
     var replyTo: ReplyTo? {

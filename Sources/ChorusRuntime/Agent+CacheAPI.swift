@@ -17,7 +17,11 @@ extension Agent {
         }
         router.get("/v1/cache/{key}") { [unowned self] request, responder in
             guard let key = Agent.cacheKey(request) else { responder.respond(Agent.invalidCacheKey); return }
-            self.submitCacheRead(.cacheGet(key: key)) { responder.respond(Agent.present($0)) }
+            self.submitCacheRead(.cacheGet(key: key)) { reply, hit in
+                var response = Agent.present(reply)
+                if case .cacheValue = reply { response.headers.set(Agent.cacheReadHeader, hit ? "hit" : "miss") }
+                responder.respond(response)
+            }
         }
         router.post("/v1/cache/{key}/incr") { [unowned self] request, responder in
             guard let key = Agent.cacheKey(request) else { responder.respond(Agent.invalidCacheKey); return }
@@ -49,19 +53,24 @@ extension Agent {
         }
     }
 
+    /// The header of a cache read's answer saying where it was answered: `hit` (this node's
+    /// copy) or `miss` (the key's home was asked).
+    static let cacheReadHeader = "X-Chorus-Cache"
+
     /// Submits a cache read and observes its latency: a hit when this node's copy answered
-    /// it within the call (its controller's hits grew), a miss otherwise.
-    func submitCacheRead(_ request: ClientRequest, answer: @escaping (ClientReply) -> Void) {
+    /// it within the call (its controller's hits grew), a miss otherwise; `answer` is told
+    /// which.
+    func submitCacheRead(_ request: ClientRequest, answer: @escaping (ClientReply, _ hit: Bool) -> Void) {
         let started = loop.now()
         let hitsBefore = shards.node.cacheHits
         let inCall = CacheReadCall()
         submit(request) { [unowned self] reply in
+            let hit = inCall.open && self.shards.node.cacheHits > hitsBefore
             if case .cacheValue = reply {
-                let hit = inCall.open && self.shards.node.cacheHits > hitsBefore
                 let elapsed: Interval = self.loop.now() - started
                 self.cacheMetrics.observeRead(hit: hit, seconds: elapsed.seconds)
             }
-            answer(reply)
+            answer(reply, hit)
         }
         inCall.open = false
     }

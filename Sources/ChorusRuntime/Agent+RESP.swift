@@ -29,15 +29,21 @@ extension Agent {
         case ("PING", 0): answer(.simple("PONG"))
         case ("PING", 1), ("ECHO", 1): answer(.bulk(args[0]))
         case ("COMMAND", _): answer(.simple("OK"))
-        case ("GET", 1), ("MGET", 1...):
+        case ("GET", 1):
+            // The common read answers straight from its one reply: no gathering of answers.
+            guard let k = key(0) else { return answer(.error("ERR invalid key")) }
+            submitCacheRead(.cacheGet(key: k)) { reply, _ in
+                if case let .cacheValue(_, value) = reply { answer(.bulk(value)) } else { answer(Agent.respError(reply)) }
+            }
+        case ("MGET", 1...):
             guard let keys = keys(args) else { return answer(.error("ERR invalid key")) }
             each(keys, { k, next in
-                self.submitCacheRead(.cacheGet(key: k)) { reply in
+                self.submitCacheRead(.cacheGet(key: k)) { reply, _ in
                     if case let .cacheValue(_, value) = reply { next(.success(.bulk(value))) } else { next(.failure(RESPStepFailure(reply: reply))) }
                 }
             }) { result in
                 switch result {
-                case let .success(values): answer(name == "GET" ? values[0] : .array(values))
+                case let .success(values): answer(.array(values))
                 case let .failure(reply): answer(Agent.respError(reply))
                 }
             }

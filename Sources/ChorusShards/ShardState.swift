@@ -13,8 +13,9 @@ import ChorusWire
 /// nothing and is answered with an error reply; `revision` is the log index of the last
 /// change to the map; a lock command's reply is `LockCodec.encode(reply)` and the waiters it
 /// settled are events (`LockNotification`s); a queue command's reply is `QueueCodec` bytes.
-/// The image is version 4 (versions 1 to 3 are still read: 1 and 2 are from before the queue
-/// and the cache, 3 from before cache expiries — no queues, no cache values, no expiries).
+/// The image is version 5 (versions 1 to 4 are still read: 1 and 2 are from before the queue
+/// and the cache, 3 from before cache expiries, 4 from before cache purges — no queues, no
+/// cache values, no expiries, no version floor).
 public struct ShardState: ReplicatedStateMachine, Equatable {
     public typealias Event = LockNotification
 
@@ -41,7 +42,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         self.init(shard: shard)
         var r = ByteReader(image)
         let version = try r.u8()
-        guard (1...4).contains(version) else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
+        guard (1...5).contains(version) else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
         locks = try LockTable(decoding: try r.blob("lock table", limit: r.remaining))
         guard locks.shard == UInt16(truncatingIfNeeded: shard.value) else {
             throw WireError.invalid(field: "lock table", reason: "belongs to shard \(locks.shard), not \(shard)")
@@ -53,7 +54,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
             values[key] = try r.blob("value", limit: ShardCommand.maxValueBytes)
         }
         if version >= 2 { queues = try ShardQueues(decoding: &r) }
-        if version >= 3 { cache = try ShardCacheValues(decoding: &r, withExpiry: version >= 4) }
+        if version >= 3 { cache = try ShardCacheValues(decoding: &r, withExpiry: version >= 4, withFloor: version >= 5) }
         try r.expectEnd()
     }
 
@@ -93,7 +94,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
 
     public func image() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + values.count * 32)
-        w.u8(4)
+        w.u8(5)
         w.blob(locks.encode())
         w.varint(revision)
         w.varint(UInt64(values.count))

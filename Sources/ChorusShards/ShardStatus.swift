@@ -32,6 +32,9 @@ extension ShardHost {
     /// Changes whenever a hosted replica's leader or term changes, or a replica is added or
     /// dropped: equal values mean every `status(of:)`'s leader and term are as they were.
     public var leadershipVersion: UInt64 { replicas.leadershipVersion }
+    /// The term of this node's replica of `shard` (nil: not hosted here), without building a
+    /// whole `ShardStatus`.
+    public func term(of shard: ShardID) -> Term? { replicas[shard]?.node.term }
     /// Groups this node leads.
     public var leadersHeld: Int { order.count { replicas[$0]?.node.role == .leader } }
     /// Shards in whose configuration (as this replica knows it) this node votes.

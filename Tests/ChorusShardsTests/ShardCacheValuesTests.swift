@@ -38,6 +38,7 @@ final class ShardCacheValuesTests: XCTestCase {
         var s = ShardState(shard: ShardID(2))
         _ = s.apply(ShardCommand.put(key: [1], value: [2]).encoded(), at: LogIndex(1))
         var v2 = s.image()
+        XCTAssertEqual(v2.removeLast(), 0, "the version floor ends the image")
         XCTAssertEqual(v2.removeLast(), 0, "an empty cache section is one zero count")
         v2[0] = 2
         let restored = try ShardState(shard: ShardID(2), image: v2)
@@ -128,7 +129,7 @@ final class ShardCacheValuesTests: XCTestCase {
         let w = ShardCommand.cache(.write(key: [7], value: [8], version: 1, epoch: 1, counter: 1, expiresAtMillis: 123_456)).encoded()
         _ = s.apply(w, at: LogIndex(1))
         let image = s.image()
-        XCTAssertEqual(image[0], 4)
+        XCTAssertEqual(image[0], 5)
         let restored = try ShardState(shard: ShardID(4), image: image)
         XCTAssertEqual(restored.cache.record(of: [7])?.expiresAtMillis, 123_456)
         XCTAssertEqual(restored, s)
@@ -137,11 +138,92 @@ final class ShardCacheValuesTests: XCTestCase {
         var plain = ShardState(shard: ShardID(4))
         _ = plain.apply(write("k", "v", version: 1, epoch: 1, counter: 1), at: LogIndex(1))
         var v3 = plain.image()
-        XCTAssertEqual(v3.removeLast(), 0, "the one record's expiry flag ends the image")
+        XCTAssertEqual(v3.removeLast(), 0, "the version floor ends the image")
+        XCTAssertEqual(v3.removeLast(), 0, "the one record's expiry flag ends the records")
         v3[0] = 3
         let old = try ShardState(shard: ShardID(4), image: v3)
         XCTAssertEqual(old.cache.value(of: Array("k".utf8)).value, Array("v".utf8))
         XCTAssertNil(old.cache.record(of: Array("k".utf8))?.expiresAtMillis)
         XCTAssertEqual(old, plain)
+    }
+
+    func expiring(_ key: String, at expiresAt: UInt64?, version: UInt64, counter: UInt64) -> [UInt8] {
+        ShardCommand.cache(.write(key: Array(key.utf8), value: Array("v\(version)".utf8), version: version, epoch: 1,
+                                  counter: counter, expiresAtMillis: expiresAt)).encoded()
+    }
+
+    func purge(_ keys: [String], now: UInt64) -> [UInt8] {
+        ShardCommand.cache(.purge(nowMillis: now, keys: keys.map { Array($0.utf8) })).encoded()
+    }
+
+    func testPurge_roundTrips_andRefusesMoreKeysThanItsBound() throws {
+        let c = ShardCommand.cache(.purge(nowMillis: 77, keys: [[1], [2, 3], []]))
+        XCTAssertEqual(try ShardCommand(decoding: c.encoded()), c)
+        let full = ShardCommand.cache(.purge(nowMillis: 1, keys: (0..<CacheShardCommand.maxPurgeKeys).map { [UInt8(truncatingIfNeeded: $0)] }))
+        XCTAssertEqual(try ShardCommand(decoding: full.encoded()), full)
+        let over = ShardCommand.cache(.purge(nowMillis: 1, keys: (0...CacheShardCommand.maxPurgeKeys).map { [UInt8(truncatingIfNeeded: $0)] }))
+        XCTAssertThrowsError(try ShardCommand(decoding: over.encoded()))
+    }
+
+    func testPurge_removesOnlyListedRecordsExpiredAtItsTime_andKeepsVersionsGrowing() {
+        var s = ShardState(shard: ShardID(0))
+        _ = s.apply(expiring("gone", at: 1_000, version: 7, counter: 1), at: LogIndex(1))
+        _ = s.apply(expiring("edge", at: 2_000, version: 3, counter: 2), at: LogIndex(2))
+        _ = s.apply(expiring("later", at: 2_001, version: 4, counter: 3), at: LogIndex(3))
+        _ = s.apply(expiring("forever", at: nil, version: 5, counter: 4), at: LogIndex(4))
+        _ = s.apply(write("deleted", nil, version: 6, epoch: 1, counter: 5), at: LogIndex(5))
+        _ = s.apply(expiring("unlisted", at: 10, version: 9, counter: 6), at: LogIndex(6))
+        XCTAssertEqual(s.cache.expiring, 4)
+        XCTAssertEqual(s.cache.expiredKeys(at: 2_000, limit: 10).map { String(decoding: $0, as: UTF8.self) },
+                       ["edge", "gone", "unlisted"])
+
+        let reply = s.apply(purge(["gone", "edge", "later", "forever", "deleted", "missing"], now: 2_000), at: LogIndex(7))
+        XCTAssertEqual(reply, [0, 2], "applied, two records removed")
+        XCTAssertNil(s.cache.record(of: Array("gone".utf8)))
+        XCTAssertNil(s.cache.record(of: Array("edge".utf8)), "an expiry at the purge's instant has passed")
+        for kept in ["later", "forever", "deleted", "unlisted"] { XCTAssertNotNil(s.cache.record(of: Array(kept.utf8)), kept) }
+        XCTAssertEqual(s.cache.expiring, 2)
+        XCTAssertEqual(s.cache.value(of: Array("gone".utf8)).version, 7, "an absent key reads at the largest purged version")
+        XCTAssertEqual(s.cache.value(of: Array("never".utf8)).version, 7)
+
+        // A purge proposed before a rewrite, applied after it, leaves the new value.
+        _ = s.apply(expiring("later", at: 90_000, version: 5, counter: 7), at: LogIndex(8))
+        XCTAssertEqual(s.apply(purge(["later"], now: 3_000), at: LogIndex(9)), [0, 0])
+        XCTAssertEqual(s.cache.value(of: Array("later".utf8)).value, Array("v5".utf8))
+    }
+
+    func testExpiredKeys_areBoundedAndTheSameOnEveryReplica_andAPurgeReplaysIdentically() throws {
+        var a = ShardState(shard: ShardID(3))
+        var rng = SeededRandom(seed: 11)
+        for i in 0..<6_000 {
+            let at: UInt64? = i % 5 == 0 ? nil : rng.next() % 10_000
+            _ = a.apply(expiring("k\(rng.next() % 5_000)", at: at, version: UInt64(i + 1), counter: UInt64(i + 1)),
+                        at: LogIndex(UInt64(i + 1)))
+        }
+        // A replica rebuilt from the image, whose dictionaries were filled in another order.
+        var b = try ShardState(shard: ShardID(3), image: a.image())
+        XCTAssertEqual(a, b)
+        let keys = a.cache.expiredKeys(at: 6_000, limit: CacheShardCommand.maxPurgeKeys)
+        XCTAssertEqual(keys.count, CacheShardCommand.maxPurgeKeys, "more than the bound have expired")
+        XCTAssertEqual(keys, b.cache.expiredKeys(at: 6_000, limit: CacheShardCommand.maxPurgeKeys))
+        XCTAssertEqual(keys, keys.sorted { $0.lexicographicallyPrecedes($1) })
+        let before = a.cache.records.count
+        let command = ShardCommand.cache(.purge(nowMillis: 6_000, keys: keys)).encoded()
+        _ = a.apply(command, at: LogIndex(10_000))
+        _ = b.apply(command, at: LogIndex(10_000))
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.image(), b.image())
+        XCTAssertEqual(a.cache.records.count, before - keys.count)
+        // Rounds of purges empty the shard of what expired, and nothing else.
+        var rounds = 1
+        while case let next = a.cache.expiredKeys(at: 6_000, limit: CacheShardCommand.maxPurgeKeys), !next.isEmpty {
+            XCTAssertLessThanOrEqual(next.count, CacheShardCommand.maxPurgeKeys)
+            _ = a.apply(ShardCommand.cache(.purge(nowMillis: 6_000, keys: next)).encoded(), at: LogIndex(UInt64(10_000 + rounds)))
+            rounds += 1
+        }
+        XCTAssertGreaterThan(rounds, 1)
+        XCTAssertTrue(a.cache.records.values.allSatisfy { $0.expiresAtMillis.map { $0 > 6_000 } ?? true })
+        XCTAssertEqual(a.cache.expiring, a.cache.records.values.filter { $0.expiresAtMillis != nil }.count)
+        XCTAssertEqual(try ShardState(shard: ShardID(3), image: a.image()), a)
     }
 }
