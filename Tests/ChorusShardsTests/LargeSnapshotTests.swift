@@ -38,10 +38,10 @@ import Testing
         #expect(copied)
     }
 
-    @Test func stateOf40MiB_onARealDisk_restartsFromChunkedFiles_andIsCopiedToANewReplicaInFrames() throws {
+    @Test func stateOf20MiB_onARealDisk_restartsFromChunkedFiles_andIsCopiedToANewReplicaInFrames() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-shards-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let values = 40
+        let values = 20
         var settings = ShardHostSettings()
         settings.snapshotEvery = values
         let c = try ShardTestCluster(nodes: 0, settings: settings)
@@ -56,7 +56,7 @@ import Testing
         #expect(c.host(n1).counters.snapshotsTaken == 1)
         let file = dir + "/snap/group-00000000000000000000.snap"
         let size = try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
-        #expect(size > 40 << 20, "the snapshot file holds the whole state")
+        #expect(size > 20 << 20, "the snapshot file holds the whole state")
         c.crash(n1)
         try c.start(n1)
         let machine = try #require(c.host(n1).machine(of: ShardID(0)))
@@ -67,7 +67,7 @@ import Testing
         #expect(try c.run(maxTicks: 400) { c.isPlaced(ShardID(0), voters: [n1, n2]) })
         #expect(c.framesRefused == 0)
         #expect(c.host(n2).counters.snapshotsInstalled == 1)
-        #expect(c.host(n1).counters.snapshotChunksSent >= 40, "the image went in chunks")
+        #expect(c.host(n1).counters.snapshotChunksSent >= 20, "the image went in chunks")
         let copied = c.host(n2).machine(of: ShardID(0)) == c.host(n1).machine(of: ShardID(0))
         #expect(copied)
     }

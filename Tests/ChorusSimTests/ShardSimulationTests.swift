@@ -1,11 +1,13 @@
-import XCTest
 import ChorusSim
+import Testing
 
-final class ShardSimulationTests: XCTestCase {
+/// Swift Testing rather than XCTest: `swift test` runs XCTest cases one after another before
+/// the parallel Swift Testing suites, and the kill/add/drain run alone took 85 s of that.
+@Suite struct ShardSimulationTests {
     /// Issue scenario: 20 nodes, 64 shards, R=3; three nodes killed one after another, five
     /// added, two removed gracefully. Every shard ends led, on its placement with 3 live
     /// replicas, and no acknowledged write is lost.
-    func testKillAddDrain_everyShardEndsOnPlacement_noAcknowledgedWriteLost() throws {
+    @Test func killAddDrain_everyShardEndsOnPlacement_noAcknowledgedWriteLost() throws {
         var settings = ShardSimulationSettings()
         settings.seed = 7
         settings.host.snapshotEvery = 40 // compaction and snapshot transfer to new replicas happen too
@@ -21,18 +23,18 @@ final class ShardSimulationTests: XCTestCase {
         let report = sim.check()
         print("shard simulation: \(report.summary)")
         for line in sim.log { print("  \(line)") }
-        XCTAssertEqual(report.problems, [])
-        XCTAssertEqual(report.shardsLed, 64)
-        XCTAssertEqual(report.shardsOnPlacement, 64)
-        XCTAssertEqual(report.writesLost, 0)
-        XCTAssertGreaterThan(report.writesAcknowledged, 4_000)
-        XCTAssertGreaterThan(report.snapshotsSent, 0)
-        XCTAssertTrue(sim.log.contains { $0.contains("n1 left after drain (0 voting") }, "n1 handed off every replica before leaving")
-        XCTAssertTrue(sim.log.contains { $0.contains("n2 left after drain (0 voting") }, "n2 handed off every replica before leaving")
+        #expect(report.problems == [])
+        #expect(report.shardsLed == 64)
+        #expect(report.shardsOnPlacement == 64)
+        #expect(report.writesLost == 0)
+        #expect(report.writesAcknowledged > 4_000)
+        #expect(report.snapshotsSent > 0)
+        #expect(sim.log.contains { $0.contains("n1 left after drain (0 voting") }, "n1 handed off every replica before leaving")
+        #expect(sim.log.contains { $0.contains("n2 left after drain (0 voting") }, "n2 handed off every replica before leaving")
     }
 
     /// Same seed, same run: the counts of everything sent agree exactly.
-    func testSameSeed_sameRun() throws {
+    @Test func sameSeed_sameRun() throws {
         func run() throws -> String {
             var settings = ShardSimulationSettings()
             settings.nodes = 6
@@ -44,16 +46,17 @@ final class ShardSimulationTests: XCTestCase {
             sim.stopClients(at: 12)
             sim.run(until: 15)
             let r = sim.check()
-            XCTAssertEqual(r.problems, [])
+            #expect(r.problems == [])
             return r.summary + sim.log.joined(separator: ";")
         }
-        XCTAssertEqual(try run(), try run())
+        let first = try run(), second = try run()
+        #expect(first == second)
     }
 
     /// Split-brain guard: a node cut off from everyone is wrongly declared dead, so placement
     /// moves its replicas away; while isolated it commits nothing (a minority), and after the
     /// partition heals no acknowledged write is lost and every shard settles again.
-    func testIsolatedLeader_commitsNothing_andLosesNothingAfterHeal() throws {
+    @Test func isolatedLeader_commitsNothing_andLosesNothingAfterHeal() throws {
         var settings = ShardSimulationSettings()
         settings.nodes = 7
         settings.shards = 16
@@ -65,10 +68,10 @@ final class ShardSimulationTests: XCTestCase {
         sim.run(until: 45)
         let report = sim.check()
         print("isolation: \(report.summary), \(sim.proposedWhileIsolated) proposed and \(sim.acknowledgedWhileIsolated) acknowledged while isolated")
-        XCTAssertEqual(report.problems, [])
-        XCTAssertEqual(sim.acknowledgedWhileIsolated, 0, "a minority partition must not commit")
-        XCTAssertGreaterThan(sim.proposedWhileIsolated, 0, "the isolated leader did take writes it then could not commit")
-        XCTAssertEqual(report.writesLost, 0)
-        XCTAssertEqual(report.shardsOnPlacement, 16)
+        #expect(report.problems == [])
+        #expect(sim.acknowledgedWhileIsolated == 0, "a minority partition must not commit")
+        #expect(sim.proposedWhileIsolated > 0, "the isolated leader did take writes it then could not commit")
+        #expect(report.writesLost == 0)
+        #expect(report.shardsOnPlacement == 16)
     }
 }

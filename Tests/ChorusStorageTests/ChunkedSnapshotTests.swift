@@ -15,10 +15,10 @@ import Testing
         return bytes
     }
 
-    @Test func aSnapshotOf40MiB_isWrittenAndReadInChunksBelowAFrame_andSurvivesReopening() throws {
+    @Test func aSnapshotOf20MiB_isWrittenAndReadInChunksBelowAFrame_andSurvivesReopening() throws {
         try withTemporaryDirectory { dir in
             let fs = CountingFileSystem(PosixFileSystem())
-            let data = Self.patterned(40 << 20)
+            let data = Self.patterned(20 << 20)
             let store = try SnapshotStore(directory: dir + "/snap", fileSystem: fs)
             try store.save(group: 7, index: 900, term: 3, parts: [[1, 2, 3], data])
             #expect(fs.largestWrite <= SnapshotFile.defaultChunkBytes + 4, "no write of the whole image")
