@@ -54,9 +54,11 @@ import Testing
         _ = s.apply(ShardCommand.put(key: [1], value: [2]).encoded(), at: LogIndex(1))
         var v1 = s.image()
         // A version-1 image is the current one without the queue section (empty catalogue
-        // snapshot and a zero partition count) and the cache section (a zero record count).
+        // snapshot and a zero partition count) and the cache section (today's empty one: a
+        // zero record count and a zero version floor).
         let queueSection = { var w = ByteWriter(); ShardQueues().encode(into: &w); return w.bytes }()
-        v1.removeLast(queueSection.count + 1)
+        let cacheSection = { var w = ByteWriter(); ShardCacheValues().encode(into: &w); return w.bytes }()
+        v1.removeLast(queueSection.count + cacheSection.count)
         v1[0] = 1
         let restored = try ShardState(shard: ShardID(1), image: v1)
         #expect(restored.values[[1]] == [2])
