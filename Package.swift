@@ -8,6 +8,9 @@ let package = Package(
     name: "Chorus",
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
+        // A node embedded in a Swift program: `Agent` (start, stop, `localCacheValue(of:)`)
+        // over the node core (docs/embedding.md).
+        .library(name: "Chorus", targets: ["ChorusRuntime", "ChorusNode"]),
     ],
     targets: [
         .target(name: "ChorusBase"),
@@ -26,7 +29,7 @@ let package = Package(
         .target(name: "ChorusNode", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusLocks", "ChorusQueue", "ChorusCache"]),
         .target(name: "ChorusSim", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode", "ChorusQueue", "ChorusCache"]),
         .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusNode", "ChorusSeal", "ChorusQueue", "ChorusCache"]),
-        .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusSim", "ChorusRuntime", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusSeal", "ChorusQueue"]),
+        .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusSim", "ChorusRuntime", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusSeal", "ChorusQueue", "ChorusNode", "ChorusCache"]),
         .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
         .testTarget(name: "ChorusSealTests", dependencies: ["ChorusBase", "ChorusSeal"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),

@@ -23,6 +23,7 @@ extension CacheController {
     /// answer in every state (acks are always sent, stale data is unblocked), so no
     /// interleaving of the network can leave a peer waiting on this line.
     mutating func step(_ key: CacheKey, _ event: LineEvent, at now: Instant, into effects: inout [CacheEffect]) {
+        touched.append(key)
         let state: LineState
         if case let .evict(copy) = event { state = copy.state } else {
             state = self.state(of: key, at: now)

@@ -33,6 +33,10 @@ public struct CacheController {
     var recentlyCompleted: [CacheKey: TxnID] = [:]
     var completedOrder: [CacheKey] = []
     static let completedMemory = 4_096
+    /// Keys whose readable copy may have changed since `takeTouchedKeys()`: every line
+    /// step, every copy a home move dropped and every copy whose lease ran out is noted, so a
+    /// mirror of the copies (an embedding's `LocalCopies`) never keeps what the line lost.
+    var touched: [CacheKey] = []
 
     /// A controller starts empty; a restarted node passes a larger `incarnation`.
     public init(node: CacheNodeID, incarnation: UInt64, settings: CacheSettings) {
@@ -126,6 +130,7 @@ public struct CacheController {
                                      at now: Instant, into effects: inout [CacheEffect]) {
         let held = copies.entries.filter { $0.1.home == oldHome }.map(\.0)
         for key in held { copies.remove(key) }
+        touched.append(contentsOf: held)
         // Parked operations take the new home first, so that the lines below drain to it.
         for key in parked.keys.sorted() {
             guard let ops = parked[key] else { continue }
@@ -154,14 +159,29 @@ public struct CacheController {
 
     /// Whether the node may answer a read of `key` locally at `now`, and with what value.
     public func readableValue(of key: CacheKey, at now: Instant) -> [UInt8]?? {
-        if let line = pending[key] {
-            guard line.state.readsLocally, let copy = line.retained, now < line.retainedLeaseEnd else {
-                return nil
-            }
-            return .some(copy.value)
-        }
-        guard let copy = copies.peek(key), let end = copies.expiry(of: key), now < end else { return nil }
+        guard let copy = localCopy(of: key), now < copy.readableUntil else { return nil }
         return .some(copy.value)
+    }
+
+    /// The value a read of `key` may be answered with locally, and until when — whatever
+    /// the instant; nil when the line holds nothing readable (`LocalCopy`).
+    public func localCopy(of key: CacheKey) -> LocalCopy? {
+        if let line = pending[key] {
+            guard line.state.readsLocally, let copy = line.retained else { return nil }
+            return LocalCopy(value: copy.value, readableUntil: line.retainedLeaseEnd)
+        }
+        guard let copy = copies.peek(key), let end = copies.expiry(of: key) else { return nil }
+        return LocalCopy(value: copy.value, readableUntil: end)
+    }
+
+    /// The keys whose `localCopy` may have changed since the last call, each once, in the
+    /// order first touched; the list starts again empty.
+    public mutating func takeTouchedKeys() -> [CacheKey] {
+        guard !touched.isEmpty else { return [] }
+        var seen = Set<CacheKey>()
+        let keys = touched.filter { seen.insert($0).inserted }
+        touched.removeAll(keepingCapacity: true)
+        return keys
     }
 
     /// A one-line account of the key's line (state, home, request, data and acks), for a
@@ -240,7 +260,9 @@ public struct CacheController {
                          into effects: inout [CacheEffect]) {
         for (key, copy, why) in departed {
             switch why {
-            case .expired: metrics.expirations &+= 1
+            case .expired:
+                metrics.expirations &+= 1
+                touched.append(key)
             case .evicted:
                 metrics.evictions &+= 1
                 step(key, .evict(copy), at: now, into: &effects)

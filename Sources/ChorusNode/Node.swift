@@ -245,6 +245,9 @@ public final class Node {
     func begin(_ t: NodeTime) { time = t }
 
     func end(into effects: inout [NodeEffect]) {
+        // Before every other effect of the input: a copy dropped here must leave a mirror
+        // before the acknowledgement that lets its home grant a write goes out.
+        if let copies = takeLocalCopyChanges() { effects.append(copies) }
         effects.append(contentsOf: out)
         out.removeAll(keepingCapacity: true)
     }

@@ -13,7 +13,8 @@ import ChorusMembership
 ///    `.send` and `.streamPacket` write to the peer stream of that address (frames to one
 ///    peer keep their order), `.datagram` sends one UDP datagram, `.reply` answers the client
 ///    ticket exactly once (a ticket is answered at most once by the node), `.log` writes a
-///    line, `.memberEvent` is for metrics and subscribers (its log line is a `.log` of its own).
+///    line, `.memberEvent` is for metrics and subscribers (its log line is a `.log` of its own),
+///    `.localCopies` updates the driver's `LocalCopyMirror` before any later effect.
 /// 3. Arm a timer for `node.nextDeadline` (the membership's timers) besides the periodic
 ///    `tick`, and call `wake(at:into:)` when it fires.
 /// Nothing in an effect depends on unsynced state: replies that report a commit come only
@@ -34,6 +35,9 @@ public enum NodeEffect: Sendable {
     case streamPacket(to: Endpoint, bytes: [UInt8], kind: MessageKind)
     /// A change in this node's membership view.
     case memberEvent(MemberEvent)
+    /// Cache lines whose locally readable copy changed, for a `LocalCopyMirror`: apply it
+    /// before carrying out the effects after it (it always comes first in its input's effects).
+    case localCopies([LocalCopyChange])
 }
 
 /// A structured log line of the node.

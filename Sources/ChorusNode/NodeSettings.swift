@@ -117,4 +117,7 @@ struct PlantedBugs: Sendable {
     /// A cache home sends a write's data expecting one invalidation ack fewer than it sent
     /// revocations (the whole-node cache checker must catch the stale reader).
     var cacheDataBeforeOneInvAck = false
+    /// The `.localCopies` effect leaves out copies given up (a mirror keeps them: the
+    /// whole-node cache checker must catch the embedding's stale read).
+    var cacheMirrorKeepsRevokedCopies = false
 }

@@ -147,6 +147,8 @@ extension Agent {
                 streams.send(bytes, to: to)
             case let .memberEvent(event):
                 metrics.event(event.kind)
+            case let .localCopies(changes):
+                localCacheReads.apply(changes)
             case let .log(line):
                 let level: Log.Level
                 switch line.level {

@@ -63,6 +63,9 @@ public final class Agent: @unchecked Sendable {
     let shardMetrics: ShardMetrics
     let queueMetrics: QueueMetrics
     let cacheMetrics: CacheMetricSeries
+    /// The node's readable cache copies for a program that embeds this agent: a read from
+    /// any thread is a function call (`localCacheValue(of:)`).
+    public let localCacheReads = LocalCacheReads()
     /// This node founded the shard set at this start.
     let shardsFounded: Bool
 
@@ -277,6 +280,7 @@ public final class Agent: @unchecked Sendable {
             guard !closed else { return }
             closed = true
             stopNode("the agent stopped")
+            localCacheReads.removeAll()
             shards.close()
         }
         api?.close()

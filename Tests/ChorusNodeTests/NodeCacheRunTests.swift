@@ -10,12 +10,13 @@ import Testing
 /// no new-then-old — on every seed; and the planted fault (a home that sends a write's data
 /// expecting one invalidation ack fewer) is caught.
 @Suite struct NodeCacheRunTests {
-    static func run(seed: UInt64, planted: Bool = false, duration: Double = 4) throws -> NodeCacheReport {
+    static func run(seed: UInt64, planted: Bool = false, mirrorPlanted: Bool = false, duration: Double = 4) throws -> NodeCacheReport {
         var s = NodeCacheSettings()
         s.seed = seed
         s.durationSeconds = duration
         var node = NodeCacheRun.nodeSettings(shards: s.shards)
         node.plantedBugs.cacheDataBeforeOneInvAck = planted
+        node.plantedBugs.cacheMirrorKeepsRevokedCopies = mirrorPlanted
         let report = try NodeCacheRun(settings: s, node: node).run()
         if !report.passed {
             print("cache run seed \(seed)\(planted ? " (planted fault)" : "") failed; replay: CSEED=\(seed) swift test --skip-build "
@@ -27,8 +28,25 @@ import Testing
     @Test func oneSeed_printsItsReport() throws {
         let started = Date()
         let r = try NodeCacheRunTests.run(seed: 1)
-        print("whole-node cache run seed 1: \(r.reads) reads (\(r.hits) hits), \(r.writes) writes, \(r.increments) increments (\(r.unknownIncrements) unknown), \(r.failed) failed, \(r.invalidations) invalidations, \(r.crashes) crashes, \(r.partitions) partitions, \(Date().timeIntervalSince(started)) s")
+        print("whole-node cache run seed 1: \(r.reads) reads (\(r.hits) hits, \(r.embeddedHits) from the embedding's mirror), \(r.writes) writes, \(r.increments) increments (\(r.unknownIncrements) unknown), \(r.failed) failed, \(r.invalidations) invalidations, \(r.crashes) crashes, \(r.partitions) partitions, \(Date().timeIntervalSince(started)) s")
         #expect(r.passed, "\(r.violations.prefix(5))")
+        #expect(r.embeddedHits > 0, "no read was answered by a mirror of the copies")
+    }
+
+    /// The planted fault (the `.localCopies` effect leaves out the copies a node gave up, so
+    /// the embedding's mirror keeps them) lets an embedded read see a value after a newer
+    /// write finished: caught within 10 seeds, by the mirror check or the read checker.
+    @Test func plantedMirrorKeepsRevokedCopies_isCaught() throws {
+        var caughtAt: UInt64?
+        for seed in UInt64(1)...10 {
+            let r = try NodeCacheRunTests.run(seed: seed, mirrorPlanted: true, duration: 3)
+            if !r.passed {
+                caughtAt = seed
+                print("planted mirror-keeps-revoked-copies caught at seed \(seed): \(r.violations[0])")
+                break
+            }
+        }
+        #expect(caughtAt != nil, "the checker must catch the planted fault within 10 seeds")
     }
 }
 

@@ -197,8 +197,13 @@ public final class NodeCacheRun {
             var copies: [(node: Int, state: LineState)] = []
             for slot in cluster.slots {
                 guard let node = slot.node else { continue }
-                let line = node.cacheLine(of: keyBytes[key], at: cluster.time(slot.index).now)
+                let now = cluster.time(slot.index).now
+                let line = node.cacheLine(of: keyBytes[key], at: now)
                 if line.readable { copies.append((slot.index, line.state)) }
+                if let mirrored = slot.localCopies.value(of: CacheKey(keyBytes[key]), at: now),
+                   node.localCacheValue(of: keyBytes[key], at: now).map({ $0 != mirrored }) ?? true {
+                    history.note("k\(key): n\(slot.index)'s mirror holds \(history.text(mirrored)) at \(cluster.now), which its controller cannot read")
+                }
             }
             history.checkSingleWriter(key, copies, at: cluster.now)
         }
@@ -227,6 +232,14 @@ public final class NodeCacheRun {
             }
             report.writes += 1
         } else {
+            if cluster.unit() < settings.embeddedReadRatio, cluster.slots[node].isRunning,
+               let value = cluster.slots[node].localCopies.value(of: CacheKey(keyBytes[key]), at: cluster.time(node).now) {
+                // The embedding's read: a function call on the node's mirror, at one instant.
+                history.recordRead(key, value: value, start: cluster.now, end: cluster.now, node: node, client: c)
+                report.embeddedHits += 1
+                cluster.after(.milliseconds(Int64(2 + cluster.random() % 20)), tag: Self.clientTag | UInt64(c))
+                return
+            }
             kind = .read
             request = .cacheGet(key: keyBytes[key])
         }

@@ -19,6 +19,9 @@ public struct NodeCacheSettings: Sendable, Equatable {
     public var deleteRatio = 0.1
     /// Share of operations that increment the one counter key (`counter`) instead.
     public var incrementRatio = 0.1
+    /// Share of reads made first from the node's `LocalCopyMirror`, as an embedding reads
+    /// (a function call, no message); a miss goes to the node as an ordinary read.
+    public var embeddedReadRatio = 0.3
     /// Seconds between faults (a crash and restart, or an isolated node); 0: none.
     public var faultEverySeconds = 2.0
     public var loss = 0.02
@@ -35,7 +38,7 @@ public struct NodeCacheSettings: Sendable, Equatable {
         try check((1...64).contains(clients), "clients must be 1...64")
         try check(durationSeconds >= 0.5 && durationSeconds <= 600, "duration must be 0.5...600 s")
         try check(quietSeconds >= 5 && quietSeconds <= 600, "quiet must be 5...600 s")
-        for p in [writeRatio, deleteRatio, incrementRatio] { try check(p >= 0 && p <= 1, "ratios must be 0...1") }
+        for p in [writeRatio, deleteRatio, incrementRatio, embeddedReadRatio] { try check(p >= 0 && p <= 1, "ratios must be 0...1") }
         for p in [loss, duplication, reorder] { try check(p >= 0 && p <= 0.5, "probabilities must be 0...0.5") }
         try check(faultEverySeconds == 0 || (faultEverySeconds >= 0.5 && faultEverySeconds <= 600), "fault interval must be 0 or 0.5...600 s")
     }
@@ -43,7 +46,7 @@ public struct NodeCacheSettings: Sendable, Equatable {
     /// Swift that replays this run exactly (every option that shapes it), for a failing seed.
     public var replayLine: String {
         "var s = NodeCacheSettings(); s.seed = \(seed); s.nodes = \(nodes); s.shards = \(shards); s.keys = \(keys); "
-            + "s.clients = \(clients); s.incrementRatio = \(incrementRatio); s.durationSeconds = \(durationSeconds); s.faultEverySeconds = \(faultEverySeconds); "
+            + "s.clients = \(clients); s.incrementRatio = \(incrementRatio); s.embeddedReadRatio = \(embeddedReadRatio); s.durationSeconds = \(durationSeconds); s.faultEverySeconds = \(faultEverySeconds); "
             + "s.loss = \(loss); s.duplication = \(duplication); s.reorder = \(reorder); "
             + "try NodeCacheRun(settings: s, node: NodeCacheRun.nodeSettings(shards: \(shards))).run()"
     }
@@ -68,6 +71,8 @@ public struct NodeCacheReport: Sendable {
     public var failures: [String] = []
     /// Reads answered from a local copy, summed over the nodes still running at the end.
     public var hits: UInt64 = 0
+    /// Reads answered by a node's mirror of its copies (the embedding's function call).
+    public var embeddedHits = 0
     public var invalidations: UInt64 = 0
     public var crashes = 0
     public var partitions = 0

@@ -38,6 +38,9 @@ public final class NodeCluster {
         var started = false
         /// When the pending membership wake is due (simulated time), if one is queued.
         var wakeAt: Instant?
+        /// The node's readable cache copies as an embedding reads them, kept from its
+        /// `.localCopies` effects as the runtime keeps them (emptied by a crash).
+        public internal(set) var localCopies = LocalCopyMirror()
         /// A paused node neither ticks nor receives (a stop-the-world pause).
         public var paused = false
         /// How fast this node's clock runs against simulated time (1 = exact).
@@ -167,6 +170,7 @@ public final class NodeCluster {
         slots[i].store?.close()
         slots[i].store = nil
         slots[i].node = nil
+        slots[i].localCopies.removeAll()
         slots[i].generation += 1
     }
 
@@ -275,6 +279,7 @@ public final class NodeCluster {
                 case let .datagram(to, bytes, _): send(bytes, from: i, to: to, datagram: true)
                 case let .persistIncarnation(incarnation): slots[i].incarnation = incarnation
                 case let .memberEvent(event): memberEvents.append((i, event))
+                case let .localCopies(changes): slots[i].localCopies.apply(changes)
                 case .log: break
                 }
             }
