@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "chorus", targets: ["chorus"]),
         // A node embedded in a Swift program: `Agent` (start, stop, `localCacheValue(of:)`)
         // over the node core (docs/embedding.md).
-        .library(name: "Chorus", targets: ["ChorusBase", "ChorusCache", "ChorusNode", "ChorusRuntime"]),
+        .library(name: "ChorusKit", targets: ["ChorusBase", "ChorusCache", "ChorusNode", "ChorusRuntime"]),
     ],
     targets: [
         .target(name: "ChorusBase"),
