@@ -32,6 +32,7 @@ public struct HTTPResponse: Sendable, Equatable {
     /// A JSON body from a dictionary of JSON-compatible values (String, numbers, Bool, NSNull,
     /// arrays and dictionaries of those). Anything else gives a 500 error instead of a trap.
     public static func json(_ status: Int, _ object: [String: Any]) -> HTTPResponse {
+        if let bytes = JSONObjectWriter.write(object) { return jsonBytes(status, bytes) }
         guard JSONSerialization.isValidJSONObject(object),
               let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else {
