@@ -14,6 +14,7 @@ cleanup() {
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
         ip netns del "$ns" 2>/dev/null || true
     done
+    [ -n "${CHORUS_CHAOS_KEEP:-}" ] || rm -rf "${TMPDIR:-/tmp}/chorus-chaos-$$"
 }
 trap cleanup EXIT INT TERM
 timeout 900 swift test --filter ChaosProcessTests "$@"

@@ -20,10 +20,19 @@ struct ChaosProcessTests {
     struct Step {
         var name: String
         var healSeconds: Double?
+        /// (observer, member) pairs not alive just before the heal: the fault was felt.
+        var downPairs: Int
+        var mustShowDown: Bool
     }
 
     static let healTimeout = 90.0
-    static let holdSeconds = 10.0
+    static let holdSeconds = 15.0
+
+    /// The longest time in seconds, within [from, to], with none of `times` (nanoseconds).
+    static func longestGap(_ times: [Int64], from: Int64, to: Int64) -> Double {
+        let points = [from] + times.sorted() + [to]
+        return zip(points, points.dropFirst()).map { Double($1 - $0) / 1e9 }.max() ?? 0
+    }
 
     @Test func partitionsCrashesAndFlaps_keepKVLinearizableAndTheCounterExact() throws {
         try #require(getuid() == 0, "the chaos test makes network namespaces: run it as root")
@@ -31,7 +40,8 @@ struct ChaosProcessTests {
         let env = ProcessInfo.processInfo.environment
         let prefix = "chaos-" + (env["CHORUS_CHAOS_ID"] ?? "\(getpid())")
         let lab = NetworkLab(prefix: prefix, nodeCount: 5)
-        let work = NSTemporaryDirectory() + "chorus-chaos-" + UUID().uuidString
+        let work = NSTemporaryDirectory() + "chorus-" + prefix // scripts/chaos.sh removes it too
+        try? FileManager.default.removeItem(atPath: work) // data of an earlier run with the same id
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let cluster = ChaosCluster(lab: lab, workDirectory: work, shards: 16)
         defer {
@@ -52,55 +62,68 @@ struct ChaosProcessTests {
         usleep(5_000_000)
 
         var steps: [Step] = []
-        func heal(_ name: String) throws {
-            try lab.healCuts()
-            let t0 = Date()
+        /// Applies a fault, holds it, heals it, and records what was seen.
+        func step(_ name: String, mustShowDown: Bool, fault: () throws -> Void, heal: () throws -> Void) throws {
+            let from = KVWorkload.now()
+            try fault()
+            // What the members saw just before the heal: (observer, member) pairs not alive.
+            let down = cluster.running.reduce(0) { sum, n in
+                sum + (cluster.members(seenBy: n)?.filter { $0.status != "alive" }.count ?? 0)
+            }
+            try heal()
+            let healStart = Date()
             let healed = waitUntil(timeout: Self.healTimeout) { cluster.membershipHealed() }
-            let seconds = healed ? Date().timeIntervalSince(t0) : nil
-            steps.append(Step(name: name, healSeconds: seconds))
-            print("chaos: \(name): membership healed in \(seconds.map { String(format: "%.1f s", $0) } ?? "never")")
+            let seconds = healed ? Date().timeIntervalSince(healStart) : nil
             // Let the shards settle before the next fault, so each fault meets a led cluster.
-            _ = waitUntil(timeout: 30) { cluster.shardsLed(seenBy: cluster.running.first ?? 1) }
+            let led = waitUntil(timeout: 30) { cluster.shardsLed(seenBy: cluster.running.first ?? 1) }
+            let ledSeconds = Date().timeIntervalSince(healStart)
+            let to = KVWorkload.now()
+            let window = kv.operations.filter { $0.call >= from && $0.returned <= to && !$0.discarded }
+            let grantTimes = counter.recordedGrants.map(\.completed).filter { $0 >= from && $0 <= to }
+            let grants = grantTimes.count
+            let kvGap = Self.longestGap(window.map(\.returned), from: from, to: to)
+            let lockGap = Self.longestGap(grantTimes, from: from, to: to)
+            steps.append(Step(name: name, healSeconds: seconds, downPairs: down, mustShowDown: mustShowDown))
+            print("chaos: \(name): \(down) (observer, member) pairs not alive before the heal; membership healed in "
+                  + "\(seconds.map { String(format: "%.1f s", $0) } ?? "never"); shards led "
+                  + (led ? String(format: "%.1f s", ledSeconds) + " after the heal" : "not within 30 s")
+                  + "; during the step: \(window.count) KV ops completed (longest gap \(String(format: "%.1f", kvGap)) s), "
+                  + "\(grants) lock grants (longest gap \(String(format: "%.1f", lockGap)) s)")
         }
         func hold() { usleep(UInt32(Self.holdSeconds * 1_000_000)) }
 
         // 1. Majority/minority: {1,2} | {3,4,5}.
-        try lab.split([1, 2], [3, 4, 5])
-        hold()
-        try heal("split 2|3")
+        try step("split {1,2}|{3,4,5}", mustShowDown: true, fault: { try lab.split([1, 2], [3, 4, 5]); hold() },
+                 heal: { try lab.healCuts() })
 
         // 2. The node leading the most shards, alone.
         let leader = cluster.busiestLeader(seenBy: 1) ?? 1
-        try lab.split([leader], cluster.nodes.filter { $0 != leader })
-        hold()
-        try heal("isolated leader n\(leader)")
+        try step("isolated leader n\(leader)", mustShowDown: true,
+                 fault: { try lab.split([leader], cluster.nodes.filter { $0 != leader }); hold() },
+                 heal: { try lab.healCuts() })
 
         // 3. A bridge: {1,2} and {4,5} cannot reach each other, 3 reaches everyone.
-        try lab.split([1, 2], [4, 5])
-        hold()
-        try heal("bridge n3 between {1,2} and {4,5}")
+        try step("bridge n3 between {1,2} and {4,5}", mustShowDown: false, fault: { try lab.split([1, 2], [4, 5]); hold() },
+                 heal: { try lab.healCuts() })
 
         // 4. A flapping link: node 2's veth down and up every 0.7 s for about 10 s.
-        for k in 0..<14 {
-            try lab.setLink(2, up: k % 2 == 1)
-            usleep(700_000)
-        }
-        try lab.setLink(2, up: true)
-        try heal("flapping link n2")
+        try step("flapping link n2 (0.7 s down, 0.7 s up, 7 times)", mustShowDown: false, fault: {
+            for k in 0..<14 {
+                try lab.setLink(2, up: k % 2 == 1)
+                usleep(700_000)
+            }
+        }, heal: { try lab.setLink(2, up: true) })
 
         // 5. kill -9 of the busiest leader, restart from its data directory.
         let victim = cluster.busiestLeader(seenBy: 1) ?? 3
-        cluster.kill(victim)
-        usleep(8_000_000)
-        try cluster.start(victim)
-        try heal("kill -9 n\(victim), restart")
+        try step("kill -9 n\(victim), restart", mustShowDown: true, fault: { cluster.kill(victim); hold() },
+                 heal: { try cluster.start(victim) })
 
-        // 6. kill -9 of two nodes at once, restart both.
-        let pair = [1, 4]
-        for n in pair { cluster.kill(n) }
-        usleep(8_000_000)
-        for n in pair { try cluster.start(n) }
-        try heal("kill -9 n1 and n4, restart")
+        // 6. kill -9 of two other nodes at once, restart both.
+        let pair = [victim % 5 + 1, (victim + 2) % 5 + 1]
+        try step("kill -9 n\(pair[0]) and n\(pair[1]), restart", mustShowDown: true,
+                 fault: { for n in pair { cluster.kill(n) }; hold() },
+                 heal: { for n in pair { try cluster.start(n) } })
 
         usleep(3_000_000)
         kv.stop()
@@ -109,6 +132,7 @@ struct ChaosProcessTests {
 
         for step in steps {
             #expect(step.healSeconds != nil, "membership did not heal to all five alive after \(step.name)\n\(cluster.logs)")
+            if step.mustShowDown { #expect(step.downPairs > 0, "\(step.name): no member saw another one down") }
         }
 
         // KV: linearizable, and the checker rejects a history missing one write a read saw.
@@ -131,6 +155,7 @@ struct ChaosProcessTests {
         let swapped = try #require(FencedCounterWorkload.plantedTokenSwap(grants), "no two sequential grants")
         #expect(!FencedCounterWorkload.violations(grants: swapped, store: store).isEmpty, "the check rejects swapped tokens")
 
+        print("chaos: lock client outcomes other than a grant: \(counter.outcomeCounts.sorted { $0.key < $1.key })")
         func f(_ x: Double) -> String { String(format: "%.1f", x) }
         print("chaos: cluster formed in \(f(formed)) s; run \(f(elapsed)) s; KV \(counts.completed) ops completed, "
               + "\(counts.open) open, \(counts.discarded) refused at connect; checker \(String(format: "%.2f", checkSeconds)) s: "

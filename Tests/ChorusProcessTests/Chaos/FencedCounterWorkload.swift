@@ -40,11 +40,13 @@ final class FencedCounterWorkload: @unchecked Sendable {
     let lockName = "chaos-counter"
     private let store = Mutex(FencedStore())
     private let grants = Mutex<[Grant]>([])
+    /// How many times each outcome happened ("acquire 409 timeout", "release unanswered", …), for the report.
+    private let outcomes = Mutex<[String: Int]>([:])
     private let stopFlag = Atomic<Bool>(false)
     private let running = DispatchGroup()
-    private let epoch = DispatchTime.now().uptimeNanoseconds
 
-    private func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds - epoch) }
+    /// Times are the monotonic clock's nanoseconds, shared by both workloads and the fault steps.
+    static func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds) }
 
     func start(_ cluster: ChaosCluster) {
         for node in cluster.nodes {
@@ -61,6 +63,8 @@ final class FencedCounterWorkload: @unchecked Sendable {
     }
 
     var recordedGrants: [Grant] { grants.withLock { $0 } }
+    var outcomeCounts: [String: Int] { outcomes.withLock { $0 } }
+    private func note(_ what: String) { outcomes.withLock { $0[what, default: 0] += 1 } }
     var storeState: FencedStore { store.withLock { $0 } }
 
     private func call(_ api: String, _ path: String, _ body: String?, timeout: Double) -> (status: Int, json: [String: Any])? {
@@ -78,30 +82,34 @@ final class FencedCounterWorkload: @unchecked Sendable {
             attempt += 1
             guard let s = session else {
                 if let r = call(api, "/v1/sessions", #"{"ttl_ms":10000,"request_id":"s\#(c)-\#(attempt)"}"#, timeout: 6),
-                   r.status == 200 { session = r.json["id"] as? String } else { usleep(200_000) }
+                   r.status == 200 { session = r.json["id"] as? String } else { note("session create failed"); usleep(200_000) }
                 continue
             }
-            if let k = call(api, "/v1/sessions/\(s)/keepalive", nil, timeout: 6), k.status == 404 {
+            let k = call(api, "/v1/sessions/\(s)/keepalive", nil, timeout: 6)
+            if k?.status == 404 {
+                note("keepalive: session expired")
                 session = nil
                 continue
             }
+            if k?.status != 200 { note("keepalive \(k.map { "\($0.status)" } ?? "unanswered")") }
             // One acquire request id, retried while the answer is unknown: a retry gets the first answer.
             let requestID = "L\(c)-\(attempt)"
-            let invoked = now()
+            let invoked = Self.now()
             var answer: (status: Int, json: [String: Any])?
             for _ in 0..<3 where answer == nil && !stopFlag.load(ordering: .relaxed) {
                 answer = call(api, "/v1/locks/\(lockName)/acquire",
                               #"{"session":"\#(s)","wait_ms":3000,"request_id":"\#(requestID)"}"#, timeout: 8)
-                if answer == nil { usleep(200_000) }
+                if answer == nil { note("acquire unanswered"); usleep(200_000) }
             }
             guard let r = answer else { continue }
             if r.status != 200 {
+                note("acquire \(r.status) \(Self.errorCode(r.json) ?? "")")
                 if Self.errorCode(r.json) == "session_expired" { session = nil }
                 if r.status >= 500 { usleep(200_000) }
                 continue
             }
             guard let token = r.json["token"] as? Int else { continue }
-            let completed = now()
+            let completed = Self.now()
             grants.withLock { $0.append(Grant(client: c, requestID: requestID, invoked: invoked, completed: completed, token: token)) }
             let read = store.withLock { $0.value }
             usleep(20_000)
@@ -109,7 +117,7 @@ final class FencedCounterWorkload: @unchecked Sendable {
             var released = false
             for _ in 0..<3 where !released {
                 if let rr = call(api, "/v1/locks/\(lockName)/release", #"{"session":"\#(s)","request_id":"rel-\#(requestID)"}"#, timeout: 6),
-                   rr.status == 200 || Self.errorCode(rr.json) == "not_held" { released = true }
+                   rr.status == 200 || Self.errorCode(rr.json) == "not_held" { released = true } else { note("release failed") }
             }
         }
     }

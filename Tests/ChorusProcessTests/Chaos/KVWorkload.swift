@@ -15,11 +15,11 @@ final class KVWorkload: @unchecked Sendable {
     private let history = Mutex<[KVOperation]>([])
     private let stopFlag = Atomic<Bool>(false)
     private let running = DispatchGroup()
-    private let epoch = DispatchTime.now().uptimeNanoseconds
 
     init(keys: [String]) { self.keys = keys }
 
-    private func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds - epoch) }
+    /// Times are the monotonic clock's nanoseconds, shared by both workloads and the fault steps.
+    static func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds) }
 
     func start(_ cluster: ChaosCluster) {
         for node in cluster.nodes {
@@ -46,7 +46,7 @@ final class KVWorkload: @unchecked Sendable {
             let key = keys.randomElement(using: &rng) ?? "k"
             let isPut = Bool.random(using: &rng)
             let value = "c\(c)-\(n)"
-            var op = KVOperation(client: c, key: key, kind: isPut ? .put(value) : .get, call: now())
+            var op = KVOperation(client: c, key: key, kind: isPut ? .put(value) : .get, call: Self.now())
             let result: Result<HTTPClientResponse, HTTPClientError>
             do {
                 let r = try HTTPClient().request(method: isPut ? .put : .get, api,
@@ -54,7 +54,7 @@ final class KVWorkload: @unchecked Sendable {
                                                  body: isPut ? Array(value.utf8) : nil, timeout: .milliseconds(8_000))
                 result = .success(r)
             } catch { result = .failure(error) }
-            let end = now()
+            let end = Self.now()
             switch result {
             case let .success(r) where isPut:
                 if r.status == 200 { op.returned = end }
