@@ -57,8 +57,8 @@ struct ChaosProcessTests {
 
         let kv = KVWorkload(keys: (0..<8).map { "chaos-k\($0)" })
         let counter = FencedCounterWorkload()
-        kv.start(cluster)
-        counter.start(cluster)
+        let workloads: [any ChaosWorkload] = [kv, counter]
+        for w in workloads { w.start(cluster) }
         usleep(5_000_000)
 
         var steps: [Step] = []
@@ -126,8 +126,7 @@ struct ChaosProcessTests {
                  heal: { for n in pair { try cluster.start(n) } })
 
         usleep(3_000_000)
-        kv.stop()
-        counter.stop()
+        for w in workloads { w.stop() }
         let elapsed = Date().timeIntervalSince(started)
 
         for step in steps {

@@ -13,7 +13,7 @@ import Synchronization
 /// and a grant that completed before another was asked for has the smaller token (tokens
 /// strictly increase in real time). Refused stale writes are counted, not failures: fencing
 /// is there for them.
-final class FencedCounterWorkload: @unchecked Sendable {
+final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
     struct Grant: Sendable {
         var client: Int
         var requestID: String

@@ -10,7 +10,7 @@ import Synchronization
 /// Invariant of the record: a PUT is `returned` only on 200; one refused at connect (the
 /// agent is down, nothing was sent) is `discarded`; every other outcome (timeout, reset,
 /// 5xx) stays open — it may have taken effect. A GET is kept only on 200 or 404.
-final class KVWorkload: @unchecked Sendable {
+final class KVWorkload: ChaosWorkload, @unchecked Sendable {
     let keys: [String]
     private let history = Mutex<[KVOperation]>([])
     private let stopFlag = Atomic<Bool>(false)
