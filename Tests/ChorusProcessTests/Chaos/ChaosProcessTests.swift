@@ -59,6 +59,7 @@ struct ChaosProcessTests {
         let counter = FencedCounterWorkload()
         let workloads: [any ChaosWorkload] = [kv, counter]
         for w in workloads { w.start(cluster) }
+        defer { for w in workloads { w.stop() } } // also when a step throws; a second stop returns at once
         usleep(5_000_000)
 
         var steps: [Step] = []

@@ -10,12 +10,14 @@ import Synchronization
 ///
 /// What the checks hold it to (`violations`): the counter equals the number of accepted
 /// increments (no lost update: a read-modify-write under the lock never overlapped another),
-/// and a grant that completed before another was asked for has the smaller token (tokens
-/// strictly increase in real time). Refused stale writes are counted, not failures: fencing
+/// a grant that completed before another was asked for has the smaller token (tokens
+/// strictly increase in real time), and no token goes to two holds. A re-acquire by a session
+/// that already holds the lock returns that hold (same token) and is not a new grant. Refused stale writes are counted, not failures: fencing
 /// is there for them.
 final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
     struct Grant: Sendable {
         var client: Int
+        var session: String
         var requestID: String
         var invoked: Int64
         var completed: Int64
@@ -101,16 +103,20 @@ final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
                               #"{"session":"\#(s)","wait_ms":3000,"request_id":"\#(requestID)"}"#, timeout: 8)
                 if answer == nil { note("acquire unanswered"); usleep(200_000) }
             }
-            guard let r = answer else { continue }
+            guard let r = answer else {
+                session = nil // granted, waiting or not: unknown; a fresh session is never confused with it
+                continue
+            }
             if r.status != 200 {
-                note("acquire \(r.status) \(Self.errorCode(r.json) ?? "")")
-                if Self.errorCode(r.json) == "session_expired" { session = nil }
+                let message = r.status == 400 ? ((r.json["error"] as? [String: Any])?["message"] as? String ?? "") : ""
+                note("acquire \(r.status) \(Self.errorCode(r.json) ?? "") \(message.prefix(60))")
+                if Self.errorCode(r.json) == "session_expired" || r.status == 400 { session = nil }
                 if r.status >= 500 { usleep(200_000) }
                 continue
             }
             guard let token = r.json["token"] as? Int else { continue }
             let completed = Self.now()
-            grants.withLock { $0.append(Grant(client: c, requestID: requestID, invoked: invoked, completed: completed, token: token)) }
+            grants.withLock { $0.append(Grant(client: c, session: s, requestID: requestID, invoked: invoked, completed: completed, token: token)) }
             let read = store.withLock { $0.value }
             usleep(20_000)
             store.withLock { $0.write(read + 1, token: token) }
@@ -119,12 +125,16 @@ final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
                 if let rr = call(api, "/v1/locks/\(lockName)/release", #"{"session":"\#(s)","request_id":"rel-\#(requestID)"}"#, timeout: 6),
                    rr.status == 200 || Self.errorCode(rr.json) == "not_held" { released = true } else { note("release failed") }
             }
+            // Unsure whether the session still holds the lock: a re-acquire on it would return the same
+            // hold (same token, docs/locks.md), so start afresh; the old session's hold ends with its TTL.
+            if !released { session = nil }
         }
     }
 
     /// Every broken promise in `grants` and `store`, as sentences; empty when all hold.
-    static func violations(grants: [Grant], store: FencedStore) -> [String] {
+    static func violations(grants recorded: [Grant], store: FencedStore) -> [String] {
         var found: [String] = []
+        let grants = holds(recorded)
         if store.value != store.accepted {
             found.append("counter is \(store.value) after \(store.accepted) accepted increments (a lost update)")
         }
@@ -143,18 +153,27 @@ final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
                 if found.count > 5 { break }
             }
         }
-        var seen: [Int: String] = [:]
+        var seen: [Int: Grant] = [:]
         for g in grants {
-            if let other = seen[g.token], other != g.requestID { found.append("token \(g.token) granted to both \(other) and \(g.requestID)") }
-            seen[g.token] = g.requestID
+            if let other = seen[g.token] {
+                found.append("token \(g.token) granted to both \(other.requestID) (session \(other.session)) and \(g.requestID) (session \(g.session))")
+            }
+            seen[g.token] = g
         }
         return found
+    }
+
+    /// One grant per hold: a session that asks again for the exclusive lock it holds gets the
+    /// same hold back, same token (docs/locks.md, re-acquire); the first grant stands for it.
+    static func holds(_ grants: [Grant]) -> [Grant] {
+        var seen: Set<String> = []
+        return grants.sorted { $0.completed < $1.completed }.filter { seen.insert("\($0.session) \($0.token)").inserted }
     }
 
     /// The grants with the tokens of two grants, one completed before the other was asked
     /// for, swapped: a working check must reject it. Nil when no such pair was recorded.
     static func plantedTokenSwap(_ grants: [Grant]) -> [Grant]? {
-        let sorted = grants.sorted { $0.invoked < $1.invoked }
+        let sorted = holds(grants).sorted { $0.invoked < $1.invoked }
         for a in sorted.indices {
             guard let b = sorted.indices.first(where: { sorted[$0].invoked > sorted[a].completed }) else { continue }
             var planted = sorted
