@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
         .testTarget(name: "ChorusSealTests", dependencies: ["ChorusBase", "ChorusSeal"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),
-        .testTarget(name: "ChorusRaftTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusStorage"]),
+        .testTarget(name: "ChorusRaftTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusStorage", "ChorusSim"]),
         .testTarget(name: "ChorusLocksTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusLocks"]),
         .testTarget(name: "ChorusQueueTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusQueue"]),
         .testTarget(name: "ChorusCacheTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusCache"]),
@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "ChorusSimTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusSim", "ChorusShards", "ChorusRaft", "ChorusRing", "ChorusLocks"]),
         .testTarget(name: "ChorusRuntimeTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusSeal"]),
         .testTarget(name: "ChorusCLITests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusCLI", "ChorusSeal", "ChorusQueue"]),
-        .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusQueue"]),
+        .testTarget(name: "ChorusProcessTests", dependencies: ["ChorusBase", "ChorusMembership", "ChorusRing", "ChorusRuntime", "ChorusQueue", "ChorusSim"]),
     ],
     swiftLanguageModes: [.v6]
 )

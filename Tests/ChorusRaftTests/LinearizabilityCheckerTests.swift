@@ -1,3 +1,5 @@
+import enum ChorusSim.Linearizability
+import struct ChorusSim.KVOperation
 import Testing
 
 /// The checker itself, on hand-made histories.

@@ -1,3 +1,4 @@
+import enum ChorusSim.Linearizability
 import Foundation
 import Testing
 

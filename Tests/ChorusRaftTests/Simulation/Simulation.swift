@@ -1,3 +1,4 @@
+import struct ChorusSim.KVOperation
 import ChorusBase
 import Foundation
 @testable import ChorusRaft

@@ -3,10 +3,12 @@
 /// the history by key (a history is linearizable iff each key's sub-history is — registers
 /// on different keys are independent, P-compositionality).
 ///
+/// Shared by the Raft simulation tests and the process-level chaos test (Tests/ChorusProcessTests).
+///
 /// Operations with an unknown outcome (a write whose answer never came) stay open until
 /// the end of time: they may be linearized anywhere after their call, or not at all.
-enum Linearizability {
-    enum Verdict: Equatable {
+public enum Linearizability {
+    public enum Verdict: Equatable, Sendable {
         case linearizable
         /// The sub-history of `key` has no linearization.
         case violation(key: String)
@@ -14,7 +16,7 @@ enum Linearizability {
         case undecided(key: String)
     }
 
-    static func check(_ history: [KVOperation], stepBudget: Int = 5_000_000) -> Verdict {
+    public static func check(_ history: [KVOperation], stepBudget: Int = 5_000_000) -> Verdict {
         let ops = history.filter { op in
             !op.discarded && !(op.kind == .get && op.returned == .max)
         }
@@ -31,7 +33,7 @@ enum Linearizability {
     }
 
     /// One register. True/false, or nil when the budget ran out.
-    static func checkRegister(_ ops: [KVOperation], stepBudget: Int) -> Bool? {
+    public static func checkRegister(_ ops: [KVOperation], stepBudget: Int) -> Bool? {
         let n = ops.count
         guard n > 0 else { return true }
         // Events: call of op i is node i, its return is node n + i; head sentinel is 2n.
