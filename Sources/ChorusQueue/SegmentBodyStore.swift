@@ -278,22 +278,21 @@ public final class SegmentBodyStore: MessageBodyStore {
     }
 
     /// Copies a segment's live bodies to the active segment and points the index at them.
+    /// Reads only the live bodies (under a tenth of the segment), one at a time.
     private func compact(_ s: Segment) {
         flush()
-        guard failure == nil else { return }
-        let bytes: [UInt8]
-        do { bytes = try s.file.read(at: 0, count: s.fileBytes) } catch { fail(error); return }
         let offsets = s.offsets
         for offset in offsets {
+            guard failure == nil else { return }
             guard let l = index[offset], l.segment == s.number else { continue }
-            let from = Int(l.position), count = Int(l.bytes)
-            guard from + count <= bytes.count else {
-                fail(.corruptSegment(file: s.file.path, offset: from, reason: "body of \(offset) cut short"))
+            let bytes: [UInt8]
+            do { bytes = try s.file.read(at: Int(l.position), count: Int(l.bytes)) } catch { fail(error); return }
+            guard bytes.count == Int(l.bytes) else {
+                fail(.corruptSegment(file: s.file.path, offset: Int(l.position), reason: "body of \(offset) cut short"))
                 return
             }
-            let body = Array(bytes[from..<from + count])
             release(l)
-            append(body, at: offset)
+            append(bytes, at: offset)
         }
         s.offsets = []
     }

@@ -168,7 +168,7 @@ import Testing
         store.put(old, at: 1) // never acked
         var inFlight: [UInt64] = []
         var peak = 0, peakFirstHalf = 0
-        let total = 60_000, window = 100, checkpointEvery = 500
+        let total = 30_000, window = 100, checkpointEvery = 500
         for n in 0..<total {
             let o = UInt64(n + 2)
             store.put(Self.body(o, 1024), at: o)
@@ -182,7 +182,7 @@ import Testing
             peak = max(peak, bytes)
             if n < total / 2 { peakFirstHalf = peak }
         }
-        // ~60 MiB passed. Live: 101 KiB. Disk: live / 0.9, a checkpoint interval of dead bodies
+        // ~30 MiB passed. Live: 101 KiB. Disk: live / 0.9, a checkpoint interval of dead bodies
         // waiting for release (500 KiB), and the active and newest sealed segments.
         let bound = 101 * 1024 * 10 / 9 + checkpointEvery * 1040 + 3 * segment
         #expect(peak <= bound, "peak \(peak) bytes, bound \(bound)")
@@ -230,5 +230,69 @@ import Testing
         // A body the image needs is gone: the image is refused, not trusted.
         let emptyFS = MemoryFileSystem()
         #expect(throws: WireError.self) { try QueuePartition(snapshot: image, bodies: try Self.open(emptyFS)) }
+    }
+}
+
+/// A file system whose writes and fsyncs start failing on demand (a disk gone bad).
+final class FailingFileSystem: FileSystem {
+    let inner = MemoryFileSystem()
+    var failing = false
+
+    final class File: StorageFile {
+        let inner: any StorageFile
+        unowned let owner: FailingFileSystem
+        init(_ inner: any StorageFile, _ owner: FailingFileSystem) { self.inner = inner; self.owner = owner }
+        var path: String { inner.path }
+        func size() throws(StorageError) -> Int { try inner.size() }
+        func read(at offset: Int, count: Int) throws(StorageError) -> [UInt8] { try inner.read(at: offset, count: count) }
+        func write(_ bytes: [UInt8], at offset: Int) throws(StorageError) {
+            if owner.failing { throw .io(operation: "pwrite", path: path, errno: 5) }
+            try inner.write(bytes, at: offset)
+        }
+        func sync() throws(StorageError) {
+            if owner.failing { throw .io(operation: "fsync", path: path, errno: 5) }
+            try inner.sync()
+        }
+        func truncate(to size: Int) throws(StorageError) { try inner.truncate(to: size) }
+        func close() { inner.close() }
+    }
+
+    func createDirectory(at path: String) throws(StorageError) -> Bool { try inner.createDirectory(at: path) }
+    func listDirectory(at path: String) throws(StorageError) -> [String] { try inner.listDirectory(at: path) }
+    func openFile(at path: String, mode: FileOpenMode) throws(StorageError) -> any StorageFile { File(try inner.openFile(at: path, mode: mode), self) }
+    func removeFile(at path: String) throws(StorageError) { try inner.removeFile(at: path) }
+    func renameFile(at path: String, to newPath: String) throws(StorageError) { try inner.renameFile(at: path, to: newPath) }
+    func syncDirectory(at path: String) throws(StorageError) { try inner.syncDirectory(at: path) }
+}
+
+@Suite struct BodyLogFailureTests {
+    @Test func aFailedWriteStopsTheStoreAndEveryLaterCheckpointThrows() throws {
+        let fs = FailingFileSystem()
+        let store = try SegmentBodyStore(directory: BodyLogTests.dir, fileSystem: fs,
+                                         settings: BodyLogSettings(segmentBytes: 4096, writeBufferBytes: 512))
+        for o in UInt64(1)...10 { store.put(BodyLogTests.body(o), at: o) }
+        _ = try store.checkpoint()
+        #expect(store.failure == nil)
+        fs.failing = true
+        for o in UInt64(11)...40 { store.put(BodyLogTests.body(o), at: o) }
+        #expect(store.failure != nil, "the buffer's write failed")
+        fs.failing = false // the disk "recovers": what was lost is still unknown
+        #expect(throws: StorageError.self) { _ = try store.checkpoint() }
+        #expect(throws: StorageError.self) { try store.release(BodyLogCheckpoint(deadSegments: [])) }
+        // Checkpointed bodies are still readable; recovery from disk sees them.
+        for o in UInt64(1)...10 { #expect(store.body(at: o) == BodyLogTests.body(o)) }
+        fs.inner.crash()
+        let again = try SegmentBodyStore(directory: BodyLogTests.dir, fileSystem: fs.inner)
+        for o in UInt64(1)...10 { #expect(again.body(at: o) == BodyLogTests.body(o)) }
+    }
+
+    @Test func aFailedFsyncAtCheckpointIsReported() throws {
+        let fs = FailingFileSystem()
+        let store = try SegmentBodyStore(directory: BodyLogTests.dir, fileSystem: fs)
+        store.put([1, 2, 3], at: 1)
+        fs.failing = true
+        #expect(throws: StorageError.self) { _ = try store.checkpoint() }
+        fs.failing = false
+        #expect(throws: StorageError.self) { _ = try store.checkpoint() }
     }
 }
