@@ -233,6 +233,47 @@ import Testing
     }
 }
 
+extension BodyLogTests {
+    /// What a joining replica does with the inline image it is sent: the bodies go into its
+    /// own body log, and from then on its local snapshots are external and survive a crash.
+    @Test func aJoiningReplicaPutsInlineBodiesIntoItsOwnLogAndRecovers() throws {
+        var s = QueueSettings()
+        s.partitions = 1
+        let id = PartitionID(queue: queue("orders"), index: 0)
+        var leader = try QueuePartition(partition: id, incarnation: 1, settings: s, bodies: MemoryBodyStore())
+        for i in 0..<30 {
+            _ = leader.apply(encoded: QueueCodec.encode(QueueEntry(nowMillis: 1_000 + UInt64(i), command:
+                .publish((0..<10).map { OutgoingMessage(body: Array("b\(i)-\($0)".utf8) + BodyLogTests.body(UInt64(i), 200)) }))),
+                             index: UInt64(i + 1))
+        }
+        let sent = leader.snapshot() // inline
+        let fs = MemoryFileSystem()
+        let joined = try QueuePartition(snapshot: sent, bodies: try Self.open(fs))
+        #expect(joined.digest() == leader.digest())
+        let cp = try joined.bodies.checkpoint()
+        let local = joined.snapshot(bodies: .external)
+        try joined.bodies.release(cp)
+        #expect(local.count < sent.count / 4, "the local snapshot carries no bodies")
+        fs.crash()
+        let restored = try QueuePartition(snapshot: local, bodies: try Self.open(fs))
+        restored.bodies.retain(only: restored.holdsMessage)
+        #expect(restored.digest() == leader.digest())
+        #expect(restored.invariantViolations().isEmpty)
+    }
+
+    @Test func destroyRemovesEverySegmentAndAPutOfAnotherSizeReplaces() throws {
+        let fs = MemoryFileSystem()
+        let store = try Self.open(fs)
+        for o in UInt64(1)...100 { store.put(Self.body(o), at: o) }
+        store.put([9, 9], at: 7)
+        #expect(store.body(at: 7) == [9, 9] && store.statistics.liveBodies == 100)
+        store.close()
+        try SegmentBodyStore.destroy(directory: Self.dir, fileSystem: fs)
+        #expect(Self.segmentPaths(fs).isEmpty)
+        #expect(try Self.open(fs).statistics.liveBodies == 0)
+    }
+}
+
 /// A file system whose writes and fsyncs start failing on demand (a disk gone bad).
 final class FailingFileSystem: FileSystem {
     let inner = MemoryFileSystem()
