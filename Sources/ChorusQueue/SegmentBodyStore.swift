@@ -11,7 +11,8 @@ import ChorusWire
 /// segments, then fsyncs the log and the directory; the driver calls it *before* it writes a
 /// snapshot with `.external` bodies, and `release(_:)` *after* that snapshot is durable, which
 /// deletes the segments that were dead at the checkpoint (the previous snapshot may still name
-/// their bodies until then). After a crash, `init` rebuilds the index by scanning the
+/// their bodies until then). The checkpoint and the snapshot must be of the same applied
+/// index: no `apply` between them. After a crash, `init` rebuilds the index by scanning the
 /// segments: a damaged tail of the last segment (written after its last fsync) is cut; damage
 /// anywhere else throws `StorageError.corruptSegment`. The index then also holds bodies that
 /// were removed after the last checkpoint; the driver drops them with `retain(only:)` once the
@@ -136,6 +137,11 @@ public final class SegmentBodyStore: MessageBodyStore {
 
     public func put(_ body: [UInt8], at offset: UInt64) {
         guard failure == nil else { return }
+        // Recovery would take a longer record for damage: refuse it now, loudly.
+        guard body.count <= settings.maxBodyBytes else {
+            fail(.recordTooLarge(bytes: body.count, limit: settings.maxBodyBytes))
+            return
+        }
         if let existing = index[offset] {
             // A replayed publish puts the same body again: already here (offsets are never
             // reused, and a committed entry never changes).

@@ -327,6 +327,16 @@ final class FailingFileSystem: FileSystem {
         for o in UInt64(1)...10 { #expect(again.body(at: o) == BodyLogTests.body(o)) }
     }
 
+    @Test func aBodyAboveTheLimitRecoveryBelievesIsRefused() throws {
+        let fs = MemoryFileSystem()
+        let store = try SegmentBodyStore(directory: BodyLogTests.dir, fileSystem: fs, settings: BodyLogSettings(maxBodyBytes: 100))
+        store.put([UInt8](repeating: 1, count: 100), at: 1)
+        #expect(store.failure == nil)
+        store.put([UInt8](repeating: 1, count: 101), at: 2)
+        #expect(store.failure == .recordTooLarge(bytes: 101, limit: 100))
+        #expect(throws: StorageError.self) { _ = try store.checkpoint() }
+    }
+
     @Test func aFailedFsyncAtCheckpointIsReported() throws {
         let fs = FailingFileSystem()
         let store = try SegmentBodyStore(directory: BodyLogTests.dir, fileSystem: fs)
