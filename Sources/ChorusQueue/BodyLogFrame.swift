@@ -55,31 +55,55 @@ public enum BodyLogFrame {
 
     /// Reads records from a whole segment's bytes up to the first damage.
     public static func scan(_ bytes: [UInt8], maxBodyBytes: Int) -> Scan {
+        scan(size: bytes.count, maxBodyBytes: maxBodyBytes, windowBytes: bytes.count) { at, count in
+            at >= bytes.count ? [] : Array(bytes[at..<min(bytes.count, at + count)])
+        }
+    }
+
+    /// Reads records from a segment of `size` bytes through `read(at:count:)`, holding at most
+    /// one window (`windowBytes`, or one record if larger) in memory at a time.
+    public static func scan<E: Error>(size: Int, maxBodyBytes: Int, windowBytes: Int = 1 << 20,
+                                      read: (Int, Int) throws(E) -> [UInt8]) throws(E) -> Scan {
         var s = Scan()
-        guard bytes.count >= headerBytes else {
-            s.damage = "short header: \(bytes.count) bytes"
+        guard size >= headerBytes else {
+            s.damage = "short header: \(size) bytes"
             return s
         }
-        guard Array(bytes[0..<4]) == magic else {
+        let head = try read(0, headerBytes)
+        guard head.count == headerBytes else { s.damage = "short header: \(head.count) bytes read"; return s }
+        guard Array(head[0..<4]) == magic else {
             s.damage = "not a body log segment (magic)"; s.badHeader = true
             return s
         }
-        guard bytes[4] == version else {
-            s.damage = "body log version \(bytes[4])"; s.badHeader = true
+        guard head[4] == version else {
+            s.damage = "body log version \(head[4])"; s.badHeader = true
             return s
         }
         var p = headerBytes
         s.validBytes = p
-        while p < bytes.count {
-            let remaining = bytes.count - p
-            guard remaining >= recordHeaderBytes else { s.damage = "short record header at \(p): \(remaining) bytes"; return s }
-            let length = Int(readU32(bytes, p))
+        var window: [UInt8] = [], windowStart = p
+        // Makes the window hold [p, p + n) if the segment has those bytes; false otherwise.
+        func have(_ n: Int) throws(E) -> Bool {
+            if p + n <= windowStart + window.count { return true }
+            guard n <= size - p else { return false }
+            window = try read(p, max(windowBytes, n))
+            windowStart = p
+            return window.count >= n
+        }
+        while p < size {
+            let remaining = size - p
+            guard try have(recordHeaderBytes) else { s.damage = "short record header at \(p): \(remaining) bytes"; return s }
+            let w = p - windowStart
+            let length = Int(readU32(window, w))
             guard length >= 8, length - 8 <= maxBodyBytes else { s.damage = "bad length \(length) at \(p)"; return s }
-            guard length <= remaining - 8 else { s.damage = "short record at \(p): length \(length), \(remaining - 8) bytes present"; return s }
-            let stored = readU32(bytes, p + 4)
-            guard CRC32C.checksum(bytes[(p + 8)..<(p + 8 + length)]) == stored else { s.damage = "checksum mismatch at \(p)"; return s }
+            guard length <= remaining - 8, try have(8 + length) else {
+                s.damage = "short record at \(p): length \(length), \(remaining - 8) bytes present"; return s
+            }
+            let r = p - windowStart
+            let stored = readU32(window, r + 4)
+            guard CRC32C.checksum(window[(r + 8)..<(r + 8 + length)]) == stored else { s.damage = "checksum mismatch at \(p)"; return s }
             var offset: UInt64 = 0
-            for i in 0..<8 { offset = offset << 8 | UInt64(bytes[p + 8 + i]) }
+            for i in 0..<8 { offset = offset << 8 | UInt64(window[r + 8 + i]) }
             s.records.append(Found(offset: offset, bodyPosition: p + recordHeaderBytes, bodyBytes: length - 8))
             p += 8 + length
             s.validBytes = p

@@ -13,8 +13,8 @@ import ChorusWire
 /// deletes the segments that were dead at the checkpoint (the previous snapshot may still name
 /// their bodies until then). The checkpoint and the snapshot must be of the same applied
 /// index: no `apply` between them. After a crash, `init` rebuilds the index by scanning the
-/// segments: a damaged tail of the last segment (written after its last fsync) is cut; damage
-/// anywhere else throws `StorageError.corruptSegment`. The index then also holds bodies that
+/// segments (a 1 MiB window at a time): a damaged tail of the last segment (written after its
+/// last fsync) is cut; damage anywhere else throws `StorageError.corruptSegment`. The index then also holds bodies that
 /// were removed after the last checkpoint; the driver drops them with `retain(only:)` once the
 /// partition is restored and replayed.
 ///
@@ -84,7 +84,9 @@ public final class SegmentBodyStore: MessageBodyStore {
                 file.close()
                 throw .corruptSegment(file: path, offset: 0, reason: "\(size) bytes: larger than a segment can be")
             }
-            let scan = BodyLogFrame.scan(try file.read(at: 0, count: size), maxBodyBytes: settings.maxBodyBytes)
+            let scan = try BodyLogFrame.scan(size: size, maxBodyBytes: settings.maxBodyBytes) { (at, count) throws(StorageError) in
+                try file.read(at: at, count: count)
+            }
             var valid = size
             if let damage = scan.damage {
                 guard i == numbers.count - 1, !scan.badHeader else {

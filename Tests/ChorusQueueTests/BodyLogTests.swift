@@ -147,6 +147,12 @@ import Testing
                 default: b = Array(b.prefix(Int.random(in: 0...b.count, using: &rng)))
                 }
                 fs.setContents(of: path, to: b)
+                // The windowed scan recovery uses agrees with a scan of the whole bytes.
+                let window = Int.random(in: 1...64, using: &rng)
+                let windowed = BodyLogFrame.scan(size: b.count, maxBodyBytes: QueueSettings.messageBytesCeiling, windowBytes: window) { at, count in
+                    at >= b.count ? [] : Array(b[at..<min(b.count, at + count)])
+                }
+                #expect(windowed == BodyLogFrame.scan(b, maxBodyBytes: QueueSettings.messageBytesCeiling), "window \(window)")
             }
             do {
                 let again = try Self.open(fs, segmentBytes: 1 << 16)
