@@ -14,9 +14,9 @@ import ChorusWire
 /// their bodies until then). The checkpoint and the snapshot must be of the same applied
 /// index: no `apply` between them. After a crash, `init` rebuilds the index by scanning the
 /// segments (a 1 MiB window at a time): a damaged tail of the last segment (written after its
-/// last fsync) is cut; damage anywhere else throws `StorageError.corruptSegment`. The index then also holds bodies that
-/// were removed after the last checkpoint; the driver drops them with `retain(only:)` once the
-/// partition is restored and replayed.
+/// last fsync) is cut; damage anywhere else throws `StorageError.corruptSegment`. The index
+/// then also holds bodies that were removed after the last checkpoint; the driver drops them
+/// with `retain(only:)` once the partition is restored and replayed.
 ///
 /// Invariants: `body(at:)` returns exactly the bytes put at that offset and not removed since;
 /// a segment's live count is the number of index entries pointing into it; the active segment
