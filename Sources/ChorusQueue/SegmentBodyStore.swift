@@ -119,7 +119,10 @@ public final class SegmentBodyStore: MessageBodyStore {
                 segment.offsets.append(found.offset)
             }
         }
-        let next = (numbers.last ?? 0) + 1
+        let (next, overflow) = (numbers.last ?? 0).addingReportingOverflow(1)
+        guard !overflow else {
+            throw .corruptSegment(file: Self.path(directory, numbers.last ?? 0), offset: 0, reason: "segment number cannot be followed")
+        }
         let file = try fileSystem.openFile(at: Self.path(directory, next), mode: .createNew)
         let header = BodyLogFrame.header()
         try file.write(header, at: 0)
@@ -310,7 +313,8 @@ public final class SegmentBodyStore: MessageBodyStore {
         guard failure == nil else { return }
         do throws(StorageError) {
             try active.file.sync()
-            let next = active.number + 1
+            let (next, overflow) = active.number.addingReportingOverflow(1)
+            if overflow { throw StorageError.corruptSegment(file: active.file.path, offset: 0, reason: "segment number cannot be followed") }
             let file = try fileSystem.openFile(at: Self.path(directory, next), mode: .createNew)
             let header = BodyLogFrame.header()
             try file.write(header, at: 0)

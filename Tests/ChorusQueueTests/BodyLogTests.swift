@@ -267,6 +267,20 @@ extension BodyLogTests {
         #expect(restored.invariantViolations().isEmpty)
     }
 
+    @Test func theLastPossibleSegmentNumberIsRefusedNotOverflowed() throws {
+        let fs = MemoryFileSystem()
+        _ = try fs.createDirectory(at: Self.dir)
+        fs.setContents(of: Self.dir + "/" + SegmentName.name(.max), to: BodyLogFrame.header())
+        #expect(throws: StorageError.self) { try Self.open(fs) }
+        // One below: opens, and the first roll is refused (failure), not a trap.
+        let fs2 = MemoryFileSystem()
+        _ = try fs2.createDirectory(at: Self.dir)
+        fs2.setContents(of: Self.dir + "/" + SegmentName.name(.max - 1), to: BodyLogFrame.header())
+        let store = try Self.open(fs2)
+        for o in UInt64(1)...100 { store.put(Self.body(o), at: o) }
+        #expect(store.failure != nil)
+    }
+
     @Test func destroyRemovesEverySegmentAndAPutOfAnotherSizeReplaces() throws {
         let fs = MemoryFileSystem()
         let store = try Self.open(fs)
