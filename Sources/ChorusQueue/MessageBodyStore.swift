@@ -13,9 +13,17 @@ public protocol MessageBodyStore {
     mutating func put(_ body: [UInt8], at offset: UInt64)
     func body(at offset: UInt64) -> [UInt8]?
     mutating func remove(_ offset: UInt64)
+    /// The size of the body at `offset`, without reading it (a disk store answers from its
+    /// index: restoring an external snapshot checks every body this way).
+    func bodyBytes(at offset: UInt64) -> Int?
 }
 
-/// Bodies in memory: the store for tests, the simulator and small queues.
+extension MessageBodyStore {
+    public func bodyBytes(at offset: UInt64) -> Int? { body(at: offset)?.count }
+}
+
+/// Bodies in memory: the store for tests, the simulator and small queues (`SegmentBodyStore`
+/// is the one on disk).
 /// Invariant: holds exactly the bodies put and not yet removed.
 public struct MemoryBodyStore: MessageBodyStore, Hashable, Sendable {
     private var bodies: [UInt64: [UInt8]] = [:]

@@ -112,7 +112,7 @@ extension QueuePartition {
             var size = m.body.count
             if !inline {
                 size = try r.count("body bytes", limit: QueueSettings.messageBytesCeiling)
-                guard m.body.isEmpty, bodies.body(at: offset)?.count == size else {
+                guard m.body.isEmpty, bodies.bodyBytes(at: offset) == size else {
                     throw Self.fail("message \(offset)", "external body missing from the body store or of another size")
                 }
             }

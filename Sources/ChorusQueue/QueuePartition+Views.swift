@@ -72,3 +72,9 @@ public struct DeadLetterView: Hashable, Sendable {
         OutgoingMessage(body: body, key: key, producerID: origin.transferID, origin: origin)
     }
 }
+
+extension QueuePartition {
+    /// Whether the partition holds a message at `offset` (in any state): what a disk body
+    /// store keeps after recovery (`SegmentBodyStore.retain(only:)`).
+    public func holdsMessage(at offset: UInt64) -> Bool { records[offset] != nil }
+}
