@@ -43,11 +43,13 @@ extension RaftNode {
     }
 
     /// The liveness source (membership) says the leader is gone: stop honouring its lease, so
-    /// this member grants votes and campaigns without waiting out an election timeout
-    /// (etcd's `ForgetLeader`). A leader ignores it.
+    /// this member grants votes at once (etcd's `ForgetLeader`), and campaign within the next
+    /// 1 to `electionTicks / 2` ticks instead of a whole election timeout — a random delay, so
+    /// the followers that heard the same verdict at once do not split the vote. A leader
+    /// ignores it.
     public mutating func forgetLeader() {
         guard role == .follower else { return }
         leader = nil
-        electionElapsed = 0
+        electionElapsed = max(0, randomizedElectionTimeout - 1 - rng.below(max(1, settings.electionTicks / 2)))
     }
 }

@@ -20,7 +20,7 @@ import ChorusRing
 ///   against a healthy leader).
 /// - Liveness of a quiescent group's leader comes from membership (`setUnavailable`): when
 ///   the leader's node becomes suspect, dead or left, its quiescent followers wake, forget
-///   its lease and campaign at once (pre-vote first). When a node is available again, the
+///   its lease and campaign within a few ticks (pre-vote first; `RaftNode.forgetLeader`). When a node is available again, the
 ///   quiescent groups this node leads that include it wake, so it hears heartbeats again and
 ///   does not campaign against them (a member that restarts faster than the detector notices
 ///   wakes the leader with its first pre-vote request anyway).
@@ -54,7 +54,6 @@ extension ShardHost {
                 guard let leader = r.node.leader, gone.contains(leader) else { continue }
                 wake(&r, shard: shard)
                 r.node.forgetLeader()
-                r.node.campaign()
                 counters.leaderLossCampaigns += 1
             }
         }
