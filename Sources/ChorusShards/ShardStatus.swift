@@ -36,7 +36,9 @@ extension ShardHost {
     /// whole `ShardStatus`.
     public func term(of shard: ShardID) -> Term? { replicas[shard]?.node.term }
     /// Groups this node leads.
-    public var leadersHeld: Int { order.count { replicas[$0]?.node.role == .leader } }
+    public var leadersHeld: Int { replicas.leading.count }
+    /// The shards this node leads, sorted (no walk over every group).
+    public var ledShards: [ShardID] { replicas.leading.sorted() }
     /// Shards in whose configuration (as this replica knows it) this node votes.
     public var votingShards: [ShardID] { order.filter { replicas[$0]?.node.configuration.isVoter(id) == true } }
 }
