@@ -8,14 +8,21 @@
 extension RaftNode {
     /// True when this leader has nothing left to do but heartbeat: no proposal, read, transfer
     /// or configuration change in flight, its own log persisted and applied through its last
-    /// entry, which every member holds and was heard from recently, and no message waiting.
+    /// entry, which every member holds and replicates, and no message waiting. (Whether every
+    /// member was heard from recently is `membersRecentlyActive`: check-quorum clears it every
+    /// election timeout, so a driver counting idle ticks must not start over on it.)
     public var isQuiesceable: Bool {
         guard role == .leader, transferee == nil, !proposalsPending, outbox.isEmpty, reads.count == 0,
               readsAwaitingCommit.isEmpty, !readyOutstanding, !hasReady else { return false }
         let last = log.lastIndex
         guard log.committed == last, log.applied == last, log.stable == last, configurationIndex <= log.committed,
               log.term(at: last) == term else { return false }
-        return progress.all.allSatisfy { $0.match == last && ($0.id == id || ($0.recentActive && $0.state == .replicate)) }
+        return progress.all.allSatisfy { $0.match == last && ($0.id == id || $0.state == .replicate) }
+    }
+
+    /// True on a leader when every member answered since check-quorum last looked.
+    public var membersRecentlyActive: Bool {
+        role == .leader && progress.all.allSatisfy { $0.id == id || $0.recentActive }
     }
 
     /// True when this follower may stop ticking on its leader's word: `from` is the leader it

@@ -94,7 +94,9 @@ extension ShardHost {
             return false
         }
         r.idleTicks += 1
-        return r.idleTicks >= after
+        // Every member must have answered lately too; check-quorum clears that every election
+        // timeout, so waiting for it does not start the count over.
+        return r.idleTicks >= after && r.node.membersRecentlyActive
     }
 
     func hostIdle(_ r: ShardReplica<Machine>, shard: ShardID) -> Bool {
