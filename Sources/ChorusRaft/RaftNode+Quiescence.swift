@@ -8,7 +8,9 @@
 extension RaftNode {
     /// True when this leader has nothing left to do but heartbeat: no proposal, read, transfer
     /// or configuration change in flight, its own log persisted and applied through its last
-    /// entry, which every member holds and replicates, and no message waiting. (Whether every
+    /// entry, which every member holds (in probe or replicate state alike: a member the
+    /// transport reported unreachable stays in probe once it is back and matches, since
+    /// nothing is left to append), and no message waiting. (Whether every
     /// member was heard from recently is `membersRecentlyActive`: check-quorum clears it every
     /// election timeout, so a driver counting idle ticks must not start over on it.)
     public var isQuiesceable: Bool {
@@ -17,7 +19,10 @@ extension RaftNode {
         let last = log.lastIndex
         guard log.committed == last, log.applied == last, log.stable == last, configurationIndex <= log.committed,
               log.term(at: last) == term else { return false }
-        return progress.all.allSatisfy { $0.match == last && ($0.id == id || $0.state == .replicate) }
+        return progress.all.allSatisfy { p in
+            if case .snapshot = p.state, p.id != id { return false }
+            return p.match == last
+        }
     }
 
     /// True on a leader when every member answered since check-quorum last looked.

@@ -122,6 +122,9 @@ import Testing
         #expect(try c.run(maxTicks: 60) { allQuiescent(c) })
         let before = terms(c)
         c.crash(n3)
+        // The transport tells the leader, as the agent's does: its progress of n3 goes back
+        // to probing, where it stays once n3 is back and matches (nothing left to append).
+        try c.withHost(n1) { $0.reportUnreachable(peer: n3) }
         try c.tick(10)
         try c.start(n3)
         #expect(try c.run(maxTicks: 300) { allQuiescent(c) }, "the restarted member hears its leaders again and they all quiesce")
