@@ -132,4 +132,22 @@ import Testing
         #expect(terms(c) == before)
         for s in 0..<Self.shards { #expect(c.host(n3).status(of: ShardID(s))?.leader == n1) }
     }
+    @Test func quiescentHeartbeats_travelInVersion3_andOtherBatchesKeepTheirVersion() throws {
+        var b = ShardBatch(from: n1, to: n2, epoch: 9)
+        b.heartbeats = [.init(shard: ShardID(1), term: Term(3), commit: LogIndex(7))]
+        #expect(ShardBatchCodec.encode(b)[2] == 1, "no quiescent heartbeat, no snapshot item: version 1 as before")
+        b.quiescentHeartbeats = [.init(shard: ShardID(2), term: Term(4), commit: LogIndex(12)),
+                                 .init(shard: ShardID(5), term: Term(1), commit: LogIndex(1))]
+        let encoded = ShardBatchCodec.encode(b)
+        #expect(encoded[2] == 3)
+        #expect(try ShardBatchCodec.decode(encoded) == b)
+        let frames = ShardBatchCodec.frames(b, maxFrameBytes: 64)
+        let decoded = try frames.map { try ShardBatchCodec.decode($0) }
+        #expect(decoded.flatMap(\.quiescentHeartbeats) == b.quiescentHeartbeats, "frames carry each quiescent heartbeat once")
+        #expect(decoded.flatMap(\.heartbeats) == b.heartbeats)
+        for cut in 0..<encoded.count { #expect(throws: (any Error).self) { try ShardBatchCodec.decode(Array(encoded[..<cut])) } }
+        var shardOutOfRange = encoded
+        shardOutOfRange[shardOutOfRange.count - 3] = 0xFF // the last triple's shard varint now continues
+        #expect(throws: (any Error).self) { try ShardBatchCodec.decode(shardOutOfRange) }
+    }
 }
