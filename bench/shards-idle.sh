@@ -30,7 +30,7 @@ sleep 5
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for i in $(seq 1 "$N"); do eval "start$i=$(ticks "$(cat "$DIR/n$i.pid")")"; done
 sleep "$WINDOW"
-echo "node  replicas  leaders  cpu%    rss_mib"
+echo "node  replicas  leaders  quiescent  cpu%    rss_mib"
 for i in $(seq 1 "$N"); do
   pid=$(cat "$DIR/n$i.pid")
   eval "s=\$start$i"
@@ -39,6 +39,7 @@ for i in $(seq 1 "$N"); do
   m=$(curl -s 127.0.0.1:$((27001 + i * 10))/metrics)
   reps=$(echo "$m" | awk '/^chorus_raft_replicas / {print $2}')
   leads=$(echo "$m" | awk '/^chorus_raft_leaders / {print $2}')
+  quiet=$(echo "$m" | awk '/^chorus_raft_quiescent_replicas / {print $2}')
   cpu=$(echo "$s $e $HZ $WINDOW" | awk '{printf "%.2f", ($2 - $1) / $3 / $4 * 100}')
-  echo "idle$i  $reps        $leads       $cpu    $rss"
+  echo "idle$i  $reps        $leads       ${quiet:--}         $cpu    $rss"
 done

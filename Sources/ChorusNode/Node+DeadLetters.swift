@@ -18,8 +18,8 @@ extension Node {
     /// For each partition this node leads whose queue names a dead-letter queue and that
     /// holds dead letters: start one move (at most one in flight per partition).
     func moveDeadLetters() {
-        for status in host.statuses where status.role == .leader {
-            guard let queues = host.machine(of: status.shard)?.queues, !queues.partitions.isEmpty else { continue }
+        for shard in host.ledShards {
+            guard let queues = host.machine(of: shard)?.queues, !queues.partitions.isEmpty else { continue }
             for id in queues.partitions.keys.sorted() where !queueDuties.moving.contains(id) {
                 guard let p = queues.partitions[id], let target = p.settings.deadLetterQueue, p.stats.deadLetters > 0 else { continue }
                 if let retry = queueDuties.moveRetry[id], time.now < retry { continue }

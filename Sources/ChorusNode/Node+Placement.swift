@@ -59,6 +59,10 @@ extension Node {
         }
         self.peers = peers
         idsByName = ids
+        // Quiescent groups take their leader's liveness from here (`ShardHost+Quiescence`).
+        host.setUnavailable(Set(members.compactMap { m in
+            m.status == .alive ? nil : m.tags[ShardTags.raft].flatMap { UInt64($0, radix: 16) }.flatMap(NodeID.init(encoded:))
+        }))
         followCacheMembership()
         let names = eligible.filter { RingMember($0).isOnRing }.map(\.name)
         if names != placementNames || placementMap == nil {

@@ -120,13 +120,13 @@ extension Node {
     /// Clock entries for the partitions this node leads whose next lease or delay deadline
     /// has passed on the leader's clock (one in flight per partition).
     func proposeQueueTicks() {
-        for status in host.statuses where status.role == .leader {
-            guard let queues = host.machine(of: status.shard)?.queues, !queues.partitions.isEmpty else { continue }
+        for shard in host.ledShards {
+            guard let queues = host.machine(of: shard)?.queues, !queues.partitions.isEmpty else { continue }
             for id in queues.partitions.keys.sorted() where !queueDuties.ticking.contains(id) {
                 guard let p = queues.partitions[id], let due = p.nextDeadlineMillis, due <= time.wallMillis else { continue }
                 queueDuties.ticking.insert(id)
                 let info = QueueInfo(name: id.queue, settings: p.settings, incarnation: p.incarnation, createdAtMillis: 0)
-                proposePartition(id, info: info, .tick, shard: status.shard, for: .queueTick(id))
+                proposePartition(id, info: info, .tick, shard: shard, for: .queueTick(id))
             }
         }
     }

@@ -65,7 +65,11 @@ public struct NodeSettings: Sendable {
     /// (`@testable import`) can set them.
     var plantedBugs = PlantedBugs()
 
-    public init() {}
+    public init() {
+        // Idle groups quiesce after 1 s (20 ticks): the node feeds the host membership's
+        // verdicts (`Node+Placement.swift`), from which a quiescent group learns its leader is gone.
+        shards.quiesceAfterTicks = 20
+    }
 
     /// The longest a Raft election can take from the last heartbeat: twice the election
     /// timeout in ticks (the randomized range's top), at the tick interval.

@@ -46,8 +46,9 @@ public struct AgentSettings: Sendable {
     /// The shard host's tick: with `shards.raft` at 10 election ticks, a 0.5–1 s election
     /// timeout, and heartbeats every 100 ms (coalesced per peer node).
     public var shardTick: Interval = .milliseconds(50)
-    /// Raft and host settings of every shard group.
-    public var shards = ShardHostSettings()
+    /// Raft and host settings of every shard group: the node's, so idle groups quiesce
+    /// (`NodeSettings`; the agent feeds the host membership's verdicts through the node).
+    public var shards = NodeSettings().shards
     /// Found the cluster together with this many nodes (`--bootstrap-expect`); nil: a node
     /// without seeds and without stored shards founds alone, one with seeds never founds.
     public var bootstrapExpect: Int?

@@ -39,8 +39,8 @@ final class QueueMetrics {
     }
 
     func refresh(from host: ShardHost<ShardState>, nowMillis: UInt64) {
-        for status in host.statuses where status.role == .leader {
-            guard let partitions = host.machine(of: status.shard)?.queues.partitions, !partitions.isEmpty else { continue }
+        for shard in host.ledShards {
+            guard let partitions = host.machine(of: shard)?.queues.partitions, !partitions.isEmpty else { continue }
             for id in partitions.keys.sorted() {
                 guard let s = partitions[id]?.stats else { continue }
                 let labels = ["queue": id.queue.text, "partition": "\(id.index)"]

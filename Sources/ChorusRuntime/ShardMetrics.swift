@@ -7,6 +7,7 @@ final class ShardMetrics {
     private let leaders: GaugeMetric
     private let replicas: GaugeMetric
     private let voting: GaugeMetric
+    private let quiescent: GaugeMetric
     private let elections: CounterMetric
     private let campaigns: CounterMetric
     private let proposals: CounterMetric
@@ -35,6 +36,7 @@ final class ShardMetrics {
         }
         leaders = gauge("chorus_raft_leaders", "Shard groups this node leads.")
         replicas = gauge("chorus_raft_replicas", "Shard group replicas hosted on this node.")
+        quiescent = gauge("chorus_raft_quiescent_replicas", "Hosted replicas whose idle group is quiescent (not ticked, no heartbeats).")
         voting = gauge("chorus_raft_voting_replicas", "Hosted replicas that vote in their group.")
         elections = counter("chorus_raft_elections_won_total", "Elections this node won, over all its groups.")
         campaigns = counter("chorus_raft_campaigns_total", "Elections this node started, over all its groups.")
@@ -57,6 +59,7 @@ final class ShardMetrics {
         leaders.set(Double(host.leadersHeld))
         replicas.set(Double(host.order.count))
         voting.set(Double(host.votingShards.count))
+        quiescent.set(Double(host.quiescentCount))
         func grow(_ metric: CounterMetric, _ now: Int, _ before: Int) { if now > before { metric.increment(by: Double(now - before)) } }
         grow(elections, c.electionsWon, last.electionsWon)
         grow(campaigns, c.campaigns, last.campaigns)

@@ -42,6 +42,9 @@ public struct ShardBatch: Sendable, Equatable {
     public var to: NodeID
     public var epoch: UInt64
     public var heartbeats: [Heartbeat] = []
+    /// Heartbeats that also say "this group is idle: stop ticking it" (`ShardHost+Quiescence`).
+    /// A follower whose term and log match quiesces too; anything else is an ordinary heartbeat.
+    public var quiescentHeartbeats: [Heartbeat] = []
     public var heartbeatResponses: [HeartbeatResponse] = []
     public var messages: [(shard: ShardID, message: Message)] = []
     public var removals: [Removal] = []
@@ -55,10 +58,10 @@ public struct ShardBatch: Sendable, Equatable {
 
     public var isEmpty: Bool {
         heartbeats.isEmpty && heartbeatResponses.isEmpty && messages.isEmpty && removals.isEmpty
-            && snapshotChunks.isEmpty && snapshotAcks.isEmpty
+            && quiescentHeartbeats.isEmpty && snapshotChunks.isEmpty && snapshotAcks.isEmpty
     }
     /// Raft messages carried, a coalesced heartbeat counting as one each.
-    public var messageCount: Int { heartbeats.count + heartbeatResponses.count + messages.count }
+    public var messageCount: Int { heartbeats.count + quiescentHeartbeats.count + heartbeatResponses.count + messages.count }
 
     /// Adds one group's message, coalescing it when it is a plain heartbeat or its answer.
     public mutating func append(_ m: Message, shard: ShardID) {
@@ -89,6 +92,7 @@ public struct ShardBatch: Sendable, Equatable {
 
     public static func == (a: ShardBatch, b: ShardBatch) -> Bool {
         a.from == b.from && a.to == b.to && a.epoch == b.epoch && a.heartbeats == b.heartbeats
+            && a.quiescentHeartbeats == b.quiescentHeartbeats
             && a.heartbeatResponses == b.heartbeatResponses && a.removals == b.removals
             && a.snapshotChunks == b.snapshotChunks && a.snapshotAcks == b.snapshotAcks
             && a.messages.count == b.messages.count

@@ -6,22 +6,22 @@ import ChorusWire
 /// exceed the stream's frame limit and be refused whole, taking every group's heartbeats with
 /// it, turn after turn.
 ///
-/// Each frame is a complete batch in the version-1 format (`ShardBatchCodec`), so a receiver
-/// needs nothing new. Invariants: the frames carry every item of the batch exactly once, each
+/// Each frame is a complete batch in the lowest version that holds it (`ShardBatchCodec`), so a
+/// receiver needs nothing new. Invariants: the frames carry every item of the batch exactly once, each
 /// list in its order; the small items — coalesced heartbeats, their answers, removal notices
 /// and snapshot chunk answers — come first, so they share the first frame whenever they fit
 /// in it, and snapshot chunks come last; every frame is at most `maxFrameBytes` long unless a single message alone is
 /// larger — that item travels alone, in a frame the transport will refuse (report it with
 /// `ShardHost.reportUnreachable(peer:)`), and delays nothing else.
 extension ShardBatchCodec {
-    /// Header bytes (magic, version, from, to, epoch) plus six list counts at their widest.
+    /// Header bytes (magic, version, from, to, epoch) plus seven list counts at their widest.
     static func frameOverhead(_ b: ShardBatch) -> Int {
         2 + 1 + ByteWriter.varintSize(b.from.value) + ByteWriter.varintSize(b.to.value) + 8
-            + 6 * ByteWriter.varintSize(UInt64(maxItems))
+            + Section.allCases.count * ByteWriter.varintSize(UInt64(maxItems))
     }
 
     /// Sections in packing order: the small ones first.
-    enum Section: Int, CaseIterable { case heartbeats, answers, removals, snapshotAcks, messages, snapshotChunks }
+    enum Section: Int, CaseIterable { case heartbeats, quiescent, answers, removals, snapshotAcks, messages, snapshotChunks }
 
     /// `b` encoded as one or more frames of at most `maxFrameBytes` bytes each (see the type's
     /// invariants), in the order they must be sent.
@@ -41,6 +41,7 @@ extension ShardBatchCodec {
         func size(_ values: UInt64...) -> Int { values.reduce(0) { $0 + ByteWriter.varintSize($1) } }
         var sizes: [[Int]] = Array(repeating: [], count: Section.allCases.count)
         sizes[Section.heartbeats.rawValue] = b.heartbeats.map { size(UInt64($0.shard.value), $0.term.value, $0.commit.value) }
+        sizes[Section.quiescent.rawValue] = b.quiescentHeartbeats.map { size(UInt64($0.shard.value), $0.term.value, $0.commit.value) }
         sizes[Section.answers.rawValue] = b.heartbeatResponses.map { size(UInt64($0.shard.value), $0.term.value) }
         sizes[Section.removals.rawValue] = b.removals.map { size(UInt64($0.shard.value), $0.term.value, $0.index.value) }
         sizes[Section.snapshotAcks.rawValue] = b.snapshotAcks.map { size(UInt64($0.shard.value), $0.index.value, $0.received) }
@@ -70,11 +71,12 @@ extension ShardBatchCodec {
         if items > 0 || plans.isEmpty { plans.append(current) }
         return plans.map { plan in
             func range(_ s: Section) -> Range<Int> { plan[s.rawValue] }
-            let snapshots = !range(.snapshotAcks).isEmpty || !range(.snapshotChunks).isEmpty
+            let quiescence = !range(.quiescent).isEmpty
+            let snapshots = quiescence || !range(.snapshotAcks).isEmpty || !range(.snapshotChunks).isEmpty
             let payload = range(.messages).reduce(0) { $0 + messages[$1].count } + range(.snapshotChunks).reduce(0) { $0 + chunks[$1].count }
             var w = ByteWriter(capacity: overhead + 12 * plan.reduce(0) { $0 + $1.count } + payload)
             w.u16(magic)
-            w.u8(snapshots ? 2 : 1)
+            w.u8(quiescence ? 3 : snapshots ? 2 : 1)
             w.varint(b.from.value)
             w.varint(b.to.value)
             w.u64(b.epoch)
@@ -91,6 +93,10 @@ extension ShardBatchCodec {
                 for a in b.snapshotAcks[range(.snapshotAcks)] { encode(a, into: &w) }
                 w.varint(UInt64(range(.snapshotChunks).count))
                 for c in chunks[range(.snapshotChunks)] { w.raw(c) }
+            }
+            if quiescence {
+                w.varint(UInt64(range(.quiescent).count))
+                for h in b.quiescentHeartbeats[range(.quiescent)] { w.varint(UInt64(h.shard.value)); w.varint(h.term.value); w.varint(h.commit.value) }
             }
             return w.bytes
         }

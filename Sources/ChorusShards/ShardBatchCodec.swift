@@ -2,28 +2,32 @@ import ChorusRaft
 import ChorusRing
 import ChorusWire
 
-/// The wire format of a `ShardBatch`, versions 1 and 2. It travels as one length-prefixed TCP
+/// The wire format of a `ShardBatch`, versions 1 to 3. It travels as one length-prefixed TCP
 /// frame on the peer connection the membership layer already keeps; the magic tells it apart
 /// from membership packets ("CH").
 ///
 /// ```
-/// batch = magic u16 "SB" · version u8 (1 or 2) · from · to · epoch u64
+/// batch = magic u16 "SB" · version u8 (1, 2 or 3) · from · to · epoch u64
 ///       · count · count × (shard · term · commit)      coalesced heartbeats
 ///       · count · count × (shard · term)               coalesced heartbeat answers
 ///       · count · count × (shard · message bytes)      other messages (RaftCodec, blob)
 ///       · count · count × (shard · term · index)       removal notices
-///   version 2 only:
+///   versions 2 and 3:
 ///       · count · count × (shard · index · received)   snapshot chunk answers
 ///       · count · count × (shard · term · index · snapshot term · total bytes
 ///                          · checksum u32 · offset · bytes blob)   snapshot chunks
+///   version 3 only:
+///       · count · count × (shard · term · commit)      quiescent heartbeats
 /// ```
-/// Integers are varints unless marked. A batch without snapshot chunks or answers is written
-/// as version 1, which every node reads. Invariant: `decode` is total — a batch it returns
+/// Integers are varints unless marked. Each batch is written in the lowest version that holds
+/// it: without quiescent heartbeats as version 2, and without snapshot items as version 1, so
+/// a node that reads only versions 1 and 2 misses nothing but the quiescence hints (its
+/// groups stay awake and keep working). Invariant: `decode` is total — a batch it returns
 /// holds only well-formed messages from `from` to `to` for shards below `maxShards`, and
 /// chunks that lie inside their image; any other input is a `WireError`.
 public enum ShardBatchCodec {
     public static let magic: UInt16 = 0x5342 // "SB"
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
     /// Shard numbers accepted (PlacementSettings.shardLimit's upper bound).
     public static let maxShards = 65_536
     /// Entries of each list in one batch.
@@ -36,9 +40,10 @@ public enum ShardBatchCodec {
 
     public static func encode(_ b: ShardBatch) -> [UInt8] {
         var w = ByteWriter(capacity: 32 + 12 * (b.heartbeats.count + b.heartbeatResponses.count) + 64 * b.messages.count)
-        let snapshots = !b.snapshotChunks.isEmpty || !b.snapshotAcks.isEmpty
+        let quiescence = !b.quiescentHeartbeats.isEmpty
+        let snapshots = quiescence || !b.snapshotChunks.isEmpty || !b.snapshotAcks.isEmpty
         w.u16(magic)
-        w.u8(snapshots ? 2 : 1)
+        w.u8(quiescence ? 3 : snapshots ? 2 : 1)
         w.varint(b.from.value)
         w.varint(b.to.value)
         w.u64(b.epoch)
@@ -56,6 +61,10 @@ public enum ShardBatchCodec {
             w.varint(UInt64(b.snapshotChunks.count))
             for c in b.snapshotChunks { encode(c, into: &w) }
         }
+        if quiescence {
+            w.varint(UInt64(b.quiescentHeartbeats.count))
+            for h in b.quiescentHeartbeats { w.varint(UInt64(h.shard.value)); w.varint(h.term.value); w.varint(h.commit.value) }
+        }
         return w.bytes
     }
 
@@ -72,19 +81,12 @@ public enum ShardBatchCodec {
         var r = ByteReader(bytes)
         guard try r.u16() == magic else { throw .invalid(field: "magic", reason: "not a shard batch") }
         let v = try r.u8()
-        guard v == 1 || v == 2 else { throw .invalid(field: "version", reason: "\(v) unsupported") }
+        guard (1...3).contains(v) else { throw .invalid(field: "version", reason: "\(v) unsupported") }
         guard let from = NodeID(encoded: try r.varint()) else { throw .invalid(field: "from", reason: "0") }
         guard let to = NodeID(encoded: try r.varint()) else { throw .invalid(field: "to", reason: "0") }
         guard from != to else { throw .invalid(field: "to", reason: "same as from") }
         var batch = ShardBatch(from: from, to: to, epoch: try r.u64())
-        let heartbeats = try r.count("heartbeats", limit: min(maxItems, r.remaining / 3))
-        batch.heartbeats.reserveCapacity(heartbeats)
-        for _ in 0..<heartbeats {
-            let shard = try self.shard(&r)
-            let term = try r.varint(), commit = try r.varint()
-            guard term < Term.limit, commit < LogIndex.limit else { throw .invalid(field: "heartbeat", reason: "term or commit out of range") }
-            batch.heartbeats.append(.init(shard: shard, term: Term(term), commit: LogIndex(commit)))
-        }
+        batch.heartbeats = try heartbeats(&r, field: "heartbeat")
         let answers = try r.count("heartbeat answers", limit: min(maxItems, r.remaining / 2))
         batch.heartbeatResponses.reserveCapacity(answers)
         for _ in 0..<answers {
@@ -107,7 +109,7 @@ public enum ShardBatchCodec {
             guard term < Term.limit, index < LogIndex.limit else { throw .invalid(field: "removal", reason: "term or index out of range") }
             batch.removals.append(.init(shard: shard, term: Term(term), index: LogIndex(index)))
         }
-        if v == 2 {
+        if v >= 2 {
             let acks = try r.count("snapshot answers", limit: min(maxItems, r.remaining / 3))
             for _ in 0..<acks {
                 let shard = try self.shard(&r)
@@ -118,8 +120,23 @@ public enum ShardBatchCodec {
             let chunks = try r.count("snapshot chunks", limit: min(maxItems, r.remaining / 12))
             for _ in 0..<chunks { batch.snapshotChunks.append(try chunk(&r, limits: limits)) }
         }
+        if v == 3 { batch.quiescentHeartbeats = try heartbeats(&r, field: "quiescent heartbeat") }
         try r.expectEnd()
         return batch
+    }
+
+    /// A count and that many `(shard · term · commit)` triples.
+    private static func heartbeats(_ r: inout ByteReader, field: String) throws(WireError) -> [ShardBatch.Heartbeat] {
+        let count = try r.count(field + "s", limit: min(maxItems, r.remaining / 3))
+        var out: [ShardBatch.Heartbeat] = []
+        out.reserveCapacity(count)
+        for _ in 0..<count {
+            let shard = try self.shard(&r)
+            let term = try r.varint(), commit = try r.varint()
+            guard term < Term.limit, commit < LogIndex.limit else { throw .invalid(field: field, reason: "term or commit out of range") }
+            out.append(.init(shard: shard, term: Term(term), commit: LogIndex(commit)))
+        }
+        return out
     }
 
     private static func chunk(_ r: inout ByteReader, limits: RaftCodec.Limits) throws(WireError) -> SnapshotChunk {

@@ -8,7 +8,7 @@ extension ShardHost {
     public var hasReady: Bool {
         epochUnpersisted || !removedUnpersisted.isEmpty || !removalNotices.isEmpty || !compactionsUnpersisted.isEmpty || !repliesOutstanding.isEmpty
             || !snapshotAcksOut.isEmpty || snapshotsOut.values.contains { $0.hasChunks(windowBytes: settings.snapshotWindowBytes) }
-            || !replicas.ready.isEmpty
+            || !replicas.ready.isEmpty || !quiescentNotices.isEmpty
     }
 
     /// Everything every group needs persisted, sent and applied, in the order on `HostReady`.
@@ -41,6 +41,10 @@ extension ShardHost {
             batches[member, default: ShardBatch(from: id, to: member, epoch: epoch ?? 0)].removals += notices
         }
         removalNotices.removeAll()
+        for (member, notices) in quiescentNotices {
+            batches[member, default: ShardBatch(from: id, to: member, epoch: epoch ?? 0)].quiescentHeartbeats += notices
+        }
+        quiescentNotices.removeAll()
         addSnapshotItems(to: &batches)
         out.batches = batches.keys.sorted().compactMap { batches[$0] }
         out.leaderBatches = leaderBatch.keys.sorted().compactMap { leaderBatch[$0] }

@@ -17,7 +17,8 @@ import ChorusRing
 /// Where the rules live: placement-driven reconfiguration in `Rebalancer`; the Raft rules in
 /// ChorusRaft; the order in which a driver persists and sends in `HostReady`; the apply path
 /// and exactly-once replies in `ShardHost+Apply.swift`; snapshot images streamed in chunks in
-/// `ShardHost+Snapshots.swift`; splitting a batch into frames in `ShardBatchCodec+Frames.swift`.
+/// `ShardHost+Snapshots.swift`; splitting a batch into frames in `ShardBatchCodec+Frames.swift`;
+/// idle groups that stop ticking, and what wakes them, in `ShardHost+Quiescence.swift`.
 ///
 /// Invariants: no decision follows a `Dictionary` order (`order` lists hosted shards sorted);
 /// a batch from another shard set (`epoch`) is dropped; membership verdicts only ever change
@@ -31,6 +32,13 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     var replicas = ShardReplicaTable<Machine>()
     /// Hosted shards, sorted: the only order in which replicas are visited.
     public private(set) var order: [ShardID] = []
+    /// The hosted shards that are ticked (sorted), and those quiescent (`ShardHost+Quiescence`).
+    var awake: [ShardID] = []
+    var quiescent: Set<ShardID> = []
+    /// Raft ids that membership reports suspect, dead or left.
+    var unavailable: Set<NodeID> = []
+    /// Quiescent heartbeats to send with the next batches, by member.
+    var quiescentNotices: [NodeID: [ShardBatch.Heartbeat]] = [:]
     var targets: [ShardID: [NodeID]] = [:]
     var ticks = 0
     var rng: SeededRandom
@@ -103,12 +111,16 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         replicas[shard] = replica
         let at = order.firstIndex { $0 > shard } ?? order.endIndex
         order.insert(shard, at: at)
+        quiescent.remove(shard)
+        insertAwake(shard)
     }
 
     mutating func dropReplica(_ shard: ShardID, reason: String) {
         guard let r = replicas.removeValue(forKey: shard) else { return }
         replicas[shard] = nil
         order.removeAll { $0 == shard }
+        removeAwake(shard)
+        quiescent.remove(shard)
         if r.lastRole == .leader { leadershipChanges.append((shard, false)) }
         for index in r.pending.keys.sorted() {
             if let p = r.pending[index] { repliesOutstanding.append(ShardReply(shard: shard, token: p.token, outcome: .unknown(reason: reason))) }
@@ -131,17 +143,22 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
 
     // MARK: inputs
 
-    /// One tick of time for every group; every `rebalanceEveryTicks` ticks, each leader takes
-    /// one step toward its placement.
+    /// One tick of time for every awake group (quiescent ones cost nothing); every
+    /// `rebalanceEveryTicks` ticks, each leader takes one step toward its placement.
     public mutating func tick() {
         ticks += 1
         let rebalance = ticks % settings.rebalanceEveryTicks == 0
         var orphans: [ShardID] = []
-        for shard in order {
+        var idle: [ShardID] = []
+        for shard in awake {
             // Taken out and put back (not copied) so the replica's arrays stay uniquely
             // referenced: a copy would make the next mutation copy the whole log.
             guard var r = replicas.removeValue(forKey: shard) else { continue }
             defer { replicas[shard] = r }
+            if idleLongEnough(&r, shard: shard) {
+                idle.append(shard)
+                continue
+            }
             r.node.tick()
             if r.node.role == .leader { r.ticksWithoutLeader = 0 } else { r.ticksWithoutLeader += 1 }
             if rebalance, r.node.role == .leader, let target = targets[shard] { step(&r, shard: shard, toward: target) }
@@ -151,6 +168,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
                 orphans.append(shard)
             }
         }
+        for shard in idle { quiesceLeader(shard) }
         for shard in orphans { dropReplica(shard, reason: "replica is no longer a member of its group") }
         tickSnapshots()
     }
@@ -184,11 +202,12 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             dropReplica(notice.shard, reason: "this node was removed from the shard's group")
         }
         for (shard, m) in batch.expanded { deliver(m, shard: shard) }
+        for h in batch.quiescentHeartbeats { receiveQuiescent(h, from: batch.from, to: batch.to) }
         receiveSnapshotItems(of: batch)
     }
 
     /// One message of a peer's batch, for one group.
-    mutating func deliver(_ m: Message, shard: ShardID) {
+    mutating func deliver(_ m: Message, shard: ShardID, quiescentHeartbeat: Bool = false) {
         if replicas[shard] == nil {
             switch m.body {
             case .appendEntries, .heartbeat, .installSnapshot:
@@ -213,7 +232,13 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
             // now on: tell it again.
             removalNotices[m.from, default: []].append(.init(shard: shard, term: r.node.term, index: r.node.configurationIndex))
         }
+        if quiescent.contains(shard), wakes(r, on: m, quiescentHeartbeat: quiescentHeartbeat) {
+            wake(&r, shard: shard)
+            if case .voteRequest = m.body { r.node.forgetLeader() } // its leader is unavailable
+        }
+        let before = (r.node.term, r.node.role, r.node.leader)
         r.node.step(m)
+        if quiescent.contains(shard), before != (r.node.term, r.node.role, r.node.leader) { wake(&r, shard: shard) }
     }
 
     /// The transport could not deliver a batch, or a frame of one, to `peer` (refused as too
@@ -234,6 +259,9 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// The placement of every shard, as Raft member ids in ring order. Leaders move their
     /// groups toward it; a shard missing from `targets` is left as it is.
     public mutating func setTargets(_ targets: [ShardID: [NodeID]]) {
+        for shard in quiescent.sorted() where targets[shard] != self.targets[shard] && replicas[shard]?.node.role == .leader {
+            wakeIfQuiescent(shard)
+        }
         self.targets = targets
     }
 
@@ -241,6 +269,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// exactly-once: a request id the group already applied is answered from the ledger.
     /// `token` names the proposal in the `ShardReply` that answers it.
     public mutating func propose(shard: ShardID, requestID: [UInt8], command: [UInt8], token: UInt64) throws(ShardRefusal) -> ProposalAcceptance {
+        wakeIfQuiescent(shard)
         guard var r = replicas.removeValue(forKey: shard) else { throw .notHosted(shard) }
         defer { replicas[shard] = r }
         guard r.node.role == .leader else { throw .notLeader(leader: r.node.leader) }
@@ -270,6 +299,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// arrives once this replica has applied everything committed when the read began.
     /// `token` must not name another read still pending (it is refused as `.rejected`).
     public mutating func read(shard: ShardID, token: UInt64) throws(ShardRefusal) {
+        wakeIfQuiescent(shard)
         guard var r = replicas.removeValue(forKey: shard) else { throw .notHosted(shard) }
         defer { replicas[shard] = r }
         guard r.node.role == .leader else { throw .notLeader(leader: r.node.leader) }
@@ -289,6 +319,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
 
     /// Hands leadership of `shard` to `target` (a caught-up voter).
     public mutating func transferLeadership(shard: ShardID, to target: NodeID) throws(ShardRefusal) {
+        wakeIfQuiescent(shard)
         guard var r = replicas.removeValue(forKey: shard) else { throw .notHosted(shard) }
         defer { replicas[shard] = r }
         do { try r.node.transferLeadership(to: target) } catch { throw .rejected(error.description) }

@@ -26,5 +26,10 @@ public struct ShardHostCounters: Sendable, Equatable {
     public var snapshotChunksSent = 0
     public var snapshotChunksIgnored = 0
     public var snapshotsDamaged = 0
+    /// Groups that stopped ticking, that started again, and followers that campaigned because
+    /// membership reported their quiescent group's leader unavailable (`ShardHost+Quiescence`).
+    public var groupsQuiesced = 0
+    public var groupsWoken = 0
+    public var leaderLossCampaigns = 0
     public init() {}
 }

@@ -38,6 +38,11 @@ public struct ShardHostSettings: Sendable, Hashable {
     /// Largest snapshot image a member accepts: `SnapshotStore`'s default file limit, which it
     /// must be able to read back after a restart.
     public var maxSnapshotBytes = 1 << 30
+    /// Idle ticks after which a leader quiesces its group (`ShardHost+Quiescence`); nil never
+    /// quiesces. Off by default: a quiescent group learns that its leader is gone only from
+    /// `ShardHost.setUnavailable`, so only a driver that feeds it membership may turn it on
+    /// (the node does, `NodeSettings`).
+    public var quiesceAfterTicks: Int?
 
     /// The most bytes `raft.maxEntryBytes`, `raft.maxMessageBytes` and `snapshotChunkBytes`
     /// may each be: half of `Frame.defaultMaxBytes`.
@@ -60,6 +65,7 @@ public struct ShardHostSettings: Sendable, Hashable {
                               ("snapshot_abandon_ticks", snapshotAbandonTicks), ("max_snapshot_bytes", maxSnapshotBytes)] where value < 1 {
             throw RaftSettingsError("\(name) must be positive, got \(value)")
         }
+        if let q = quiesceAfterTicks, q < 1 { throw RaftSettingsError("quiesce_after_ticks must be positive, got \(q)") }
         // One AppendEntries (entries up to max_message_bytes, or a single entry up to
         // max_entry_bytes) and one snapshot chunk must each fit a peer frame with their
         // encoding, or the transport refuses them every time they are sent and the group

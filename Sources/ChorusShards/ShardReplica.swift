@@ -21,6 +21,8 @@ struct ShardReplica<Machine: ReplicatedStateMachine>: Sendable {
     var appliedSinceSnapshot = 0
     /// Ticks since this replica last heard from a leader of its group (or led it).
     var ticksWithoutLeader = 0
+    /// Ticks in a row this leader was idle enough to quiesce (`ShardHost+Quiescence`).
+    var idleTicks = 0
     var lastRole: RaftNode.Role = .follower
     /// The host tick at which this node applied the committed configuration that removed it.
     /// The replica lives two more ticks so its last messages (a leader's `timeoutNow` to its

@@ -27,8 +27,8 @@ extension ShardHost {
     /// The replicated state of `shard` as applied here (read it after a `.readable` reply
     /// for a linearizable read).
     public func machine(of shard: ShardID) -> Machine? { replicas[shard]?.machine }
-    public func isLeader(of shard: ShardID) -> Bool { replicas[shard]?.node.role == .leader }
-    public func leader(of shard: ShardID) -> NodeID? { replicas[shard]?.node.leader }
+    public func isLeader(of shard: ShardID) -> Bool { replicas.leading.contains(shard) }
+    public func leader(of shard: ShardID) -> NodeID? { replicas.leader(of: shard) }
     /// Changes whenever a hosted replica's leader or term changes, or a replica is added or
     /// dropped: equal values mean every `status(of:)`'s leader and term are as they were.
     public var leadershipVersion: UInt64 { replicas.leadershipVersion }
@@ -36,7 +36,9 @@ extension ShardHost {
     /// whole `ShardStatus`.
     public func term(of shard: ShardID) -> Term? { replicas[shard]?.node.term }
     /// Groups this node leads.
-    public var leadersHeld: Int { order.count { replicas[$0]?.node.role == .leader } }
+    public var leadersHeld: Int { replicas.leading.count }
+    /// The shards this node leads, sorted (no walk over every group).
+    public var ledShards: [ShardID] { replicas.leading.sorted() }
     /// Shards in whose configuration (as this replica knows it) this node votes.
-    public var votingShards: [ShardID] { order.filter { replicas[$0]?.node.configuration.isVoter(id) == true } }
+    public var votingShards: [ShardID] { replicas.voting.sorted() }
 }
