@@ -142,6 +142,52 @@ extension ShardBodyStoresTests {
     }
 }
 
+extension ShardBodyStoresTests {
+    /// Three hosts with bodies on disk, local snapshots every 5 entries (external images); a
+    /// fourth member joins behind the log start and must get an inline image, not one naming
+    /// the leader's files. Then every replica is crashed (unsynced writes lost) and restarted
+    /// from its external snapshot, body log and Raft log, and the state is the same everywhere.
+    @Test func aJoiningMemberGetsAnInlineImage_andEveryReplicaRestartsFromItsBodyLog() throws {
+        var hostSettings = ShardHostSettings()
+        hostSettings.snapshotEvery = 5
+        let c = try ShardTestCluster(nodes: 0, settings: hostSettings, seed: 5)
+        c.bodiesOnDisk = true
+        for n in [n1, n2, n3] { try c.add(n) }
+        try c.bootstrap(on: n1, shards: 1)
+        try c.setTargets([ShardID(0): [n1, n2, n3]])
+        try #require(try c.run(maxTicks: 300) { c.isPlaced(ShardID(0), voters: [n1, n2, n3]) })
+        let shard0 = ShardID(0)
+        for i in 0..<60 {
+            let t = UInt64(i + 1)
+            let cmd = ShardCommand.queue(.partition(PartitionID(queue: orders, index: 0), incarnation: 1, settings: settings(),
+                                                    entry: QueueEntry(nowMillis: 1_000, command: .publish([OutgoingMessage(body: Self.body(i))])))).encoded()
+            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: t) }
+            if i % 4 == 3 { try c.tick() }
+        }
+        try c.tick(3)
+        try #require(c.host(n1).counters.snapshotsTaken >= 5)
+        let leaderState = try #require(c.host(n1).machine(of: shard0))
+        #expect(leaderState.queues.partitions.first?.value.stats.messages == 60)
+        #expect(leaderState.image(bodies: .external).count + 50 * 300 < leaderState.image().count, "the local snapshots name the bodies")
+
+        try c.add(n4)
+        try c.setTargets([shard0: [n1, n2, n3, n4]])
+        #expect(try c.run(maxTicks: 400) { c.isPlaced(shard0, voters: [n1, n2, n3, n4]) })
+        #expect(c.host(n4).counters.snapshotsInstalled == 1)
+        #expect(c.host(n4).machine(of: shard0) == c.host(n1).machine(of: shard0))
+        #expect(c.host(n4).failure == nil && c.host(n1).failure == nil)
+
+        for n in [n1, n2, n3, n4] { c.crash(n) }
+        for n in [n1, n2, n3, n4] { try c.start(n) }
+        #expect(try c.run(maxTicks: 400) { c.leader(of: shard0) != nil })
+        try c.tick(5)
+        let after = try #require(c.host(n1).machine(of: shard0))
+        #expect(after.queues.partitions.first?.value.stats.messages == 60)
+        for n in [n2, n3, n4] { #expect(c.host(n).machine(of: shard0) == after, "replica \(n)") }
+        #expect([n1, n2, n3, n4].allSatisfy { c.host($0).failure == nil })
+    }
+}
+
 /// A file system on which every call fails (a lost disk).
 struct RefusingFileSystem: FileSystem {
     func createDirectory(at path: String) throws(StorageError) -> Bool { throw .io(operation: "mkdir", path: path, errno: 5) }
