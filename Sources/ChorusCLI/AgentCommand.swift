@@ -5,6 +5,7 @@ import ChorusMembership
 import ChorusRing
 import ChorusRuntime
 import ChorusSeal
+import ChorusShards
 
 /// `chorus agent`: runs a node until SIGTERM/SIGINT or `POST /v1/leave`, then leaves the
 /// cluster gracefully and exits 0. Each setting comes from its flag, else its `CHORUS_…`
@@ -42,6 +43,9 @@ enum AgentCommand {
               default: "none"),
         .init("--cache-max-bytes", value: "SIZE", help: "Byte budget of this node's cache copies: bytes, or with a unit (512MiB, 2GiB); 1MiB...1TiB.",
               default: "1/16 of physical memory, within 16MiB...4GiB"),
+        .init("--queue-bodies-on-disk", help: "Keep queue message bodies on disk (a body log per partition replica under <data-dir>/shards/bodies) instead of in memory; the Raft logs are then truncated at snapshots that name the bodies."),
+        .init("--snapshot-every", value: "N", help: "Applied entries between a shard's local snapshots (the Raft log is truncated at each).",
+              default: String(ShardHostSettings().snapshotEvery)),
         .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",
               default: "30000"),
     ]
@@ -53,7 +57,8 @@ enum AgentCommand {
         options: flags.map { $0.readingEnvironment() },
         details: """
         The config file holds one JSON object with any of the keys name, bind, advertise, api, api_token_file, keyring_file, encrypt, seeds,
-        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms, bootstrap_expect, cache_max_bytes and
+        cluster, data_dir, tags, log_level, log_format, max_datagram_bytes, ring_vnodes, shards, replicas, drain_timeout_ms, bootstrap_expect, cache_max_bytes,
+        queue_bodies_on_disk, snapshot_every and
         the protocol settings (probe_interval_ms, suspicion_multiplier, gossip_interval_ms,
         push_pull_interval_ms, ...; see docs/api.md). Lines starting with // and keys starting with _ are
         comments. Unknown keys are errors.
@@ -145,6 +150,11 @@ enum AgentCommand {
             do { settings.apiToken = try APIToken.load(path: path) } catch { throw UsageError("\(p.origin("--api-token-file")): \(error.description)") }
         }
         settings.placement = try placement(from: p, file: file)
+        settings.queueBodiesOnDisk = p.flag("--queue-bodies-on-disk") || file.queueBodiesOnDisk == true
+        if let n = try p.int("--snapshot-every") ?? file.snapshotEvery {
+            guard n >= 1, n <= 100_000_000 else { throw UsageError("\(p.origin("--snapshot-every")) must be 1...100000000, got \(n)") }
+            settings.shards.snapshotEvery = n
+        }
         if let ms = try p.int("--drain-timeout") ?? file.drainTimeoutMillis {
             guard ms >= 0, ms <= 3_600_000 else { throw UsageError("\(p.origin("--drain-timeout")) must be 0...3600000 ms, got \(ms)") }
             settings.drainTimeout = .milliseconds(Int64(ms))

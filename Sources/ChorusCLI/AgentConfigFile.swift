@@ -34,13 +34,15 @@ struct AgentConfigFile {
     /// `cache_max_bytes`: an integer, or a string with a unit ("512MiB").
     var cacheMaxBytes: String?
     var bootstrapExpect: Int?
+    var queueBodiesOnDisk: Bool?
+    var snapshotEvery: Int?
     var membership = MembershipSettings()
     var placement = PlacementSettings()
 
     /// Keys besides the protocol tunables.
     static let keys = ["name", "bind", "advertise", "api", "resp", "api_token_file", "keyring_file", "encrypt", "seeds", "cluster", "data_dir", "tags",
                        "log_level", "log_format", "max_datagram_bytes", "ring_vnodes", "shards", "replicas", "drain_timeout_ms",
-                       "bootstrap_expect", "cache_max_bytes"]
+                       "bootstrap_expect", "cache_max_bytes", "queue_bodies_on_disk", "snapshot_every"]
 
     init() {}
 
@@ -112,6 +114,10 @@ struct AgentConfigFile {
             case "replicas": config.placement.replicationFactor = try integer()
             case "drain_timeout_ms": config.drainTimeoutMillis = try integer()
             case "bootstrap_expect": config.bootstrapExpect = try integer()
+            case "snapshot_every": config.snapshotEvery = try integer()
+            case "queue_bodies_on_disk":
+                guard case let .bool(b) = value else { throw fail("queue_bodies_on_disk must be true or false, got \(value.brief)") }
+                config.queueBodiesOnDisk = b
             case "cache_max_bytes":
                 if let n = value.intValue { config.cacheMaxBytes = String(n) } else {
                     guard let s = value.stringValue else { throw fail("cache_max_bytes must be an integer or a size such as \"512MiB\", got \(value.brief)") }

@@ -99,6 +99,20 @@ extension QueuePartition {
         try r.expectEnd()
     }
 
+    /// The partition and incarnation an image is of, read from its header alone: a driver
+    /// opens that replica's body store before it restores the image into it.
+    public static func snapshotIdentity(_ bytes: [UInt8]) throws(WireError) -> (partition: PartitionID, incarnation: UInt64) {
+        var r = ByteReader(bytes)
+        let magic = try r.u16()
+        guard magic == Self.snapshotMagic else { throw Self.fail("queue partition magic", "\(magic)") }
+        let version = try r.u8()
+        guard version == Self.snapshotVersion else { throw Self.fail("queue partition version", "\(version)") }
+        _ = try r.u8()
+        let queue = try QueueCodec.text(&r, "queue name", QueueName.init)
+        let index = try r.u16(), incarnation = try r.varint()
+        return (PartitionID(queue: queue, index: index), incarnation)
+    }
+
     private static func fail(_ field: String, _ reason: String) -> WireError { WireError.invalid(field: field, reason: reason) }
 
     private mutating func decodeRecords(_ r: inout ByteReader, inline: Bool) throws(WireError) {

@@ -126,7 +126,8 @@ public final class Agent: @unchecked Sendable {
         do {
             // The cache tells a restarted node from its last life by the membership incarnation,
             // which grows with every start from a data directory (without one, the Raft identity is new).
-            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, settings: settings.node, life: UInt64(incarnation))
+            shards = try ShardRuntime(dataDirectory: directory, name: settings.name, settings: settings.node, life: UInt64(incarnation),
+                                      queueBodiesOnDisk: settings.queueBodiesOnDisk)
         } catch {
             throw .dataDirectory(path: (directory ?? "(temporary)") + "/shards", reason: "cannot open shard storage: \(error)")
         }

@@ -68,6 +68,10 @@ public struct AgentSettings: Sendable {
     /// Byte budget of this node's cache copies (`--cache-max-bytes`); by default a share of
     /// physical memory (`CacheMemoryShare`).
     public var cacheMaxBytes: Int = CacheMemoryShare.machineDefault
+    /// Queue message bodies in a body log per partition replica under
+    /// `<data-dir>/shards/bodies` instead of memory, the local snapshots naming them
+    /// (`--queue-bodies-on-disk`, off by default; needs a data directory to outlive a restart).
+    public var queueBodiesOnDisk = false
     /// Longest a graceful leave waits for this node's shard replicas to move elsewhere
     /// (0 = leave at once).
     public var drainTimeout: Interval = .seconds(30)

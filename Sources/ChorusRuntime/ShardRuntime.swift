@@ -29,7 +29,8 @@ final class ShardRuntime {
     /// Opens (recovering) the store and restarts every stored group. Without a data
     /// directory the shards live in a fresh temporary directory (a new Raft identity each
     /// start, so a restart is a new member, never a voter that forgot its log).
-    init(dataDirectory: String?, name: String, settings: NodeSettings, life: UInt64) throws {
+    /// With `queueBodiesOnDisk`, queue bodies live in `<directory>/bodies` (`ShardBodyStores`).
+    init(dataDirectory: String?, name: String, settings: NodeSettings, life: UInt64, queueBodiesOnDisk: Bool = false) throws {
         if let dataDirectory {
             directory = dataDirectory + "/shards"
             ephemeral = false
@@ -40,8 +41,9 @@ final class ShardRuntime {
         }
         store = try ShardStore(directory: directory, fileSystem: PosixFileSystem())
         let id = try store.loadOrCreateIdentity { UInt64.random(in: 1 ... .max) }
+        let bodies: ShardBodyStores = queueBodiesOnDisk ? .disk(root: directory + "/bodies", fileSystem: PosixFileSystem()) : .memory
         let host = try ShardHost<ShardState>(id: id, settings: settings.shards, seed: UInt64.random(in: .min ... .max),
-                                             epoch: try store.loadEpoch(), restoring: try store.loadGroups())
+                                             epoch: try store.loadEpoch(), restoring: try store.loadGroups(), bodyStores: bodies)
         node = try Node(name: name, host: host, settings: settings, seed: UInt64.random(in: .min ... .max), life: life)
     }
 

@@ -1,5 +1,6 @@
 import ChorusRaft
 import ChorusRing
+import ChorusStorage
 
 /// The application state a shard's Raft group replicates: commands in log order, nothing else.
 ///
@@ -28,9 +29,39 @@ public protocol ReplicatedStateMachine: Sendable {
     /// records tell how the wait ended). Must be a pure function of its arguments: the
     /// ledger is replicated state.
     static func isFinal(reply: [UInt8], to command: [UInt8]) -> Bool
+
+    // Files only this replica has (queue bodies on disk, `ShardBodyStores`). A machine
+    // without any keeps the defaults below: its local snapshot is `image()`.
+
+    /// The state of `shard` before the first command, with its files where `bodyStores` says.
+    init(shard: ShardID, bodyStores: ShardBodyStores)
+    /// Restores `image` (`image()` or `localImage()`'s) with its files in `bodyStores`.
+    init(shard: ShardID, image: [UInt8], bodyStores: ShardBodyStores) throws
+    /// Whether `localImage()` names files of this replica: a member is then sent `image()`.
+    var keepsLocalFiles: Bool { get }
+    /// The image of this replica's own snapshot, after making the files it names durable,
+    /// and what to `release` once that snapshot is durable. Throws when the files cannot be
+    /// made durable: the node must stop.
+    func localImage() throws(StorageError) -> (image: [UInt8], checkpoint: ShardBodyCheckpoint?)
+    /// Frees what the previous local snapshot still needed, once the one `localImage()`
+    /// returned `checkpoint` for is durable.
+    func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError)
+    /// A failure of the machine's files; once set the node must stop.
+    var storageFailure: StorageError? { get }
+    /// Closes the machine's files (a restored snapshot replaces it); `discard` also deletes
+    /// them (this node left the group).
+    func closeFiles(discard: Bool)
 }
 
 extension ReplicatedStateMachine {
     /// Every reply is final unless the machine says otherwise.
     public static func isFinal(reply: [UInt8], to command: [UInt8]) -> Bool { true }
+
+    public init(shard: ShardID, bodyStores: ShardBodyStores) { self.init(shard: shard) }
+    public init(shard: ShardID, image: [UInt8], bodyStores: ShardBodyStores) throws { try self.init(shard: shard, image: image) }
+    public var keepsLocalFiles: Bool { false }
+    public func localImage() throws(StorageError) -> (image: [UInt8], checkpoint: ShardBodyCheckpoint?) { (image(), nil) }
+    public func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {}
+    public var storageFailure: StorageError? { nil }
+    public func closeFiles(discard: Bool) {}
 }

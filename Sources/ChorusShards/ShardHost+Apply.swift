@@ -71,6 +71,7 @@ extension ShardHost {
         if done.epoch != nil { epochUnpersisted = false }
         removedUnpersisted.removeAll { done.removed.contains($0) }
         compactionsUnpersisted.removeAll { c in done.compactions.contains { $0.shard == c.shard && $0.snapshot.metadata == c.snapshot.metadata } }
+        releaseLocalFiles(after: done.compactions)
         var replies = repliesOutstanding
         repliesOutstanding = []
         for (shard, rd) in done.groups {
@@ -78,7 +79,9 @@ extension ShardHost {
             defer { replicas[shard] = r }
             if let s = rd.snapshot {
                 do {
-                    (r.machine, r.ledger) = try ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+                    r.machine.closeFiles(discard: false) // the restored machine reopens them
+                    (r.machine, r.ledger) = try ShardReplica<Machine>.restore(s.data, shard: shard, ledgerCapacity: settings.ledgerCapacity,
+                                                                              bodyStores: bodyStores)
                 } catch {
                     // The log now starts after this snapshot: keeping the old machine would
                     // diverge from every other replica without a trace. Stop instead.
@@ -120,14 +123,13 @@ extension ShardHost {
             }
             r.node.advance(rd)
             trackRole(&r, shard: shard, replies: &replies)
-            if r.appliedSinceSnapshot >= settings.snapshotEvery, r.node.log.applied > r.node.log.snapshotIndex {
-                let image = ShardReplica<Machine>.image(machine: r.machine, ledger: r.ledger)
-                if let s = try? r.node.compact(through: r.node.log.applied, data: image) {
-                    compactionsUnpersisted.append((shard, s))
-                    r.appliedSinceSnapshot = 0
-                    counters.snapshotsTaken += 1
-                }
+            if let error = r.machine.storageFailure, failure == nil {
+                failure = ShardStorageFailure(shard: shard, index: r.node.log.applied, reason: "queue body log: \(error)")
             }
+            if r.appliedSinceSnapshot >= settings.snapshotEvery, r.node.log.applied > r.node.log.snapshotIndex {
+                takeLocalSnapshot(of: &r, shard: shard)
+            }
+            startInlineTransfers(of: &r, shard: shard)
             if removedHere, !r.node.configuration.contains(id), r.removalAppliedAtTick == nil { r.removalAppliedAtTick = ticks }
         }
         if !readsIndexed.isEmpty {

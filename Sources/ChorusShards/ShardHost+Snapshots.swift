@@ -25,6 +25,13 @@ extension ShardHost {
            current.snapshotTerm == snapshot.metadata.term {
             return
         }
+        if bodyStores.isOnDisk {
+            // The core's snapshot may name this replica's files: the member gets an inline
+            // image instead, made after this `ready()` (`ShardHost+LocalFiles.swift`). (The
+            // replica is out of the table while its Ready is collected: ask the host.)
+            localFiles.inlineWanted[key] = term
+            return
+        }
         snapshotsOut[key] = SnapshotSending(to: member, shard: shard, term: term, snapshot: snapshot)
         counters.snapshotsSent += 1
     }
@@ -101,7 +108,8 @@ extension ShardHost {
     /// Time for every transfer: a leader resends after a silence; a member drops an image
     /// nobody has continued for `snapshotAbandonTicks`.
     mutating func tickSnapshots() {
-        for key in snapshotsOut.keys.sorted() { snapshotsOut[key]?.tick(resendTicks: settings.snapshotResendTicks) }
+        let resendTicks = settings.snapshotResendTicks
+        for key in snapshotsOut.keys.sorted() { snapshotsOut[key]?.tick(resendTicks: resendTicks) }
         for shard in snapshotsIn.keys.sorted() {
             snapshotsIn[shard]?.idleTicks += 1
             if let t = snapshotsIn[shard], t.idleTicks > settings.snapshotAbandonTicks { snapshotsIn[shard] = nil }

@@ -64,12 +64,17 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     /// Set when a replica's state can no longer be trusted (a snapshot it installed cannot
     /// be read): the driver must stop the node. `ShardStore.drive` throws it.
     public internal(set) var failure: ShardStorageFailure?
+    /// Where the machines keep their files (queue bodies), and the local snapshots and
+    /// transfers that depend on them (`ShardHost+LocalFiles.swift`).
+    public let bodyStores: ShardBodyStores
+    var localFiles = LocalFileSnapshots()
 
     /// Restarts a host from what its driver persisted (`restoring`), or starts an empty one.
     public init(id: NodeID, settings: ShardHostSettings = ShardHostSettings(), seed: UInt64,
-                epoch: UInt64?, restoring groups: [ShardID: PersistedState] = [:]) throws {
+                epoch: UInt64?, restoring groups: [ShardID: PersistedState] = [:], bodyStores: ShardBodyStores = .memory) throws {
         try settings.validate()
         self.id = id
+        self.bodyStores = bodyStores
         self.settings = settings
         self.epoch = epoch
         self.rng = SeededRandom(seed: seed)
@@ -102,7 +107,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         let node = try RaftNode(id: id, settings: settings.raft, seed: rng.next() | 1, restoring: state)
         let machine: Machine, ledger: RequestLedger
         do {
-            (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity)
+            (machine, ledger) = try ShardReplica<Machine>.restore(state.snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity,
+                                                                  bodyStores: bodyStores)
         } catch {
             throw ShardStorageFailure(shard: shard, index: state.snapshot.metadata.index, reason: "\(error)")
         }
@@ -118,6 +124,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     mutating func dropReplica(_ shard: ShardID, reason: String) {
         guard let r = replicas.removeValue(forKey: shard) else { return }
         replicas[shard] = nil
+        forgetLocalFiles(of: r, shard: shard)
         order.removeAll { $0 == shard }
         removeAwake(shard)
         quiescent.remove(shard)

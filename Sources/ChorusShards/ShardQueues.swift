@@ -1,4 +1,6 @@
 import ChorusQueue
+import ChorusRing
+import ChorusStorage
 import ChorusWire
 
 /// The queue service's share of one shard's replicated state: the queue catalogue (used only
@@ -9,14 +11,53 @@ import ChorusWire
 /// canonical snapshot with bodies inline); a partition holds one incarnation of its queue —
 /// an entry of a newer incarnation replaces a left-over partition of a deleted queue, an entry
 /// of an older one is answered `.invalid` and changes nothing; every reply is
-/// `QueueCodec.encode` of a `QueueReply` or `CatalogueReply`.
+/// `QueueCodec.encode` of a `QueueReply` or `CatalogueReply`. Each partition's bodies are in
+/// the store `stores` opens for it (memory, or its own body log on disk); a partition that is
+/// dropped or replaced by a newer incarnation has its body log deleted. A body store that
+/// fails (cannot be opened, a write or fsync failed) is `bodyStoreFailure`: the driver must
+/// stop the node before it acknowledges anything applied since (fail-stop, as for the Raft log).
 public struct ShardQueues: Sendable, Equatable {
-    public typealias Partition = QueuePartition<MemoryBodyStore>
+    public typealias Partition = QueuePartition<PartitionBodies>
 
     public private(set) var catalogue = QueueCatalogue()
     public private(set) var partitions: [PartitionID: Partition] = [:]
+    public let shard: ShardID
+    public let stores: ShardBodyStores
+    /// The first body store that could not be opened or deleted.
+    var storeFailure: StorageError?
 
-    public init() {}
+    public init() { self.init(shard: ShardID(0), stores: .memory) }
+
+    public init(shard: ShardID, stores: ShardBodyStores) {
+        self.shard = shard
+        self.stores = stores
+    }
+
+    /// The first failure of a body store: set, the node must stop (what is on disk is unknown).
+    public var bodyStoreFailure: StorageError? {
+        if let storeFailure { return storeFailure }
+        guard stores.isOnDisk else { return nil }
+        for id in partitions.keys.sorted() {
+            if let failure = partitions[id]?.bodies.disk?.failure { return failure }
+        }
+        return nil
+    }
+
+    /// A new partition's store. One that cannot be opened is the node's failure; the
+    /// partition then applies into memory until the driver stops the node.
+    mutating func openBodies(_ id: PartitionID, incarnation: UInt64) -> PartitionBodies {
+        do { return try stores.open(shard: shard, partition: id, incarnation: incarnation) } catch {
+            if storeFailure == nil { storeFailure = error }
+            return PartitionBodies()
+        }
+    }
+
+    /// The partition is gone for good: its body log goes with it.
+    mutating func destroyBodies(of p: Partition) {
+        do { try stores.destroy(p.bodies) } catch {
+            if storeFailure == nil { storeFailure = error }
+        }
+    }
 
     mutating func apply(_ command: QueueShardCommand, at index: UInt64) -> [UInt8] {
         switch command {
@@ -34,10 +75,19 @@ public struct ShardQueues: Sendable, Equatable {
             if let existing, existing.incarnation == incarnation {
                 p = existing
             } else {
-                do { p = try Partition(partition: id, incarnation: incarnation, settings: settings, bodies: MemoryBodyStore()) } catch {
+                do { try settings.validate() } catch {
                     partitions[id] = existing
                     return QueueCodec.encode(QueueReply.invalid("\(error)"))
                 }
+                guard Int(id.index) < settings.partitions else {
+                    partitions[id] = existing
+                    return QueueCodec.encode(QueueReply.invalid("partition \(id.index) is outside the queue's \(settings.partitions) partitions"))
+                }
+                do { p = try Partition(partition: id, incarnation: incarnation, settings: settings, bodies: openBodies(id, incarnation: incarnation)) } catch {
+                    partitions[id] = existing
+                    return QueueCodec.encode(QueueReply.invalid("\(error)"))
+                }
+                if let existing { destroyBodies(of: existing) }
             }
             guard index > p.appliedIndex else {
                 partitions[id] = p
@@ -49,30 +99,46 @@ public struct ShardQueues: Sendable, Equatable {
         case let .dropPartition(id, incarnation):
             guard let existing = partitions[id], existing.incarnation <= incarnation else { return QueueCodec.encode(QueueReply.count(0)) }
             partitions[id] = nil
+            destroyBodies(of: existing)
             return QueueCodec.encode(QueueReply.count(existing.stats.messages))
         }
     }
 
-    func encode(into w: inout ByteWriter) {
+    /// `.external` writes the partitions whose bodies are on disk with body sizes only (the
+    /// local snapshot, after `checkpointBodies()`); those in memory are always inline.
+    func encode(into w: inout ByteWriter, bodies placement: SnapshotBodies = .inline) {
         w.blob(CatalogueCodec.snapshot(catalogue))
         w.varint(UInt64(partitions.count))
         for id in partitions.keys.sorted() {
             guard let p = partitions[id] else { continue }
-            w.blob(p.snapshot())
+            w.blob(p.snapshot(bodies: p.bodies.disk == nil ? .inline : placement))
         }
     }
 
-    init(decoding r: inout ByteReader) throws(WireError) {
+    /// Restores the queue section. With disk stores each partition's body log is opened
+    /// (recovered) before its image is read into it — an external image needs the bodies it
+    /// names there — and then keeps only the bodies of the messages the image holds (the
+    /// ones removed after the last checkpoint go). A store that cannot be opened throws.
+    init(decoding r: inout ByteReader, shard: ShardID, stores: ShardBodyStores) throws {
+        self.init(shard: shard, stores: stores)
         catalogue = try CatalogueCodec.catalogue(snapshot: try r.blob("queue catalogue", limit: r.remaining))
         let count = try r.count("queue partitions", limit: r.remaining / 8)
         var previous: PartitionID?
         for _ in 0..<count {
-            let p = try Partition(snapshot: try r.blob("queue partition", limit: r.remaining), bodies: MemoryBodyStore())
-            if let previous, !(previous < p.partition) {
-                throw .invalid(field: "queue partitions", reason: "not in order at \(p.partition)")
+            let image = try r.blob("queue partition", limit: r.remaining)
+            let (id, incarnation) = try Partition.snapshotIdentity(image)
+            if let previous, !(previous < id) {
+                throw WireError.invalid(field: "queue partitions", reason: "not in order at \(id)")
             }
-            previous = p.partition
-            partitions[p.partition] = p
+            let bodies = try stores.open(shard: shard, partition: id, incarnation: incarnation)
+            let p: Partition
+            do { p = try Partition(snapshot: image, bodies: bodies) } catch {
+                bodies.disk?.close()
+                throw error
+            }
+            bodies.disk?.retain(only: p.holdsMessage)
+            previous = id
+            partitions[id] = p
         }
     }
 

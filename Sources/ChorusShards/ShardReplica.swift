@@ -32,22 +32,26 @@ struct ShardReplica<Machine: ReplicatedStateMachine>: Sendable {
     var appliedConfiguration: Configuration?
 
     /// The state machine image inside a Raft snapshot: the ledger, then the machine.
-    static func image(machine: Machine, ledger: RequestLedger) -> [UInt8] {
-        var w = ByteWriter(capacity: 256)
+    static func image(machine: Machine, ledger: RequestLedger) -> [UInt8] { image(machineImage: machine.image(), ledger: ledger) }
+
+    /// The same around a machine image already made (`Machine.localImage()`).
+    static func image(machineImage: [UInt8], ledger: RequestLedger) -> [UInt8] {
+        var w = ByteWriter(capacity: 256 + machineImage.count)
         w.u8(1)
         ledger.encode(into: &w)
-        w.raw(machine.image())
+        w.raw(machineImage)
         return w.bytes
     }
 
-    /// Restores what `image` wrote; an empty image is the initial state.
-    static func restore(_ bytes: [UInt8], shard: ShardID, ledgerCapacity: Int) throws -> (Machine, RequestLedger) {
-        guard !bytes.isEmpty else { return (Machine(shard: shard), RequestLedger(capacity: ledgerCapacity)) }
+    /// Restores what `image` wrote, the machine's files in `bodyStores`; an empty image is the
+    /// initial state.
+    static func restore(_ bytes: [UInt8], shard: ShardID, ledgerCapacity: Int, bodyStores: ShardBodyStores) throws -> (Machine, RequestLedger) {
+        guard !bytes.isEmpty else { return (Machine(shard: shard, bodyStores: bodyStores), RequestLedger(capacity: ledgerCapacity)) }
         var r = ByteReader(bytes)
         let version = try r.u8()
         guard version == 1 else { throw WireError.invalid(field: "shard image version", reason: "\(version) unsupported") }
         let ledger = try RequestLedger(capacity: ledgerCapacity, decoding: &r)
-        let machine = try Machine(shard: shard, image: try r.raw(r.remaining))
+        let machine = try Machine(shard: shard, image: try r.raw(r.remaining), bodyStores: bodyStores)
         return (machine, ledger)
     }
 }

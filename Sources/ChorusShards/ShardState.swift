@@ -2,6 +2,7 @@ import ChorusLocks
 import ChorusQueue
 import ChorusRaft
 import ChorusRing
+import ChorusStorage
 import ChorusWire
 
 /// What each shard replicates: the lock table of its lock names and home sessions, the queue
@@ -33,13 +34,23 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         case done = 0, absent = 1, unreadable = 2
     }
 
-    public init(shard: ShardID) {
+    /// The state of `shard` before the first command, its queue bodies in memory.
+    public init(shard: ShardID) { self.init(shard: shard, bodyStores: .memory) }
+
+    /// The state of `shard`, its queue partitions' bodies where `bodyStores` puts them.
+    public init(shard: ShardID, bodyStores: ShardBodyStores) {
+        queues = ShardQueues(shard: shard, stores: bodyStores)
         // The default settings are valid by construction (checked by LockTableSettings' tests).
         do { locks = try LockTable(shard: UInt16(truncatingIfNeeded: shard.value)) } catch { preconditionFailure("\(error)") }
     }
 
-    public init(shard: ShardID, image: [UInt8]) throws {
-        self.init(shard: shard)
+    public init(shard: ShardID, image: [UInt8]) throws { try self.init(shard: shard, image: image, bodyStores: .memory) }
+
+    /// Restores `image` (inline or external bodies) with the queue bodies in `bodyStores`:
+    /// on disk, each partition's body log is recovered first and keeps only the bodies of
+    /// the messages the image holds.
+    public init(shard: ShardID, image: [UInt8], bodyStores: ShardBodyStores) throws {
+        self.init(shard: shard, bodyStores: bodyStores)
         var r = ByteReader(image)
         let version = try r.u8()
         guard (1...5).contains(version) else { throw WireError.invalid(field: "shard state version", reason: "\(version)") }
@@ -53,7 +64,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
             let key = try r.blob("key", limit: ShardCommand.maxKeyBytes)
             values[key] = try r.blob("value", limit: ShardCommand.maxValueBytes)
         }
-        if version >= 2 { queues = try ShardQueues(decoding: &r) }
+        if version >= 2 { queues = try ShardQueues(decoding: &r, shard: shard, stores: bodyStores) }
         if version >= 3 { cache = try ShardCacheValues(decoding: &r, withExpiry: version >= 4, withFloor: version >= 5) }
         try r.expectEnd()
     }
@@ -92,7 +103,29 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         return pendingEvents
     }
 
-    public func image() -> [UInt8] {
+    public func image() -> [UInt8] { image(bodies: .inline) }
+
+    public var keepsLocalFiles: Bool { queues.stores.isOnDisk }
+
+    /// The checkpoint of every body log, then the image naming their bodies (no apply between).
+    public func localImage() throws(StorageError) -> (image: [UInt8], checkpoint: ShardBodyCheckpoint?) {
+        guard keepsLocalFiles else { return (image(), nil) }
+        let checkpoint = try queues.checkpointBodies()
+        return (image(bodies: .external), checkpoint)
+    }
+
+    public func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) { try queues.releaseBodies(checkpoint) }
+
+    public var storageFailure: StorageError? { queues.bodyStoreFailure }
+
+    public func closeFiles(discard: Bool) {
+        if discard { queues.destroyAllBodies() } else { queues.closeBodies() }
+    }
+
+    /// The image with the bodies of the partitions on disk `.external` (sizes only: the local
+    /// snapshot, taken right after `queues.checkpointBodies()`) or `.inline` (self-contained:
+    /// what a joining replica is sent).
+    public func image(bodies placement: SnapshotBodies) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + values.count * 32)
         w.u8(5)
         w.blob(locks.encode())
@@ -101,7 +134,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         for key in values.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             w.blob(key); w.blob(values[key] ?? [])
         }
-        queues.encode(into: &w)
+        queues.encode(into: &w, bodies: placement)
         cache.encode(into: &w)
         return w.bytes
     }

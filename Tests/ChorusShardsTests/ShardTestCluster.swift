@@ -48,6 +48,9 @@ final class ShardTestCluster {
     /// instead, as a driver that does not split would.
     var maxFrameBytes: Int?
     var splitsBatches = true
+    /// Queue bodies in each member's body logs (`<data>/shards/bodies` on its file system)
+    /// instead of memory, for members started after it is set.
+    var bodiesOnDisk = false
     private(set) var framesRefused = 0
     /// Every batch sent and every reply given, in order: same calls ⇒ same digest.
     private(set) var trace = TraceDigest()
@@ -86,8 +89,10 @@ final class ShardTestCluster {
         let store = try m.directory.map { try ShardStore(directory: $0, fileSystem: PosixFileSystem()) }
             ?? ShardStore(directory: "/data", fileSystem: m.fileSystem)
         m.starts += 1
+        let bodies: ShardBodyStores = !bodiesOnDisk ? .memory
+            : .disk(root: (m.directory ?? "/data") + "/bodies", fileSystem: m.directory == nil ? m.fileSystem : PosixFileSystem())
         let host = try ShardHost<ShardState>(id: id, settings: settings, seed: seed &* 1_000 &+ id.value &* 10 &+ UInt64(m.starts),
-                                             epoch: try store.loadEpoch(), restoring: try store.loadGroups())
+                                             epoch: try store.loadEpoch(), restoring: try store.loadGroups(), bodyStores: bodies)
         m.store = store
         m.host = host
         try drive(m)

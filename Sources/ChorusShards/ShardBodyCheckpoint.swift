@@ -1,0 +1,60 @@
+import ChorusQueue
+import ChorusStorage
+
+/// What `ShardQueues.checkpointBodies()` made durable: per partition replica on disk, the
+/// segments its body log may delete once the snapshot written after the checkpoint is
+/// durable (`releaseBodies(_:)`).
+///
+/// Invariant: names each partition by id and incarnation, so a release after the partition
+/// was dropped or replaced touches nothing of the new one.
+public struct ShardBodyCheckpoint: Hashable, Sendable {
+    public struct Part: Hashable, Sendable {
+        public let partition: PartitionID
+        public let incarnation: UInt64
+        public let checkpoint: BodyLogCheckpoint
+    }
+
+    public let parts: [Part]
+    public var isEmpty: Bool { parts.isEmpty }
+}
+
+extension ShardQueues {
+    /// Makes every body on disk durable and finds the segments that are dead (compacting the
+    /// mostly-dead ones first). Call right before writing an `.external` image, with no apply
+    /// in between. Throws the first store failure (the node must stop).
+    public func checkpointBodies() throws(StorageError) -> ShardBodyCheckpoint {
+        if let storeFailure { throw storeFailure }
+        var parts: [ShardBodyCheckpoint.Part] = []
+        for id in partitions.keys.sorted() {
+            guard let p = partitions[id], let disk = p.bodies.disk else { continue }
+            parts.append(ShardBodyCheckpoint.Part(partition: id, incarnation: p.incarnation, checkpoint: try disk.checkpoint()))
+        }
+        return ShardBodyCheckpoint(parts: parts)
+    }
+
+    /// Deletes the segments `checkpoint` found dead. Call once the snapshot written after it is
+    /// durable, never sooner: until then the previous snapshot may name their bodies.
+    public func releaseBodies(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {
+        if let storeFailure { throw storeFailure }
+        for part in checkpoint.parts {
+            guard let p = partitions[part.partition], p.incarnation == part.incarnation, let disk = p.bodies.disk else { continue }
+            try disk.release(part.checkpoint)
+        }
+    }
+
+    /// Closes every body log (the replica is replaced by a restored image or the node stops);
+    /// the directories stay.
+    public func closeBodies() {
+        for id in partitions.keys.sorted() { partitions[id]?.bodies.disk?.close() }
+    }
+
+    /// Closes and deletes every body log (this node no longer holds the shard). Best effort:
+    /// a directory left behind holds nothing a later replica reads (its incarnation's
+    /// partition is restored from a snapshot with inline bodies and retains only those).
+    public func destroyAllBodies() {
+        for id in partitions.keys.sorted() {
+            guard let p = partitions[id] else { continue }
+            try? stores.destroy(p.bodies)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import ChorusRaft
+import ChorusRing
+
+/// The local snapshots of machines that keep files of their own (queue bodies on disk) and
+/// what waits on them.
+///
+/// Invariants: a checkpoint is released only after the driver reports the snapshot taken
+/// with it persisted (`advance` of a `HostReady` whose `compactions` held it), never sooner
+/// (until then the previous snapshot may name the files it frees); a member is never sent a
+/// snapshot that names this replica's files — it gets an inline image of the machine at the
+/// core's snapshot index, made right after a fresh local snapshot so both are of one state.
+struct LocalFileSnapshots: Sendable {
+    /// Checkpoints to release once their snapshot (shard, index) is durable.
+    var releases: [(shard: ShardID, index: LogIndex, checkpoint: ShardBodyCheckpoint)] = []
+    /// Members the core wants to send a snapshot to, with the term it asked in.
+    var inlineWanted: [SnapshotTransferKey: Term] = [:]
+}
+
+extension ShardHost {
+    /// Compacts the group's log through the applied index into the machine's local image.
+    mutating func takeLocalSnapshot(of r: inout ShardReplica<Machine>, shard: ShardID) {
+        let local: (image: [UInt8], checkpoint: ShardBodyCheckpoint?)
+        do { local = try r.machine.localImage() } catch {
+            if failure == nil { failure = ShardStorageFailure(shard: shard, index: r.node.log.applied, reason: "queue body log: \(error)") }
+            return
+        }
+        let image = ShardReplica<Machine>.image(machineImage: local.image, ledger: r.ledger)
+        guard let s = try? r.node.compact(through: r.node.log.applied, data: image) else { return }
+        compactionsUnpersisted.append((shard, s))
+        if let checkpoint = local.checkpoint, !checkpoint.isEmpty { localFiles.releases.append((shard, s.metadata.index, checkpoint)) }
+        r.appliedSinceSnapshot = 0
+        counters.snapshotsTaken += 1
+    }
+
+    /// The driver persisted these snapshots: release the files their checkpoints freed.
+    mutating func releaseLocalFiles(after compactions: [(shard: ShardID, snapshot: Snapshot)]) {
+        guard !localFiles.releases.isEmpty, !compactions.isEmpty else { return }
+        var kept: [(shard: ShardID, index: LogIndex, checkpoint: ShardBodyCheckpoint)] = []
+        for entry in localFiles.releases {
+            guard compactions.contains(where: { $0.shard == entry.shard && $0.snapshot.metadata.index == entry.index }) else {
+                kept.append(entry)
+                continue
+            }
+            do { try replicas[entry.shard]?.machine.release(entry.checkpoint) } catch {
+                if failure == nil { failure = ShardStorageFailure(shard: entry.shard, index: entry.index, reason: "queue body log: \(error)") }
+            }
+        }
+        localFiles.releases = kept
+    }
+
+    /// Starts the transfers the core asked for while this group's snapshot names local files:
+    /// a fresh local snapshot at the applied index (unless the last one is there already),
+    /// then the machine's inline image with that snapshot's metadata. A member that installs
+    /// it answers with its index, at or past the one the core sent, which the core takes as
+    /// the snapshot's answer. Costs one inline image in memory per transfer.
+    mutating func startInlineTransfers(of r: inout ShardReplica<Machine>, shard: ShardID) {
+        let wanted = localFiles.inlineWanted.keys.filter { $0.shard == shard }.sorted()
+        guard !wanted.isEmpty else { return }
+        for key in wanted {
+            guard let term = localFiles.inlineWanted[key] else { continue }
+            guard r.node.role == .leader, r.node.term == term else {
+                localFiles.inlineWanted[key] = nil
+                continue
+            }
+            if r.node.log.applied > r.node.log.snapshotIndex { takeLocalSnapshot(of: &r, shard: shard) }
+            // Not at the snapshot's state (the compaction was refused): try after the next apply.
+            guard r.node.log.applied == r.node.log.snapshotIndex else { continue }
+            localFiles.inlineWanted[key] = nil
+            let meta = r.node.log.snapshot.metadata
+            if let current = snapshotsOut[key], current.term == term, current.index == meta.index, current.snapshotTerm == meta.term { continue }
+            let inline = Snapshot(metadata: meta, data: ShardReplica<Machine>.image(machine: r.machine, ledger: r.ledger))
+            snapshotsOut[key] = SnapshotSending(to: key.peer, shard: shard, term: term, snapshot: inline)
+            counters.snapshotsSent += 1
+        }
+    }
+
+    /// The replica leaves this node: its files go, and nothing waits on them any more.
+    mutating func forgetLocalFiles(of r: ShardReplica<Machine>, shard: ShardID) {
+        r.machine.closeFiles(discard: true)
+        localFiles.releases.removeAll { $0.shard == shard }
+        for key in localFiles.inlineWanted.keys.sorted() where key.shard == shard { localFiles.inlineWanted[key] = nil }
+    }
+}
