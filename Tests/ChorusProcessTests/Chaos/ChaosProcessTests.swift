@@ -65,7 +65,7 @@ struct ChaosProcessTests {
         var steps: [Step] = []
         /// Applies a fault, holds it, heals it, and records what was seen.
         func step(_ name: String, mustShowDown: Bool, fault: () throws -> Void, heal: () throws -> Void) throws {
-            let from = KVWorkload.now()
+            let from = ChaosClients.now()
             try fault()
             // What the members saw just before the heal: (observer, member) pairs not alive.
             let down = cluster.running.reduce(0) { sum, n in
@@ -78,7 +78,7 @@ struct ChaosProcessTests {
             // Let the shards settle before the next fault, so each fault meets a led cluster.
             let led = waitUntil(timeout: 30) { cluster.shardsLed(seenBy: cluster.running.first ?? 1) }
             let ledSeconds = Date().timeIntervalSince(healStart)
-            let to = KVWorkload.now()
+            let to = ChaosClients.now()
             let window = kv.operations.filter { $0.call >= from && $0.returned <= to && !$0.discarded }
             let grantTimes = counter.recordedGrants.map(\.completed).filter { $0 >= from && $0 <= to }
             let grants = grantTimes.count

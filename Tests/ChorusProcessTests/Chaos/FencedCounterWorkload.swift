@@ -44,25 +44,11 @@ final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
     private let grants = Mutex<[Grant]>([])
     /// How many times each outcome happened ("acquire 409 timeout", "release unanswered", …), for the report.
     private let outcomes = Mutex<[String: Int]>([:])
-    private let stopFlag = Atomic<Bool>(false)
-    private let running = DispatchGroup()
+    private let clients = ChaosClients()
 
-    /// Times are the monotonic clock's nanoseconds, shared by both workloads and the fault steps.
-    static func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds) }
+    func start(_ cluster: ChaosCluster) { clients.start(cluster) { node, api in self.client(node, api: api) } }
 
-    func start(_ cluster: ChaosCluster) {
-        for node in cluster.nodes {
-            running.enter()
-            let api = cluster.api(node)
-            NamespaceThread.start(in: cluster.lab.namespace(node), { self.client(node, api: api) },
-                                  done: { _ in self.running.leave() })
-        }
-    }
-
-    func stop() {
-        stopFlag.store(true, ordering: .relaxed)
-        running.wait()
-    }
+    func stop() { clients.stop() }
 
     var recordedGrants: [Grant] { grants.withLock { $0 } }
     var outcomeCounts: [String: Int] { outcomes.withLock { $0 } }
@@ -80,7 +66,7 @@ final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
     private func client(_ c: Int, api: String) {
         var session: String?
         var attempt = 0
-        while !stopFlag.load(ordering: .relaxed) {
+        while !clients.stopping {
             attempt += 1
             guard let s = session else {
                 if let r = call(api, "/v1/sessions", #"{"ttl_ms":10000,"request_id":"s\#(c)-\#(attempt)"}"#, timeout: 6),
@@ -96,9 +82,9 @@ final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
             if k?.status != 200 { note("keepalive \(k.map { "\($0.status)" } ?? "unanswered")") }
             // One acquire request id, retried while the answer is unknown: a retry gets the first answer.
             let requestID = "L\(c)-\(attempt)"
-            let invoked = Self.now()
+            let invoked = ChaosClients.now()
             var answer: (status: Int, json: [String: Any])?
-            for _ in 0..<3 where answer == nil && !stopFlag.load(ordering: .relaxed) {
+            for _ in 0..<3 where answer == nil && !clients.stopping {
                 answer = call(api, "/v1/locks/\(lockName)/acquire",
                               #"{"session":"\#(s)","wait_ms":3000,"request_id":"\#(requestID)"}"#, timeout: 8)
                 if answer == nil { note("acquire unanswered"); usleep(200_000) }
@@ -115,7 +101,7 @@ final class FencedCounterWorkload: ChaosWorkload, @unchecked Sendable {
                 continue
             }
             guard let token = r.json["token"] as? Int else { continue }
-            let completed = Self.now()
+            let completed = ChaosClients.now()
             grants.withLock { $0.append(Grant(client: c, session: s, requestID: requestID, invoked: invoked, completed: completed, token: token)) }
             let read = store.withLock { $0.value }
             usleep(20_000)

@@ -13,40 +13,25 @@ import Synchronization
 final class KVWorkload: ChaosWorkload, @unchecked Sendable {
     let keys: [String]
     private let history = Mutex<[KVOperation]>([])
-    private let stopFlag = Atomic<Bool>(false)
-    private let running = DispatchGroup()
+    private let clients = ChaosClients()
 
     init(keys: [String]) { self.keys = keys }
 
-    /// Times are the monotonic clock's nanoseconds, shared by both workloads and the fault steps.
-    static func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds) }
+    func start(_ cluster: ChaosCluster) { clients.start(cluster) { node, api in self.client(node, api: api) } }
 
-    func start(_ cluster: ChaosCluster) {
-        for node in cluster.nodes {
-            running.enter()
-            let api = cluster.api(node)
-            NamespaceThread.start(in: cluster.lab.namespace(node), { self.client(node, api: api) },
-                                  done: { _ in self.running.leave() })
-        }
-    }
-
-    /// Stops the clients and waits for their last operations to finish.
-    func stop() {
-        stopFlag.store(true, ordering: .relaxed)
-        running.wait()
-    }
+    func stop() { clients.stop() }
 
     var operations: [KVOperation] { history.withLock { $0 } }
 
     private func client(_ c: Int, api: String) {
         var rng = SystemRandomNumberGenerator()
         var n = 0
-        while !stopFlag.load(ordering: .relaxed) {
+        while !clients.stopping {
             n += 1
             let key = keys.randomElement(using: &rng) ?? "k"
             let isPut = Bool.random(using: &rng)
             let value = "c\(c)-\(n)"
-            var op = KVOperation(client: c, key: key, kind: isPut ? .put(value) : .get, call: Self.now())
+            var op = KVOperation(client: c, key: key, kind: isPut ? .put(value) : .get, call: ChaosClients.now())
             let result: Result<HTTPClientResponse, HTTPClientError>
             do {
                 let r = try HTTPClient().request(method: isPut ? .put : .get, api,
@@ -54,7 +39,7 @@ final class KVWorkload: ChaosWorkload, @unchecked Sendable {
                                                  body: isPut ? Array(value.utf8) : nil, timeout: .milliseconds(8_000))
                 result = .success(r)
             } catch { result = .failure(error) }
-            let end = Self.now()
+            let end = ChaosClients.now()
             switch result {
             case let .success(r) where isPut:
                 if r.status == 200 { op.returned = end }
