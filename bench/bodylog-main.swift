@@ -1,4 +1,4 @@
-// The body log (SegmentBodyStore) on a real disk at issue 12 req 5's sizes. Built by
+// The body log (SegmentBodyStore) on a real disk at a 2 M × 1 KiB backlog's size. Built by
 // bench/queue-backlog.sh together with the ChorusBase/Wire/Storage/Queue sources as one
 // optimised module (`swiftc -O -wmo`). Modes:
 //   write DIR N       put N × 1 KiB bodies (offsets 1...N), checkpoint + release every 10,000

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 12 req 5 at the body-log level: 2 M x 1 KiB bodies into one partition replica's
+# A queue backlog at the body-log level: 2 M x 1 KiB bodies into one partition replica's
 # SegmentBodyStore on the real disk, kill -9, recovery in a fresh process with every body
 # read back, and the one-never-acked run showing disk use flat. Not yet a 3-node cluster:
 # the runtime still keeps queue bodies in memory (docs/queue.md, "Not built yet").

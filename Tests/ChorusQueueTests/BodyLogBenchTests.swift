@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import ChorusQueue
 
-/// The body log on a real disk (PosixFileSystem), at the sizes of issue 12's requirement 5,
+/// The body log on a real disk (PosixFileSystem), at a backlog's size (2 M × 1 KiB bodies, 2 GiB),
 /// for the figures in docs/performance.md. Off by default (minutes, gigabytes):
 ///
 ///     CHORUS_BODYLOG_BENCH=1 CHORUS_BODYLOG_MESSAGES=2000000 swift test --filter BodyLogBench

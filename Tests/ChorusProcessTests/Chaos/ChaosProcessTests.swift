@@ -3,7 +3,7 @@ import Glibc
 import enum ChorusSim.Linearizability
 import Testing
 
-/// Partitions of real processes (issue 15, requirement 7): five agents, each in a network
+/// Partitions of real processes: five agents, each in a network
 /// namespace of its own joined by veth links to a bridge in a hub namespace, under a KV
 /// workload and the fenced-counter lock workload, through a majority/minority split, an
 /// isolated leader, a bridge node that sees both sides, a flapping link, and kill -9/restart
