@@ -37,16 +37,20 @@ import Testing
     /// the embedding's mirror keeps them) lets an embedded read see a value after a newer
     /// write finished: caught within 10 seeds, by the mirror check or the read checker.
     @Test func plantedMirrorKeepsRevokedCopies_isCaught() throws {
-        var caughtAt: UInt64?
+        let caughtAt = try NodeCacheRunTests.firstSeedCatching("mirror-keeps-revoked-copies", mirrorPlanted: true)
+        #expect(caughtAt != nil, "the checker must catch the planted fault within 10 seeds")
+    }
+
+    /// The first of seeds 1…10 whose 3 s run with the planted fault fails its checks.
+    static func firstSeedCatching(_ name: String, planted: Bool = false, mirrorPlanted: Bool = false) throws -> UInt64? {
         for seed in UInt64(1)...10 {
-            let r = try NodeCacheRunTests.run(seed: seed, mirrorPlanted: true, duration: 3)
+            let r = try NodeCacheRunTests.run(seed: seed, planted: planted, mirrorPlanted: mirrorPlanted, duration: 3)
             if !r.passed {
-                caughtAt = seed
-                print("planted mirror-keeps-revoked-copies caught at seed \(seed): \(r.violations[0])")
-                break
+                print("planted \(name) caught at seed \(seed): \(r.violations[0])")
+                return seed
             }
         }
-        #expect(caughtAt != nil, "the checker must catch the planted fault within 10 seeds")
+        return nil
     }
 }
 
@@ -68,15 +72,7 @@ extension NodeCacheRunTests {
     /// than it sent revocations) lets a writer finish while a sharer still reads the old
     /// value: caught within 10 seeds.
     @Test func plantedDataBeforeOneInvAck_isCaught() throws {
-        var caughtAt: UInt64?
-        for seed in UInt64(1)...10 {
-            let r = try NodeCacheRunTests.run(seed: seed, planted: true, duration: 3)
-            if !r.passed {
-                caughtAt = seed
-                print("planted data-before-one-inv-ack caught at seed \(seed): \(r.violations[0])")
-                break
-            }
-        }
+        let caughtAt = try NodeCacheRunTests.firstSeedCatching("data-before-one-inv-ack", planted: true)
         #expect(caughtAt != nil, "the checker must catch the planted fault within 10 seeds")
     }
 }
