@@ -23,12 +23,15 @@ extension CacheController {
     /// answer in every state (acks are always sent, stale data is unblocked), so no
     /// interleaving of the network can leave a peer waiting on this line.
     mutating func step(_ key: CacheKey, _ event: LineEvent, at now: Instant, into effects: inout [CacheEffect]) {
-        touched.append(key)
+        // A read never changes what is readable (a hit only touches the LRU; a miss starts a
+        // request whose data is a step of its own), so the hit path notes nothing.
+        if case .read = event {} else { touched.append(key) }
         let state: LineState
         if case let .evict(copy) = event { state = copy.state } else {
             state = self.state(of: key, at: now)
             if state == .I, copies.peek(key) != nil {
                 copies.remove(key)
+                touched.append(key)
                 metrics.expirations &+= 1
             }
         }
