@@ -104,6 +104,11 @@ public struct CacheController {
 
     /// Retransmits requests and puts unanswered for `retransmitAfter`, and drops copies
     /// whose lease ended (silently: the home's own lease bound covers them).
+    /// True while a request to a home waits for its answer (the tick retransmits it): the
+    /// driver must keep ticking. Copies running out need no prompt tick — a read checks
+    /// the expiry itself, and a tick only reclaims their memory.
+    public var awaitsHomes: Bool { !pending.isEmpty }
+
     public mutating func tick(at now: Instant, into effects: inout [CacheEffect]) {
         var departed: [(CacheKey, CacheCopy, LocalCache<CacheCopy>.Departure)] = []
         copies.removeExpired(at: now, departed: &departed)

@@ -101,6 +101,10 @@ public struct HomeDirectory {
         }
     }
 
+    /// True while some key's transaction counts time (a lease to wait out, data to resend):
+    /// the driver must keep ticking.
+    public var needsTicks: Bool { !attention.isEmpty }
+
     public mutating func tick(at now: Instant, into effects: inout [HomeEffect]) {
         for key in attention.sorted() {
             step(key, .tick, at: now, into: &effects)

@@ -51,6 +51,10 @@ struct LockDuties {
     var detector: DeadlockDetector?
     /// Per shard led here: the detector epoch to echo in the next report.
     var echo: [ShardID: UInt64] = [:]
+    /// Per shard led here: the detector took an empty report from this leader last, so it
+    /// holds no edge of the shard and another empty report would tell it nothing (it is
+    /// sent again only when the detector asks for one).
+    var reportedEmpty: Set<ShardID> = []
     var fanouts: [SessionID: Fanout] = [:]
     var lastReport = Instant.zero
     var lastDetection = Instant.zero

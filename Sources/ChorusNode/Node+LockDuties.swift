@@ -25,6 +25,7 @@ extension Node {
             } else if !leading {
                 duties.leaders[shard] = nil
                 duties.echo[shard] = nil
+                duties.reportedEmpty.remove(shard)
                 if shard == LockDuties.detectorShard { duties.detector = nil }
                 for key in duties.parked.keys.sorted() where key.shard == shard {
                     // The new leader holds the wait (it is in the replicated table): the same
@@ -268,9 +269,14 @@ extension Node {
             duties.echo[shard] = duties.detector?.epoch
             return
         }
-        if edges.isEmpty && echo == 0 && !force { return }
+        // No edges, and none the detector could still hold (it took an empty report from
+        // this leader last, or never took one): nothing to say unless it asked.
+        if edges.isEmpty && !force && (echo == 0 || duties.reportedEmpty.contains(shard)) { return }
+        if !edges.isEmpty { duties.reportedEmpty.remove(shard) }
         guard let leader = host.leader(of: LockDuties.detectorShard), leader != id, peers[leader]?.live == true else { return }
-        _ = call(leader, .deadlockReport(shard: number, epoch: echo, edges: edges), budget: .seconds(1), purpose: .report(shard: shard))
+        counters.deadlockReportsSent &+= 1
+        _ = call(leader, .deadlockReport(shard: number, epoch: echo, edges: edges), budget: .seconds(1),
+                 purpose: .report(shard: shard, empty: edges.isEmpty))
     }
 
     /// One detection round: each victim's wait is cancelled on its shard; every shard whose

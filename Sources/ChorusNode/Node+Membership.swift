@@ -173,7 +173,7 @@ extension Node {
     func refreshView() {
         guard membership != nil else { return }
         viewStale = false
-        ticksSinceView = 0
+        viewRefreshedAt = time.now
         publishShardSet()
         if let members = membership?.members(at: time.now) { applyView(members) }
         publishShardSet() // founded just now, with others

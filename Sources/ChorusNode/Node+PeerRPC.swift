@@ -157,8 +157,11 @@ extension Node {
             }
         case let .propose(chore, shard, requestID, command, deadline):
             remoteProposalEnded(chore, shard: shard, requestID: requestID, command: command, deadline: deadline, answer)
-        case let .report(shard):
-            if case let .reportTaken(epoch)? = answer, duties.leaders[shard] != nil { duties.echo[shard] = epoch }
+        case let .report(shard, empty):
+            if case let .reportTaken(epoch)? = answer, duties.leaders[shard] != nil {
+                duties.echo[shard] = epoch
+                if empty { duties.reportedEmpty.insert(shard) } else { duties.reportedEmpty.remove(shard) }
+            }
         case .refresh:
             break
         case let .gather(id):

@@ -120,10 +120,20 @@ extension Node {
     /// Clock entries for the partitions this node leads whose next lease or delay deadline
     /// has passed on the leader's clock (one in flight per partition).
     func proposeQueueTicks() {
+        var soonest: UInt64?
+        defer {
+            // On the monotonic clock, for `nextTick`: the wall clock's distance from now
+            // (beyond a minute it only needs to be later than the quiet tick).
+            queueDeadline = soonest.map { time.now + .milliseconds(Int64(min($0 &- min($0, time.wallMillis), 60_000))) }
+        }
         for shard in host.ledShards {
             guard let queues = host.machine(of: shard)?.queues, !queues.partitions.isEmpty else { continue }
             for id in queues.partitions.keys.sorted() where !queueDuties.ticking.contains(id) {
-                guard let p = queues.partitions[id], let due = p.nextDeadlineMillis, due <= time.wallMillis else { continue }
+                guard let p = queues.partitions[id], let due = p.nextDeadlineMillis else { continue }
+                guard due <= time.wallMillis else {
+                    soonest = min(soonest ?? due, due)
+                    continue
+                }
                 queueDuties.ticking.insert(id)
                 let info = QueueInfo(name: id.queue, settings: p.settings, incarnation: p.incarnation, createdAtMillis: 0)
                 proposePartition(id, info: info, .tick, shard: shard, for: .queueTick(id))

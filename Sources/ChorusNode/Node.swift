@@ -14,8 +14,8 @@ import ChorusWire
 ///
 /// Inputs: `handle(_:ticket:at:into:)` (a typed client request), `receive(frame:from:at:into:)`
 /// (a peer-stream frame: a shard batch, a peer RPC message or a membership packet),
-/// `receive(datagram:from:at:into:)` (a membership datagram), `tick(at:into:)` (every
-/// `settings.tick`), `wake(at:into:)` (at `nextDeadline`, the membership's timers),
+/// `receive(datagram:from:at:into:)` (a membership datagram), `tick(at:into:)` (at
+/// `nextTick`), `wake(at:into:)` (at `nextDeadline`, the membership's timers),
 /// `join(seeds:at:into:)`, `leave(at:into:)`, `setTags(_:at:into:)`, and
 /// `shardsAdvanced(_:at:into:)` (what the host's drive settled). A node started without
 /// membership (`startMembership` never called) takes its view from `updateView(_:at:into:)`. Effects: `NodeEffect`, whose
@@ -94,8 +94,13 @@ public final class Node {
     var lastJoinAttempts: Int?
     /// A member event arrived since the view was last given to the shard layer.
     var viewStale = false
-    /// Ticks since the view was last given to the shard layer.
-    var ticksSinceView = 0
+    /// When the view was last given to the shard layer.
+    var viewRefreshedAt = Instant.zero
+    /// When the last tick came (`Node+TickSchedule.swift`).
+    var lastTick: Instant?
+    /// The earliest queue lease or delay the last tick saw coming due on a partition this
+    /// node leads (nil: none).
+    var queueDeadline: Instant?
 
     /// A node over `host` (restored from its store by the driver). `seed` feeds every random
     /// choice (request ids, which replica to ask). `life` numbers this start of the node: a
@@ -157,6 +162,7 @@ public final class Node {
     public func tick(at time: NodeTime, into effects: inout [NodeEffect]) {
         begin(time)
         defer { end(into: &effects) }
+        lastTick = time.now
         host.tick()
         performLockDuties()
         expireCalls()
@@ -166,9 +172,8 @@ public final class Node {
         performQueueDuties()
         performCacheDuties()
         runMembershipTimers()
-        ticksSinceView += 1
         // A suspect member's tags can change without an event: refresh now and then anyway.
-        if ticksSinceView >= 10 { refreshView() }
+        if time.now - viewRefreshedAt >= settings.tick * 10 { refreshView() }
     }
 
     /// Client requests whose proposal or read has not settled by their deadline (plus an
@@ -292,6 +297,8 @@ public struct NodeCounters: Sendable, Equatable {
     public var expiryProposals: UInt64 = 0
     public var timeoutProposals: UInt64 = 0
     public var deadlockVictims: UInt64 = 0
+    /// Wait-for reports sent to the deadlock detector on another node.
+    public var deadlockReportsSent: UInt64 = 0
     public var dropsSent: UInt64 = 0
     public var keepAlivesConfirmed: UInt64 = 0
     /// Shard batches to a peer without a live address, and frames too large to send, held

@@ -12,6 +12,13 @@ public struct NodeSettings: Sendable {
     public var shards = ShardHostSettings()
     /// How often the driver calls `tick` (one Raft tick per call).
     public var tick: Interval = .milliseconds(50)
+    /// The longest a driver may go without a tick while nothing is in motion
+    /// (`Node.nextTick`): every group quiescent, no request, call or wait outstanding. The
+    /// node then names its earliest deadline (a session's lease, a wait's timeout, a queue
+    /// lease) and is ticked then or after this, whichever comes first; periodic chores (the
+    /// drop audit, the detector's rounds, the purge of expired cache records) run at most
+    /// this late. At least `tick`.
+    public var quietTick: Interval = .milliseconds(500)
     /// How long a request may spend being routed to its shard's leader (forwards and retries
     /// across leader changes included) before the client gets `noLeader`.
     public var routingBudget: Interval = .seconds(5)
@@ -84,6 +91,9 @@ public struct NodeSettings: Sendable {
                               ("drop_retry_window", dropRetryWindow), ("drop_fanout_grace", dropFanoutGrace),
                               ("gather_timeout", gatherTimeout)] where value <= .zero || value > .seconds(86_400) {
             throw NodeSettingsError("\(name) must be in (0, 1 day], got \(value)")
+        }
+        if quietTick < tick || quietTick > .seconds(60) {
+            throw NodeSettingsError("quiet_tick must be in [tick (\(tick)), 60 s], got \(quietTick)")
         }
         do { try cache.validate() } catch { throw NodeSettingsError("cache: \(error.message)") }
         if cache.retransmitAfter < tick * 2 {

@@ -94,7 +94,7 @@ enum CallPurpose: Sendable {
     case drop(SessionID)
     /// A leader's own command proposed through another shard's leader.
     case propose(LeaderChore, shard: ShardID, requestID: [UInt8], command: [UInt8], deadline: Instant)
-    case report(shard: ShardID)
+    case report(shard: ShardID, empty: Bool)
     case refresh
     case gather(UInt64)
 }

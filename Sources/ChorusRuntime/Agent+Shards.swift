@@ -33,22 +33,48 @@ extension Agent {
 
     var nodeTime: NodeTime { NodeTime(now: loop.now(), wallMillis: WallClock.unixMillis()) }
 
+    /// Ticks the node at its `nextTick` (one tick from the last while anything is in motion,
+    /// a few times a second when idle) and re-arms.
     private func scheduleShardTick() {
-        loop.schedule(after: settings.shardTick) { [weak self] in
-            guard let self, !self.exiting else { return }
+        armShardTick(at: nextShardTick)
+    }
+
+    /// The node's `nextTick`; a draining node keeps the regular tick, so that it notices at
+    /// once when its last replica is handed off.
+    private var nextShardTick: Instant {
+        let due = shards.node.nextTick
+        guard shards.drainDeadline != nil else { return due }
+        return min(due, loop.now() + settings.shardTick)
+    }
+
+    private func armShardTick(at deadline: Instant) {
+        if let t = shards.tickTimer { loop.cancel(t) }
+        shards.tickAt = deadline
+        shards.tickTimer = loop.schedule(at: deadline) { [weak self] in
+            guard let self else { return }
+            self.shards.tickTimer = nil
+            self.shards.tickAt = nil
+            guard !self.exiting else { return }
             var effects: [NodeEffect] = []
             self.shards.node.tick(at: self.nodeTime, into: &effects)
             self.perform(effects)
             self.followMembership()
             self.followDrain()
             // Gauges and counters follow the host once a tick, not on every drive (a hot path
-            // under load): /metrics lags by at most one tick.
+            // under load): /metrics lags by at most one tick (the quiet tick when idle).
             self.shardMetrics.refresh(from: self.shards.node.host)
             self.queueMetrics.refresh(from: self.shards.node.host, nowMillis: self.nodeTime.wallMillis)
             self.cacheMetrics.refresh(from: self.shards.node.cacheStatistics)
             self.scheduleShardDrive()
             self.scheduleShardTick()
         }
+    }
+
+    /// After an input: an idle node's distant tick comes sooner once something is in motion.
+    func followTickSchedule() {
+        guard !exiting, let armed = shards.tickAt else { return }
+        let due = nextShardTick
+        if due < armed { armShardTick(at: due) }
     }
 
     /// Carries out the host's work at the end of this loop turn, so everything received and
@@ -130,6 +156,7 @@ extension Agent {
 
     /// Carries out the node's effects in order.
     func perform(_ effects: [NodeEffect]) {
+        defer { followTickSchedule() }
         for effect in effects {
             switch effect {
             case let .reply(ticket, reply):

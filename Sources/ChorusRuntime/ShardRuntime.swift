@@ -20,6 +20,9 @@ final class ShardRuntime {
     let directory: String
     let ephemeral: Bool
     var driveScheduled = false
+    /// The node's next tick, armed on the loop (nil while it runs).
+    var tickTimer: TimerID?
+    var tickAt: Instant?
     /// Set while a graceful leave waits for this node's replicas to move elsewhere.
     var drainDeadline: Instant?
     /// Client exchanges (HTTP, RESP) waiting for the node's reply, and how to answer it.

@@ -32,6 +32,16 @@ extension ShardHost {
     /// True while `shard`'s replica here is not ticked.
     public func isQuiescent(_ shard: ShardID) -> Bool { quiescent.contains(shard) }
 
+    /// True while anything here counts ticks: an awake group, a snapshot moving either way,
+    /// a read waiting for its index, or work the next drive settles. A host with none of
+    /// these may go without ticks for as long as its driver likes: a quiescent group wakes
+    /// on an input (a message, a proposal, a read, a changed target or availability), never
+    /// on a tick, and a group that wakes is awake until it quiesces again.
+    public var needsTicks: Bool {
+        !awake.isEmpty || !snapshotsOut.isEmpty || !snapshotsIn.isEmpty || !readsWaiting.isEmpty || !readsIndexed.isEmpty
+            || hasReady
+    }
+
     /// Groups ticked, and groups quiescent, on this node.
     public var awakeCount: Int { awake.count }
     public var quiescentCount: Int { quiescent.count }

@@ -95,6 +95,11 @@ extension NodeCacheRunTests {
         #expect(cluster.ask(.cachePut(key: key, value: old), at: writer) == .cacheWritten(key: key))
         #expect(cluster.ask(.cacheGet(key: key), at: sharer) == .cacheValue(key: key, value: old))
         #expect(cluster.ask(.cacheGet(key: key), at: writer) == .cacheValue(key: key, value: old))
+        // The sharer's copy is readable once the home's grant completes (the writer's
+        // downgrade acknowledged), which may come just after the read's answer.
+        cluster.run(until: cluster.now + .seconds(1)) { c in
+            c.slots[sharer].node?.cacheLine(of: key, at: c.time(sharer).now).readable == true
+        }
         #expect(try #require(cluster.slots[sharer].node).cacheLine(of: key, at: cluster.time(sharer).now).readable)
 
         cluster.cut(from: home, to: sharer)

@@ -38,6 +38,11 @@ public final class NodeCluster {
         var started = false
         /// When the pending membership wake is due (simulated time), if one is queued.
         var wakeAt: Instant?
+        /// When the pending tick is due (simulated time): the node's `nextTick`, as the agent
+        /// arms it.
+        var tickAt: Instant?
+        /// Ticks this node was given (over all its lives).
+        public internal(set) var ticks = 0
         /// The node's readable cache copies as an embedding reads them, kept from its
         /// `.localCopies` effects as the runtime keeps them (emptied by a crash).
         public internal(set) var localCopies = LocalCopyMirror()
@@ -154,6 +159,7 @@ public final class NodeCluster {
         slot.node = node
         slot.paused = false
         slot.wakeAt = nil
+        slot.tickAt = now + settings.tick
         queue.push(.tick(i, generation: slot.generation), at: now + settings.tick)
         // Join through the first other running node; the first node starts the cluster.
         let seed = slots.first { $0.index != i && $0.isRunning }
@@ -225,10 +231,16 @@ public final class NodeCluster {
             switch e.event {
             case let .tick(i, generation):
                 let s = slots[i]
-                guard let node = s.node, s.generation == generation else { continue }
-                // The node's tick interval is on its own clock.
-                queue.push(.tick(i, generation: generation), at: now + Interval(seconds: settings.tick.seconds / s.clockRate))
-                guard !s.paused else { continue }
+                // Only the latest tick queued counts (an earlier `nextTick` queues another).
+                guard let node = s.node, s.generation == generation, s.tickAt == now else { continue }
+                guard !s.paused else {
+                    // A paused node looks again one tick later (on its own clock).
+                    s.tickAt = now + Interval(seconds: settings.tick.seconds / s.clockRate)
+                    queue.push(.tick(i, generation: generation), at: now + Interval(seconds: settings.tick.seconds / s.clockRate))
+                    continue
+                }
+                s.tickAt = nil
+                s.ticks += 1
                 var effects: [NodeEffect] = []
                 node.tick(at: time(i), into: &effects)
                 carry(effects, from: i)
@@ -286,6 +298,7 @@ public final class NodeCluster {
             pending = []
             guard let node = slots[i].node, let store = slots[i].store, node.host.hasReady else {
                 scheduleWake(i)
+                scheduleTick(i)
                 return
             }
             do {
@@ -308,6 +321,17 @@ public final class NodeCluster {
         if let pending = s.wakeAt, pending <= at { return }
         s.wakeAt = at
         queue.push(.wake(i, generation: s.generation), at: at)
+    }
+
+    /// Queues node `i`'s tick at its `nextTick` (on its own clock), unless an earlier one is
+    /// queued: the agent's rule (`Agent.followTickSchedule`).
+    func scheduleTick(_ i: Int) {
+        let s = slots[i]
+        guard let due = s.node?.nextTick, !s.paused else { return }
+        let at = max(now, Instant(nanoseconds: Int64((Double(due.nanoseconds) / s.clockRate).rounded(.up))))
+        if let pending = s.tickAt, pending <= at { return }
+        s.tickAt = at
+        queue.push(.tick(i, generation: s.generation), at: at)
     }
 
     func send(_ frame: [UInt8], from i: Int, to address: Endpoint, datagram: Bool = false) {

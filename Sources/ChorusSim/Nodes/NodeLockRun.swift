@@ -135,8 +135,9 @@ public final class NodeLockRun {
         cluster.after(delay, tag: NodeLockRun.stepTag | (clients[c].wake & 0xFFFF) << 16 | UInt64(c))
     }
 
-    func send(_ request: ClientRequest, from c: Int, _ kind: Kind) -> ClientTicket {
-        let t = cluster.reserveTicket()
+    @discardableResult
+    func send(_ request: ClientRequest, from c: Int, _ kind: Kind, ticket: ClientTicket? = nil) -> ClientTicket {
+        let t = ticket ?? cluster.reserveTicket()
         tickets[t] = (c, kind)
         return cluster.submit(request, to: clients[c].node, ticket: t)
     }
@@ -216,9 +217,13 @@ public final class NodeLockRun {
         let mode: LockMode = cluster.unit() < settings.sharedFraction ? .shared : .exclusive
         let wait = cluster.random() % (settings.maxWaitMillis + 1)
         counters.acquires += 1
-        let ticket = send(.acquire(name: name, session: s, mode: mode, waitMillis: wait, requestID: nextID(c)), from: c, .acquire)
+        // The phase is set before the request goes: a leader may answer it at once, inside
+        // the submit (an answer to a client not yet `acquiring` would be dropped).
+        let ticket = cluster.reserveTicket()
         clients[c].phase = .acquiring(ticket: ticket, name: name, mode: mode, sentAt: now, wait: wait,
                                       generation: cluster.slotGeneration(clients[c].node))
+        send(.acquire(name: name, session: s, mode: mode, waitMillis: wait, requestID: nextID(c)), from: c, .acquire, ticket: ticket)
+        guard case let .acquiring(t, _, _, _, _, _) = clients[c].phase, t == ticket else { return }
         later(c, .milliseconds(Int64(wait)) + cluster.settings.routingBudget + .seconds(2))
     }
 
