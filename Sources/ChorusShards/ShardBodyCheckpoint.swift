@@ -46,6 +46,7 @@ extension ShardQueues {
     /// the directories stay.
     public func closeBodies() {
         for id in partitions.keys.sorted() { partitions[id]?.bodies.disk?.close() }
+        for key in incoming.keys.sorted() { incoming[key]?.disk?.close() }
     }
 
     /// Closes and deletes every body log (this node no longer holds the shard). Best effort:
@@ -55,6 +56,9 @@ extension ShardQueues {
         for id in partitions.keys.sorted() {
             guard let p = partitions[id] else { continue }
             try? stores.destroy(p.bodies)
+        }
+        for key in incoming.keys.sorted() {
+            if let bodies = incoming[key] { try? stores.destroy(bodies) }
         }
     }
 }

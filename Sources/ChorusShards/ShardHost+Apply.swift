@@ -129,7 +129,7 @@ extension ShardHost {
             if r.appliedSinceSnapshot >= settings.snapshotEvery, r.node.log.applied > r.node.log.snapshotIndex {
                 takeLocalSnapshot(of: &r, shard: shard)
             }
-            startInlineTransfers(of: &r, shard: shard)
+            startStreamedTransfers(of: &r, shard: shard)
             if removedHere, !r.node.configuration.contains(id), r.removalAppliedAtTick == nil { r.removalAppliedAtTick = ticks }
         }
         if !readsIndexed.isEmpty {

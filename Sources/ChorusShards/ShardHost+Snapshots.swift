@@ -1,3 +1,4 @@
+import ChorusQueue
 import ChorusRaft
 import ChorusRing
 
@@ -10,7 +11,9 @@ struct SnapshotTransferKey: Hashable, Comparable, Sendable {
 }
 
 // Snapshots of any size between nodes (Raft §7): the core hands the host a whole image in an
-// InstallSnapshot message; the host streams it in `SnapshotChunk`s beside the batch, at most a
+// InstallSnapshot message (with bodies on disk the host streams the records image and then
+// the bodies from the body logs instead, `ShardHost+LocalFiles.swift`); the host streams it
+// in `SnapshotChunk`s beside the batch, at most a
 // window ahead of the member's answers, resuming from the member's answer after a silence or
 // a broken stream. The member assembles the chunks, checks the length and CRC-32C, and steps
 // the reassembled InstallSnapshot into its core as if it had arrived whole. The core's own
@@ -26,10 +29,11 @@ extension ShardHost {
             return
         }
         if bodyStores.isOnDisk {
-            // The core's snapshot may name this replica's files: the member gets an inline
-            // image instead, made after this `ready()` (`ShardHost+LocalFiles.swift`). (The
-            // replica is out of the table while its Ready is collected: ask the host.)
-            localFiles.inlineWanted[key] = term
+            // The core's snapshot may name this replica's files: the member gets a streamed
+            // one instead, its bodies read from them, started after this `ready()`
+            // (`ShardHost+LocalFiles.swift`). (The replica is out of the table while its
+            // Ready is collected: ask the host.)
+            localFiles.streamsWanted[key] = term
             return
         }
         snapshotsOut[key] = SnapshotSending(to: member, shard: shard, term: term, snapshot: snapshot)
@@ -45,7 +49,12 @@ extension ShardHost {
                 snapshotsOut[key] = nil
                 continue
             }
-            let chunks = transfer.chunks(chunkBytes: settings.snapshotChunkBytes, windowBytes: settings.snapshotWindowBytes)
+            guard let chunks = transfer.chunks(chunkBytes: settings.snapshotChunkBytes, windowBytes: settings.snapshotWindowBytes) else {
+                // The bodies can no longer be read (the partition went): the core sends its
+                // snapshot again after a silence, and a new stream starts from the new state.
+                snapshotsOut[key] = nil
+                continue
+            }
             snapshotsOut[key] = transfer
             guard !chunks.isEmpty else { continue }
             counters.snapshotChunksSent += chunks.count
@@ -90,7 +99,9 @@ extension ShardHost {
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
             return
         }
-        switch transfer.receive(chunk, limits: .stored) {
+        let outcome = transfer.receive(chunk, limits: .stored) { manifest in incomingStores(for: manifest, shard: shard) }
+        counters.snapshotBytesHeldReceiving = max(counters.snapshotBytesHeldReceiving, transfer.peakBytes)
+        switch outcome {
         case .pending:
             snapshotsIn[shard] = transfer
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: transfer.received))
@@ -103,6 +114,30 @@ extension ShardHost {
             counters.snapshotsDamaged += 1
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
         }
+    }
+
+    /// The body logs a streamed snapshot's bodies go into, one per part of its manifest: the
+    /// replica's (created now if this node has none: the leader added it) own, or opened for
+    /// the transfer. Nil when this node keeps bodies in memory, or a log cannot be opened.
+    mutating func incomingStores(for manifest: SnapshotBodyManifest, shard: ShardID) -> [SegmentBodyStore]? {
+        guard bodyStores.isOnDisk else { return nil }
+        if replicas[shard] == nil {
+            guard (try? addReplica(shard, .bootstrap(.empty))) != nil else { return nil }
+            counters.replicasCreated += 1
+        }
+        guard var r = replicas.removeValue(forKey: shard) else { return nil }
+        defer { replicas[shard] = r }
+        var stores: [SegmentBodyStore] = []
+        for part in manifest.parts {
+            do {
+                guard let store = try r.machine.incomingBodies(partition: part.partition, incarnation: part.incarnation) else { return nil }
+                stores.append(store)
+            } catch {
+                if failure == nil { failure = ShardStorageFailure(shard: shard, index: r.node.log.applied, reason: "queue body log: \(error)") }
+                return nil
+            }
+        }
+        return stores
     }
 
     /// Time for every transfer: a leader resends after a silence; a member drops an image

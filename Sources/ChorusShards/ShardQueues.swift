@@ -25,6 +25,16 @@ public struct ShardQueues: Sendable, Equatable {
     public let stores: ShardBodyStores
     /// The first body store that could not be opened or deleted.
     var storeFailure: StorageError?
+    /// Body logs a streamed snapshot writes into for partitions this state does not hold
+    /// (yet): a partition created here later takes its log over, so one directory is never
+    /// open twice. Not part of the replicated state.
+    var incoming: [IncomingKey: PartitionBodies] = [:]
+
+    struct IncomingKey: Hashable, Comparable {
+        var partition: PartitionID
+        var incarnation: UInt64
+        static func < (a: Self, b: Self) -> Bool { (a.partition, a.incarnation) < (b.partition, b.incarnation) }
+    }
 
     public init() { self.init(shard: ShardID(0), stores: .memory) }
 
@@ -40,12 +50,37 @@ public struct ShardQueues: Sendable, Equatable {
         for id in partitions.keys.sorted() {
             if let failure = partitions[id]?.bodies.disk?.failure { return failure }
         }
+        for key in incoming.keys.sorted() {
+            if let failure = incoming[key]?.disk?.failure, failure != .closed { return failure }
+        }
         return nil
+    }
+
+    /// The body log a streamed snapshot's bodies of `id` go into (nil in memory).
+    mutating func incomingBodies(_ id: PartitionID, incarnation: UInt64) throws(StorageError) -> SegmentBodyStore? {
+        guard stores.isOnDisk else { return nil }
+        if let p = partitions[id], p.incarnation == incarnation, let disk = p.bodies.disk { return disk }
+        let key = IncomingKey(partition: id, incarnation: incarnation)
+        if let open = incoming[key]?.disk, open.failure == nil { return open }
+        let bodies = try stores.open(shard: shard, partition: id, incarnation: incarnation)
+        incoming[key] = bodies
+        return bodies.disk
+    }
+
+    /// Per partition on disk, its body log and live offsets (the records image's order).
+    func bodySources() -> [(partition: PartitionID, incarnation: UInt64, store: SegmentBodyStore, offsets: [UInt64])] {
+        partitions.keys.sorted().compactMap { id in
+            guard let p = partitions[id], let disk = p.bodies.disk else { return nil }
+            return (id, p.incarnation, disk, p.liveOffsets)
+        }
     }
 
     /// A new partition's store. One that cannot be opened is the node's failure; the
     /// partition then applies into memory until the driver stops the node.
     mutating func openBodies(_ id: PartitionID, incarnation: UInt64) -> PartitionBodies {
+        if let taken = incoming.removeValue(forKey: IncomingKey(partition: id, incarnation: incarnation)), taken.disk?.failure == nil {
+            return taken
+        }
         do { return try stores.open(shard: shard, partition: id, incarnation: incarnation) } catch {
             if storeFailure == nil { storeFailure = error }
             return PartitionBodies()

@@ -118,6 +118,17 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
 
     public var storageFailure: StorageError? { queues.bodyStoreFailure }
 
+    public func snapshotStream() -> (image: [UInt8], bodies: SnapshotBodyStream?)? {
+        guard keepsLocalFiles else { return (image(), nil) }
+        guard let bodies = SnapshotBodyStream(queues.bodySources()) else { return nil }
+        let listed = bodies.manifest.parts.contains { !$0.bodies.isEmpty }
+        return (image(bodies: .external), listed ? bodies : nil)
+    }
+
+    public mutating func incomingBodies(partition: PartitionID, incarnation: UInt64) throws(StorageError) -> SegmentBodyStore? {
+        try queues.incomingBodies(partition, incarnation: incarnation)
+    }
+
     public func closeFiles(discard: Bool) {
         if discard { queues.destroyAllBodies() } else { queues.closeBodies() }
     }
