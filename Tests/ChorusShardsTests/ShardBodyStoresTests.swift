@@ -144,12 +144,18 @@ extension ShardBodyStoresTests {
 
 extension ShardBodyStoresTests {
     /// Three hosts with bodies on disk, local snapshots every 5 entries (external images); a
-    /// fourth member joins behind the log start and must get an inline image, not one naming
-    /// the leader's files. Then every replica is crashed (unsynced writes lost) and restarted
-    /// from its external snapshot, body log and Raft log, and the state is the same everywhere.
-    @Test func aJoiningMemberGetsAnInlineImage_andEveryReplicaRestartsFromItsBodyLog() throws {
+    /// fourth member joins behind the log start and must get a streamed snapshot — the records
+    /// image, then the bodies read from the leader's body log, written into the member's own —
+    /// never an image naming the leader's files, nor one with every body inline in memory
+    /// (on either side: the high-water marks stay below the bodies' bytes). Then every replica
+    /// is crashed (unsynced writes lost) and restarted from its external snapshot, body log and
+    /// Raft log, and the state is the same everywhere.
+    @Test func aJoiningMemberGetsAStreamedSnapshot_andEveryReplicaRestartsFromItsBodyLog() throws {
         var hostSettings = ShardHostSettings()
         hostSettings.snapshotEvery = 5
+        // Chunks far smaller than the bodies, so that holding them all would show.
+        hostSettings.snapshotChunkBytes = 2 << 10
+        hostSettings.snapshotWindowBytes = 8 << 10
         let c = try ShardTestCluster(nodes: 0, settings: hostSettings, seed: 5)
         c.bodiesOnDisk = true
         for n in [n1, n2, n3] { try c.add(n) }
@@ -175,6 +181,16 @@ extension ShardBodyStoresTests {
         #expect(try c.run(maxTicks: 400) { c.isPlaced(shard0, voters: [n1, n2, n3, n4]) })
         #expect(c.host(n4).counters.snapshotsInstalled == 1)
         #expect(c.host(n4).machine(of: shard0) == c.host(n1).machine(of: shard0))
+        let bodyBytes = 60 * 300
+        #expect(c.host(n1).counters.snapshotsStreamed == 1, "the member got the bodies streamed from the body log")
+        #expect(c.host(n1).counters.snapshotBytesHeldSending > 0)
+        #expect(c.host(n1).counters.snapshotBytesHeldSending < bodyBytes / 4, "the leader built no image with the bodies inline")
+        #expect(c.host(n4).counters.snapshotBytesHeldReceiving > 0)
+        #expect(c.host(n4).counters.snapshotBytesHeldReceiving <= c.host(n1).counters.snapshotBytesHeldSending + hostSettings.snapshotChunkBytes,
+                "the member held the records image and one chunk, not the bodies")
+        #expect(c.host(n4).counters.snapshotBytesHeldReceiving < bodyBytes / 2)
+        let joined = try #require(c.host(n4).machine(of: shard0)?.queues.partitions.first?.value.bodies.disk)
+        #expect(joined.statistics.liveBodies == 60, "the member's bodies are in its own body log")
         #expect(c.host(n4).failure == nil && c.host(n1).failure == nil)
 
         for n in [n1, n2, n3, n4] { c.crash(n) }
