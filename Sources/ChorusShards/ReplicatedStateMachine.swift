@@ -46,7 +46,7 @@ public protocol ReplicatedStateMachine: Sendable {
     func localImage() throws(StorageError) -> (image: [UInt8], checkpoint: ShardBodyCheckpoint?)
     /// Frees what the previous local snapshot still needed, once the one `localImage()`
     /// returned `checkpoint` for is durable.
-    func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError)
+    mutating func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError)
     /// What a member is sent when `keepsLocalFiles`: the records image (`localImage()`'s
     /// kind, naming its bodies) and those bodies pinned in this replica's files, read as the
     /// stream goes (nil when the image names none). Nil when the files lost a body or failed.
@@ -71,7 +71,7 @@ extension ReplicatedStateMachine {
     public init(shard: ShardID, image: [UInt8], bodyStores: ShardBodyStores) throws { try self.init(shard: shard, image: image) }
     public var keepsLocalFiles: Bool { false }
     public func localImage() throws(StorageError) -> (image: [UInt8], checkpoint: ShardBodyCheckpoint?) { (image(), nil) }
-    public func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {}
+    public mutating func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {}
     public var storageFailure: StorageError? { nil }
     public func closeFiles(discard: Bool) {}
     public func snapshotStream() -> (image: [UInt8], bodies: SnapshotBodyStream?)? { (image(), nil) }

@@ -15,7 +15,9 @@ public struct ShardBodyCheckpoint: Hashable, Sendable {
     }
 
     public let parts: [Part]
-    public var isEmpty: Bool { parts.isEmpty }
+    /// Body logs of partitions dropped before the checkpoint: deleted at release.
+    public let droppedDirectories: [String]
+    public var isEmpty: Bool { parts.isEmpty && droppedDirectories.isEmpty }
 }
 
 extension ShardQueues {
@@ -29,16 +31,21 @@ extension ShardQueues {
             guard let p = partitions[id], let disk = p.bodies.disk else { continue }
             parts.append(ShardBodyCheckpoint.Part(partition: id, incarnation: p.incarnation, checkpoint: try disk.checkpoint()))
         }
-        return ShardBodyCheckpoint(parts: parts)
+        return ShardBodyCheckpoint(parts: parts, droppedDirectories: droppedBodies)
     }
 
-    /// Deletes the segments `checkpoint` found dead. Call once the snapshot written after it is
-    /// durable, never sooner: until then the previous snapshot may name their bodies.
-    public func releaseBodies(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {
+    /// Deletes the segments `checkpoint` found dead, and the body logs of the partitions
+    /// dropped before it. Call once the snapshot written after it is durable, never sooner:
+    /// until then the previous snapshot may name their bodies.
+    public mutating func releaseBodies(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {
         if let storeFailure { throw storeFailure }
         for part in checkpoint.parts {
             guard let p = partitions[part.partition], p.incarnation == part.incarnation, let disk = p.bodies.disk else { continue }
             try disk.release(part.checkpoint)
+        }
+        for directory in checkpoint.droppedDirectories where droppedBodies.contains(directory) {
+            try stores.destroy(directory: directory)
+            droppedBodies.removeAll { $0 == directory }
         }
     }
 
@@ -60,5 +67,6 @@ extension ShardQueues {
         for key in incoming.keys.sorted() {
             if let bodies = incoming[key] { try? stores.destroy(bodies) }
         }
+        for directory in droppedBodies { try? stores.destroy(directory: directory) }
     }
 }

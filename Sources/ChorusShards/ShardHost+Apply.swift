@@ -70,6 +70,7 @@ extension ShardHost {
         readyOutstanding = false
         if done.epoch != nil { epochUnpersisted = false }
         removedUnpersisted.removeAll { done.removed.contains($0) }
+        discardLocalFiles(removed: done.removed)
         compactionsUnpersisted.removeAll { c in done.compactions.contains { $0.shard == c.shard && $0.snapshot.metadata == c.snapshot.metadata } }
         releaseLocalFiles(after: done.compactions)
         var replies = repliesOutstanding

@@ -16,6 +16,9 @@ struct LocalFileSnapshots: Sendable {
     var releases: [(shard: ShardID, index: LogIndex, checkpoint: ShardBodyCheckpoint)] = []
     /// Members the core wants to send a snapshot to, with the term it asked in.
     var streamsWanted: [SnapshotTransferKey: Term] = [:]
+    /// Files of replicas dropped from this node, closed: deleted once the drop is durable
+    /// (until then a restart restores the group from its snapshot, which names them).
+    var discards: [(shard: ShardID, discard: @Sendable () -> Void)] = []
 }
 
 extension ShardHost {
@@ -48,6 +51,23 @@ extension ShardHost {
             }
         }
         localFiles.releases = kept
+    }
+
+    /// The driver deleted these groups' records (`HostReady.removed`): the files of the
+    /// replicas dropped before go too — unless a replica of the shard is back on this node
+    /// (added again meanwhile), whose stores opened the same directories: a restore keeps only
+    /// the bodies its image names, so what the old replica left there is never read.
+    mutating func discardLocalFiles(removed: [ShardID]) {
+        guard !localFiles.discards.isEmpty, !removed.isEmpty else { return }
+        var kept: [(shard: ShardID, discard: @Sendable () -> Void)] = []
+        for entry in localFiles.discards {
+            guard removed.contains(entry.shard) else {
+                kept.append(entry)
+                continue
+            }
+            if replicas[entry.shard] == nil { entry.discard() }
+        }
+        localFiles.discards = kept
     }
 
     /// Starts the transfers the core asked for while this group's snapshot names local files:
@@ -83,9 +103,12 @@ extension ShardHost {
         }
     }
 
-    /// The replica leaves this node: its files go, and nothing waits on them any more.
+    /// The replica leaves this node: its files are closed, and deleted once the driver made
+    /// the drop durable (`discardLocalFiles`); nothing waits on them any more.
     mutating func forgetLocalFiles(of r: ShardReplica<Machine>, shard: ShardID) {
-        r.machine.closeFiles(discard: true)
+        r.machine.closeFiles(discard: false)
+        let machine = r.machine
+        localFiles.discards.append((shard, { machine.closeFiles(discard: true) }))
         localFiles.releases.removeAll { $0.shard == shard }
         for key in localFiles.streamsWanted.keys.sorted() where key.shard == shard { localFiles.streamsWanted[key] = nil }
     }

@@ -25,6 +25,11 @@ public struct ShardQueues: Sendable, Equatable {
     public let stores: ShardBodyStores
     /// The first body store that could not be opened or deleted.
     var storeFailure: StorageError?
+    /// Body logs of partitions dropped or replaced, closed but not yet deleted: the last local
+    /// snapshot may still name their bodies (a node that crashes now restores it and replays
+    /// the drop). `checkpointBodies` lists them; `releaseBodies` deletes them once the snapshot
+    /// taken with that checkpoint is durable. Not part of the replicated state.
+    var droppedBodies: [String] = []
     /// Body logs a streamed snapshot writes into for partitions this state does not hold
     /// (yet): a partition created here later takes its log over, so one directory is never
     /// open twice. Not part of the replicated state.
@@ -81,17 +86,27 @@ public struct ShardQueues: Sendable, Equatable {
         if let taken = incoming.removeValue(forKey: IncomingKey(partition: id, incarnation: incarnation)), taken.disk?.failure == nil {
             return taken
         }
+        if let directory = stores.directory(shard: shard, partition: id, incarnation: incarnation),
+           let i = droppedBodies.firstIndex(of: directory) {
+            // The same incarnation created again (a late publish after its drop): its old
+            // bodies must not pass for the new partition's, which start at offset 1 again.
+            droppedBodies.remove(at: i)
+            do { try stores.destroy(directory: directory) } catch {
+                if storeFailure == nil { storeFailure = error }
+            }
+        }
         do { return try stores.open(shard: shard, partition: id, incarnation: incarnation) } catch {
             if storeFailure == nil { storeFailure = error }
             return PartitionBodies()
         }
     }
 
-    /// The partition is gone for good: its body log goes with it.
+    /// The partition is gone for good: its body log goes with it — closed now, deleted once a
+    /// snapshot taken after this apply is durable (`droppedBodies`).
     mutating func destroyBodies(of p: Partition) {
-        do { try stores.destroy(p.bodies) } catch {
-            if storeFailure == nil { storeFailure = error }
-        }
+        guard let disk = p.bodies.disk else { return }
+        disk.close()
+        droppedBodies.append(disk.directory)
     }
 
     mutating func apply(_ command: QueueShardCommand, at index: UInt64) -> [UInt8] {

@@ -114,7 +114,7 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         return (image(bodies: .external), checkpoint)
     }
 
-    public func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) { try queues.releaseBodies(checkpoint) }
+    public mutating func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) { try queues.releaseBodies(checkpoint) }
 
     public var storageFailure: StorageError? { queues.bodyStoreFailure }
 
