@@ -44,7 +44,7 @@ enum AgentCommand {
         .init("--cache-max-bytes", value: "SIZE", help: "Byte budget of this node's cache copies: bytes, or with a unit (512MiB, 2GiB); 1MiB...1TiB.",
               default: "1/16 of physical memory, within 16MiB...4GiB"),
         .init("--queue-bodies-on-disk", help: "Keep queue message bodies on disk (a body log per partition replica under <data-dir>/shards/bodies; the default): the Raft logs are truncated at snapshots that name the bodies, and a joining replica is sent them streamed from the body log."),
-        .init("--queue-bodies-in-memory", help: "Keep queue message bodies in memory instead of on disk (a backlog is then bounded by memory); every node of a cluster should choose the same."),
+        .init("--queue-bodies-in-memory", help: "Keep queue message bodies in memory instead of on disk (a backlog is then bounded by memory)."),
         .init("--snapshot-every", value: "N", help: "Applied entries between a shard's local snapshots (the Raft log is truncated at each).",
               default: String(ShardHostSettings().snapshotEvery)),
         .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",

@@ -73,8 +73,7 @@ public struct AgentSettings: Sendable {
     /// joining replica sent them streamed from the body log (on by default, so that a backlog
     /// is bounded by the disk rather than memory; `--queue-bodies-in-memory` or
     /// `queue_bodies_on_disk = false` turns it off; without a data directory the bodies live in
-    /// the node's temporary directory). Every node of a cluster should use the same setting: a
-    /// node with bodies in memory cannot take a streamed snapshot.
+    /// the node's temporary directory).
     public var queueBodiesOnDisk = true
     /// Longest a graceful leave waits for this node's shard replicas to move elsewhere
     /// (0 = leave at once).

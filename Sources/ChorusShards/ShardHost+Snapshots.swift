@@ -107,10 +107,16 @@ extension ShardHost {
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: transfer.received))
         case let .complete(snapshot):
             snapshotsIn[shard] = nil
+            guard let installed = stagedBodies[shard] == nil ? snapshot : inlineImage(of: snapshot, shard: shard) else {
+                counters.snapshotsDamaged += 1
+                snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
+                return
+            }
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: transfer.received))
-            deliver(Message(from: sender, to: id, term: transfer.term, body: .installSnapshot(snapshot)), shard: shard)
+            deliver(Message(from: sender, to: id, term: transfer.term, body: .installSnapshot(installed)), shard: shard)
         case .damaged:
             snapshotsIn[shard] = nil
+            dropStagedBodies(of: shard)
             counters.snapshotsDamaged += 1
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
         }
@@ -118,9 +124,14 @@ extension ShardHost {
 
     /// The body logs a streamed snapshot's bodies go into, one per part of its manifest: the
     /// replica's (created now if this node has none: the leader added it) own, or opened for
-    /// the transfer. Nil when this node keeps bodies in memory, or a log cannot be opened.
+    /// the transfer; on a node that keeps bodies in memory, staging logs in memory
+    /// (`StagedBodies`). Nil when a log cannot be opened.
     mutating func incomingStores(for manifest: SnapshotBodyManifest, shard: ShardID) -> [SegmentBodyStore]? {
-        guard bodyStores.isOnDisk else { return nil }
+        guard bodyStores.isOnDisk else {
+            var staged = stagedBodies[shard] ?? StagedBodies()
+            defer { stagedBodies[shard] = staged }
+            return staged.stores(for: manifest, shard: shard)
+        }
         if replicas[shard] == nil {
             guard (try? addReplica(shard, .bootstrap(.empty))) != nil else { return nil }
             counters.replicasCreated += 1
@@ -140,6 +151,22 @@ extension ShardHost {
         return stores
     }
 
+    /// A streamed snapshot completed on a node with bodies in memory: its records image read
+    /// over the staged bodies, made inline. Nil when it cannot be read (the transfer starts over).
+    mutating func inlineImage(of snapshot: Snapshot, shard: ShardID) -> Snapshot? {
+        guard let staged = stagedBodies.removeValue(forKey: shard) else { return nil }
+        staged.close()
+        guard let (machine, ledger) = try? ShardReplica<Machine>.restore(snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity,
+                                                                          bodyStores: staged.stores) else { return nil }
+        defer { machine.closeFiles(discard: true) }
+        return Snapshot(metadata: snapshot.metadata, data: ShardReplica<Machine>.image(machine: machine, ledger: ledger))
+    }
+
+    /// Frees the staged bodies of a transfer that ended without an install.
+    mutating func dropStagedBodies(of shard: ShardID) {
+        stagedBodies.removeValue(forKey: shard)?.close()
+    }
+
     /// Time for every transfer: a leader resends after a silence; a member drops an image
     /// nobody has continued for `snapshotAbandonTicks`.
     mutating func tickSnapshots() {
@@ -147,7 +174,10 @@ extension ShardHost {
         for key in snapshotsOut.keys.sorted() { snapshotsOut[key]?.tick(resendTicks: resendTicks) }
         for shard in snapshotsIn.keys.sorted() {
             snapshotsIn[shard]?.idleTicks += 1
-            if let t = snapshotsIn[shard], t.idleTicks > settings.snapshotAbandonTicks { snapshotsIn[shard] = nil }
+            if let t = snapshotsIn[shard], t.idleTicks > settings.snapshotAbandonTicks {
+                snapshotsIn[shard] = nil
+                dropStagedBodies(of: shard)
+            }
         }
     }
 

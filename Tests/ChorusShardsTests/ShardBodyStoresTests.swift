@@ -271,3 +271,40 @@ extension ShardBodyStoresTests {
         #expect([n1, n2, n3, n4].allSatisfy { c.host($0).failure == nil })
     }
 }
+
+extension ShardBodyStoresTests {
+    /// A member that keeps bodies in memory joins a group whose leader keeps them on disk: the
+    /// stream's bodies are staged in memory and the member installs the inline image they
+    /// make, equal to the leader's state.
+    @Test func aMemberWithBodiesInMemory_installsAStreamedSnapshotAsAnInlineImage() throws {
+        var hostSettings = ShardHostSettings()
+        hostSettings.snapshotEvery = 5
+        hostSettings.snapshotChunkBytes = 2 << 10
+        hostSettings.snapshotWindowBytes = 8 << 10
+        let c = try ShardTestCluster(nodes: 0, settings: hostSettings, seed: 11)
+        c.bodiesOnDisk = true
+        for n in [n1, n2, n3] { try c.add(n) }
+        try c.bootstrap(on: n1, shards: 1)
+        let shard0 = ShardID(0)
+        try c.setTargets([shard0: [n1, n2, n3]])
+        try #require(try c.run(maxTicks: 300) { c.isPlaced(shard0, voters: [n1, n2, n3]) })
+        for i in 0..<30 {
+            let cmd = ShardCommand.queue(.partition(PartitionID(queue: orders, index: 0), incarnation: 1, settings: settings(),
+                                                    entry: QueueEntry(nowMillis: 1_000, command: .publish([OutgoingMessage(body: Self.body(i))])))).encoded()
+            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: UInt64(i + 1)) }
+            if i % 4 == 3 { try c.tick() }
+        }
+        try c.tick(3)
+        c.bodiesOnDisk = false
+        try c.add(n4)
+        try c.setTargets([shard0: [n1, n2, n3, n4]])
+        #expect(try c.run(maxTicks: 400) { c.isPlaced(shard0, voters: [n1, n2, n3, n4]) })
+        #expect(c.host(n1).counters.snapshotsStreamed >= 1)
+        #expect(c.host(n4).counters.snapshotsInstalled == 1)
+        let joined = try #require(c.host(n4).machine(of: shard0))
+        #expect(joined == c.host(n1).machine(of: shard0))
+        #expect(joined.queues.partitions.first?.value.bodies.disk == nil, "the member's bodies are in memory")
+        #expect(c.host(n4).stagedBodies.isEmpty)
+        #expect([n1, n4].allSatisfy { c.host($0).failure == nil })
+    }
+}
