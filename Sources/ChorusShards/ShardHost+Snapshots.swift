@@ -89,9 +89,10 @@ extension ShardHost {
             // append copy the whole image received so far (copy-on-write), quadratic in the
             // image — minutes of memmove for a 500 MiB one, with the event loop blocked.
             snapshotsIn[shard] = nil
-        } else if chunk.offset == 0, chunk.totalBytes <= UInt64(settings.maxSnapshotBytes), epoch != nil,
-                  snapshotsIn[shard].map({ chunk.term >= $0.term }) ?? true {
-            transfer = SnapshotReceiving(from: sender, first: chunk)
+        } else if chunk.offset == 0, epoch != nil, snapshotsIn[shard].map({ chunk.term >= $0.term }) ?? true {
+            // The size limit is on what is held and stored, the image (and a streamed
+            // snapshot's manifest); a streamed snapshot's bodies go to the body logs.
+            transfer = SnapshotReceiving(from: sender, first: chunk, maxHeadBytes: settings.maxSnapshotBytes)
         } else {
             // Not the start of a transfer this node can take: "I hold nothing of it" makes the
             // leader start over (it restarted here, or a newer transfer replaced it).

@@ -56,9 +56,14 @@ struct SnapshotReceiving: @unchecked Sendable {
         case damaged(String)
     }
 
+    /// The most bytes of head (image and manifest) this member takes: what it holds in memory
+    /// and stores as the snapshot. The bodies after it go to disk and are not counted.
+    let maxHeadBytes: Int
+
     /// Starts a transfer from its first chunk's description (the chunk is then `receive`d).
-    init(from: NodeID, first c: SnapshotChunk) {
+    init(from: NodeID, first c: SnapshotChunk, maxHeadBytes: Int = SnapshotReceiving.maxReservedBytes) {
         self.from = from
+        self.maxHeadBytes = maxHeadBytes
         self.term = c.term
         self.index = c.index
         self.snapshotTerm = c.snapshotTerm
@@ -107,6 +112,7 @@ struct SnapshotReceiving: @unchecked Sendable {
             do { imageBytes = try RaftCodec.imageBytes(head: bytes, limits: limits) } catch { return error.description }
             guard let imageBytes else { return nil }
             guard UInt64(imageBytes) <= totalBytes else { return "image of \(imageBytes) bytes in a stream of \(totalBytes)" }
+            guard imageBytes <= maxHeadBytes else { return "image of \(imageBytes) bytes, above the \(maxHeadBytes) this member takes" }
             if UInt64(imageBytes) == totalBytes { headBytes = imageBytes }
             bytes.reserveCapacity(min(imageBytes + 16, SnapshotReceiving.maxReservedBytes))
         }
@@ -117,6 +123,7 @@ struct SnapshotReceiving: @unchecked Sendable {
         }
         let head = imageBytes + r.offset + length
         guard UInt64(head) <= totalBytes else { return "manifest of \(length) bytes past the stream's end" }
+        guard head <= maxHeadBytes else { return "image and manifest of \(head) bytes, above the \(maxHeadBytes) this member takes" }
         headBytes = head
         bytes.reserveCapacity(min(head, SnapshotReceiving.maxReservedBytes))
         return nil

@@ -54,7 +54,7 @@ import Testing
     /// Chunks from `out` to `into`, answers back; drops the chunks numbered in `lose` and
     /// hands `edit` each chunk first. Returns the outcome that ended the transfer.
     func run(_ out: inout SnapshotSending, into receiver: inout ShardState, lose: Set<Int> = [], chunk: Int = 1_000,
-             edit: (inout SnapshotChunk) -> Void = { _ in }) -> SnapshotReceiving.Outcome? {
+             maxHeadBytes: Int = 1 << 30, edit: (inout SnapshotChunk) -> Void = { _ in }) -> SnapshotReceiving.Outcome? {
         var receiving: SnapshotReceiving?
         var position = 0
         for _ in 0..<500 {
@@ -64,7 +64,7 @@ import Testing
                 defer { position += 1 }
                 if lose.contains(position) { continue }
                 edit(&c)
-                if receiving == nil, c.offset == 0 { receiving = SnapshotReceiving(from: leader, first: c) }
+                if receiving == nil, c.offset == 0 { receiving = SnapshotReceiving(from: leader, first: c, maxHeadBytes: maxHeadBytes) }
                 guard var r = receiving, r.matches(c, from: leader) else { continue }
                 let outcome = r.receive(c, limits: .stored) { m in
                     m.parts.map { try? receiver.incomingBodies(partition: $0.partition, incarnation: $0.incarnation) }.compactMap { $0 }
@@ -143,6 +143,27 @@ import Testing
         let restoredAgain = try install(run(&fresh, into: &c), over: c, fs: fc)
         #expect(restoredAgain == a)
         restored.closeFiles(discard: false); restoredAgain.closeFiles(discard: false)
+    }
+
+    /// The member's snapshot size limit holds what it keeps in memory and stores (the head),
+    /// not the bodies, which go to its body logs.
+    @Test func sizeLimit_countsTheHeadNotTheBodies() throws {
+        let fa = MemoryFileSystem()
+        let a = try sender(fa)
+        var out = try sending(a)
+        let head = out.headBytes
+        #expect(head + 1_000 < out.imageBytes)
+        let fb = MemoryFileSystem()
+        var b = ShardState(shard: shard, bodyStores: stores(fb, root: "/b"))
+        let taken = run(&out, into: &b, maxHeadBytes: head)
+        #expect(try install(taken, over: b, fs: fb) == a)
+        var again = try sending(a)
+        let fc = MemoryFileSystem()
+        var c = ShardState(shard: shard, bodyStores: stores(fc, root: "/b"))
+        let refused = run(&again, into: &c, maxHeadBytes: head - 1)
+        guard case let .damaged(reason) = refused else { Issue.record("taken: \(String(describing: refused))"); return }
+        #expect(reason.contains("above the"))
+        c.closeFiles(discard: false)
     }
 
     @Test func corruptChunk_isRefused_inTheHeadOrInABody_andTheBadBodyIsNeverWritten() throws {
