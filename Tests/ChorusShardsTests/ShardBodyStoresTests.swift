@@ -168,6 +168,38 @@ extension ShardBodyStoresTests {
 }
 
 extension ShardBodyStoresTests {
+    /// Host settings of the cluster tests: local snapshots every 5 entries (external images),
+    /// and snapshot chunks far smaller than the bodies, so that holding them all would show.
+    static var clusterSettings: ShardHostSettings {
+        var s = ShardHostSettings()
+        s.snapshotEvery = 5
+        s.snapshotChunkBytes = 2 << 10
+        s.snapshotWindowBytes = 8 << 10
+        return s
+    }
+
+    /// Hosts n1, n2, n3 (and `more`) with bodies on disk, shard 0 placed on n1...n3, and
+    /// `messages` bodies published to partition 0 of `orders` through n1.
+    func clusterWithABacklog(seed: UInt64, messages: Int, more: [NodeID] = []) throws -> ShardTestCluster {
+        let c = try ShardTestCluster(nodes: 0, settings: Self.clusterSettings, seed: seed)
+        c.bodiesOnDisk = true
+        for n in [n1, n2, n3] + more { try c.add(n) }
+        try c.bootstrap(on: n1, shards: 1)
+        let shard0 = ShardID(0)
+        try c.setTargets([shard0: [n1, n2, n3]])
+        try #require(try c.run(maxTicks: 300) { c.isPlaced(shard0, voters: [n1, n2, n3]) })
+        for i in 0..<messages {
+            let cmd = ShardCommand.queue(.partition(PartitionID(queue: orders, index: 0), incarnation: 1, settings: settings(),
+                                                    entry: QueueEntry(nowMillis: 1_000, command: .publish([OutgoingMessage(body: Self.body(i))])))).encoded()
+            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: UInt64(i + 1)) }
+            if i % 4 == 3 { try c.tick() }
+        }
+        try c.tick(3)
+        return c
+    }
+}
+
+extension ShardBodyStoresTests {
     /// Three hosts with bodies on disk, local snapshots every 5 entries (external images); a
     /// fourth member joins behind the log start and must get a streamed snapshot — the records
     /// image, then the bodies read from the leader's body log, written into the member's own —
@@ -176,26 +208,9 @@ extension ShardBodyStoresTests {
     /// is crashed (unsynced writes lost) and restarted from its external snapshot, body log and
     /// Raft log, and the state is the same everywhere.
     @Test func aJoiningMemberGetsAStreamedSnapshot_andEveryReplicaRestartsFromItsBodyLog() throws {
-        var hostSettings = ShardHostSettings()
-        hostSettings.snapshotEvery = 5
-        // Chunks far smaller than the bodies, so that holding them all would show.
-        hostSettings.snapshotChunkBytes = 2 << 10
-        hostSettings.snapshotWindowBytes = 8 << 10
-        let c = try ShardTestCluster(nodes: 0, settings: hostSettings, seed: 5)
-        c.bodiesOnDisk = true
-        for n in [n1, n2, n3] { try c.add(n) }
-        try c.bootstrap(on: n1, shards: 1)
-        try c.setTargets([ShardID(0): [n1, n2, n3]])
-        try #require(try c.run(maxTicks: 300) { c.isPlaced(ShardID(0), voters: [n1, n2, n3]) })
+        let hostSettings = Self.clusterSettings
+        let c = try clusterWithABacklog(seed: 5, messages: 60)
         let shard0 = ShardID(0)
-        for i in 0..<60 {
-            let t = UInt64(i + 1)
-            let cmd = ShardCommand.queue(.partition(PartitionID(queue: orders, index: 0), incarnation: 1, settings: settings(),
-                                                    entry: QueueEntry(nowMillis: 1_000, command: .publish([OutgoingMessage(body: Self.body(i))])))).encoded()
-            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: t) }
-            if i % 4 == 3 { try c.tick() }
-        }
-        try c.tick(3)
         try #require(c.host(n1).counters.snapshotsTaken >= 5)
         let leaderState = try #require(c.host(n1).machine(of: shard0))
         #expect(leaderState.queues.partitions.first?.value.stats.messages == 60)
@@ -243,22 +258,8 @@ extension ShardBodyStoresTests {
     /// A replica moved off a node takes its body logs along, once its drop is durable: the
     /// leaver's directories keep no segment, the new member holds the bodies in its own.
     @Test func aReplicaMovedOffANode_leavesNoBodySegmentsBehind() throws {
-        var hostSettings = ShardHostSettings()
-        hostSettings.snapshotEvery = 5
-        let c = try ShardTestCluster(nodes: 0, settings: hostSettings, seed: 9)
-        c.bodiesOnDisk = true
-        for n in [n1, n2, n3, n4] { try c.add(n) }
-        try c.bootstrap(on: n1, shards: 1)
+        let c = try clusterWithABacklog(seed: 9, messages: 20, more: [n4])
         let shard0 = ShardID(0)
-        try c.setTargets([shard0: [n1, n2, n3]])
-        try #require(try c.run(maxTicks: 300) { c.isPlaced(shard0, voters: [n1, n2, n3]) })
-        for i in 0..<20 {
-            let cmd = ShardCommand.queue(.partition(PartitionID(queue: orders, index: 0), incarnation: 1, settings: settings(),
-                                                    entry: QueueEntry(nowMillis: 1_000, command: .publish([OutgoingMessage(body: Self.body(i))])))).encoded()
-            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: UInt64(i + 1)) }
-            try c.tick()
-        }
-        try c.tick(3)
         let directory = "/data/bodies/0/orders-0-1"
         func segments(of n: NodeID) -> Int { ((try? c.member(n).fileSystem.listDirectory(at: directory)) ?? []).filter { $0.hasSuffix(".seg") }.count }
         #expect(segments(of: n3) > 0)
@@ -277,24 +278,8 @@ extension ShardBodyStoresTests {
     /// stream's bodies are staged in memory and the member installs the inline image they
     /// make, equal to the leader's state.
     @Test func aMemberWithBodiesInMemory_installsAStreamedSnapshotAsAnInlineImage() throws {
-        var hostSettings = ShardHostSettings()
-        hostSettings.snapshotEvery = 5
-        hostSettings.snapshotChunkBytes = 2 << 10
-        hostSettings.snapshotWindowBytes = 8 << 10
-        let c = try ShardTestCluster(nodes: 0, settings: hostSettings, seed: 11)
-        c.bodiesOnDisk = true
-        for n in [n1, n2, n3] { try c.add(n) }
-        try c.bootstrap(on: n1, shards: 1)
+        let c = try clusterWithABacklog(seed: 11, messages: 30)
         let shard0 = ShardID(0)
-        try c.setTargets([shard0: [n1, n2, n3]])
-        try #require(try c.run(maxTicks: 300) { c.isPlaced(shard0, voters: [n1, n2, n3]) })
-        for i in 0..<30 {
-            let cmd = ShardCommand.queue(.partition(PartitionID(queue: orders, index: 0), incarnation: 1, settings: settings(),
-                                                    entry: QueueEntry(nowMillis: 1_000, command: .publish([OutgoingMessage(body: Self.body(i))])))).encoded()
-            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: UInt64(i + 1)) }
-            if i % 4 == 3 { try c.tick() }
-        }
-        try c.tick(3)
         c.bodiesOnDisk = false
         try c.add(n4)
         try c.setTargets([shard0: [n1, n2, n3, n4]])
