@@ -11,11 +11,12 @@ struct SnapshotTransferKey: Hashable, Comparable, Sendable {
 }
 
 // Snapshots of any size between nodes (Raft §7): the core hands the host a whole image in an
-// InstallSnapshot message (with bodies on disk the host streams the records image and then
-// the bodies from the body logs instead, `ShardHost+LocalFiles.swift`); the host streams it
-// in `SnapshotChunk`s beside the batch, at most a
-// window ahead of the member's answers, resuming from the member's answer after a silence or
-// a broken stream. The member assembles the chunks, checks the length and CRC-32C, and steps
+// InstallSnapshot message; the host streams it in `SnapshotChunk`s beside the batch, at most
+// a window ahead of the member's answers, resuming from the member's answer after a silence
+// or a broken stream. With queue bodies on disk the host sends a streamed snapshot instead —
+// the records image, a manifest, then the bodies read from the body logs as chunks are cut
+// (`ShardHost+LocalFiles.swift`) — and the member writes the bodies into its own body logs
+// as they arrive (`SnapshotReceiving`). The member checks the length and CRC-32C, and steps
 // the reassembled InstallSnapshot into its core as if it had arrived whole. The core's own
 // resend of a lost snapshot (after an election timeout) does not restart a transfer of the
 // same snapshot.

@@ -61,12 +61,25 @@ public struct ShardQueues: Sendable, Equatable {
         return nil
     }
 
+    /// A partition of a dropped incarnation opened again (a late publish after its drop
+    /// created it anew): its old body log is deleted first, since the old bodies would pass
+    /// for the new partition's, whose offsets start at 1 again.
+    mutating func reclaimDropped(_ id: PartitionID, incarnation: UInt64) {
+        guard let directory = stores.directory(shard: shard, partition: id, incarnation: incarnation),
+              let i = droppedBodies.firstIndex(of: directory) else { return }
+        droppedBodies.remove(at: i)
+        do { try stores.destroy(directory: directory) } catch {
+            if storeFailure == nil { storeFailure = error }
+        }
+    }
+
     /// The body log a streamed snapshot's bodies of `id` go into (nil in memory).
     mutating func incomingBodies(_ id: PartitionID, incarnation: UInt64) throws(StorageError) -> SegmentBodyStore? {
         guard stores.isOnDisk else { return nil }
         if let p = partitions[id], p.incarnation == incarnation, let disk = p.bodies.disk { return disk }
         let key = IncomingKey(partition: id, incarnation: incarnation)
         if let open = incoming[key]?.disk, open.failure == nil { return open }
+        reclaimDropped(id, incarnation: incarnation)
         let bodies = try stores.open(shard: shard, partition: id, incarnation: incarnation)
         incoming[key] = bodies
         return bodies.disk
@@ -86,15 +99,7 @@ public struct ShardQueues: Sendable, Equatable {
         if let taken = incoming.removeValue(forKey: IncomingKey(partition: id, incarnation: incarnation)), taken.disk?.failure == nil {
             return taken
         }
-        if let directory = stores.directory(shard: shard, partition: id, incarnation: incarnation),
-           let i = droppedBodies.firstIndex(of: directory) {
-            // The same incarnation created again (a late publish after its drop): its old
-            // bodies must not pass for the new partition's, which start at offset 1 again.
-            droppedBodies.remove(at: i)
-            do { try stores.destroy(directory: directory) } catch {
-                if storeFailure == nil { storeFailure = error }
-            }
-        }
+        reclaimDropped(id, incarnation: incarnation)
         do { return try stores.open(shard: shard, partition: id, incarnation: incarnation) } catch {
             if storeFailure == nil { storeFailure = error }
             return PartitionBodies()
