@@ -75,8 +75,8 @@ extension ShardHost {
     /// then a streamed snapshot with that snapshot's metadata — the machine's records image
     /// and its bodies pinned (`SnapshotBodyStream`). A member that installs it answers with
     /// its index, at or past the one the core sent, which the core takes as the snapshot's
-    /// answer. Costs the records image and the bodies' locations in memory per transfer,
-    /// and one read of the bodies now for their checksums.
+    /// answer. Costs the records image and the bodies' locations in memory per transfer; the
+    /// bodies are read, and their checksums taken, only as the chunks are cut.
     mutating func startStreamedTransfers(of r: inout ShardReplica<Machine>, shard: ShardID) {
         let wanted = localFiles.streamsWanted.keys.filter { $0.shard == shard }.sorted()
         guard !wanted.isEmpty else { return }

@@ -8,12 +8,12 @@ import ChorusWire
 /// into this replica's body logs as they arrive instead of into memory.
 ///
 /// Invariants: `bytes` holds the stream's head (the image, and the manifest of a streamed
-/// snapshot) and never more, plus at most one body in `body`, so memory is bounded by the
+/// snapshot) and never more, plus at most one body (and its checksum) in `body`, so memory is bounded by the
 /// records, not the bodies; everything is taken only from chunks of this transfer (same
 /// leader, term, snapshot index and term, length and checksum) in order; a chunk that does
 /// not continue it is ignored (the answer, `received`, tells the leader where to resume).
 /// The head's CRC-32C must equal the leader's before a single body is taken, and each body's
-/// the manifest's before it is written: a body log only ever gets the bodies the leader's
+/// the checksum that follows it in the stream before it is written: a body log only ever gets the bodies the leader's
 /// snapshot names (the same offset holds the same body on every replica, so bodies left by
 /// a transfer that never completes change nothing a partition reads). The snapshot is handed
 /// over only when every byte arrived and the bodies are durable.
@@ -135,7 +135,9 @@ struct SnapshotReceiving: @unchecked Sendable {
         var r = ByteReader(Array(bytes[imageBytes..<headBytes]))
         let m: SnapshotBodyManifest
         do { m = try SnapshotBodyManifest.decode(try r.blob("manifest", limit: headBytes)) } catch { return "manifest: \(error)" }
-        guard UInt64(headBytes + m.bodyBytes) == totalBytes else { return "manifest lists \(m.bodyBytes) body bytes, the stream has \(totalBytes - UInt64(headBytes))" }
+        guard UInt64(headBytes + m.streamBytes) == totalBytes else {
+            return "manifest lists \(m.streamBytes) bytes of bodies, the stream has \(totalBytes - UInt64(headBytes))"
+        }
         guard let opened = open(m), opened.count == m.parts.count else { return "no body logs for a streamed snapshot" }
         manifest = m
         stores = opened
@@ -144,23 +146,23 @@ struct SnapshotReceiving: @unchecked Sendable {
         return nil
     }
 
-    /// Body bytes in stream order: each complete body, its checksum checked, into its log
-    /// (a body of 0 bytes is complete before any of its bytes).
+    /// Body bytes in stream order: each body, then its checksum; a body whose checksum
+    /// matches goes into its log (a body of 0 bytes is complete before any of its bytes).
     private mutating func takeBodies(_ piece: ArraySlice<UInt8>) -> String? {
         guard let manifest else { return "bodies before the manifest" }
         var rest = piece
-        while part < manifest.parts.count {
+        while part < manifest.parts.count, !rest.isEmpty {
             let b = manifest.parts[part].bodies[item]
-            if body.count < b.bytes {
-                guard !rest.isEmpty else { break }
-                if body.isEmpty { body.reserveCapacity(b.bytes) }
-                let n = min(b.bytes - body.count, rest.count)
-                body += rest.prefix(n)
-                rest = rest.dropFirst(n)
-                peakBytes = max(peakBytes, bytes.count + body.count)
-                guard body.count == b.bytes else { break }
-            }
-            guard CRC32C.checksum(body) == b.checksum else {
+            let frame = b.bytes + SnapshotBodyManifest.checksumBytes
+            if body.isEmpty { body.reserveCapacity(frame) }
+            let n = min(frame - body.count, rest.count)
+            body += rest.prefix(n)
+            rest = rest.dropFirst(n)
+            peakBytes = max(peakBytes, bytes.count + body.count)
+            guard body.count == frame else { break }
+            let stored = body[b.bytes...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            body.removeLast(SnapshotBodyManifest.checksumBytes)
+            guard CRC32C.checksum(body) == stored else {
                 return "checksum mismatch in the body of \(manifest.parts[part].partition) offset \(b.offset)"
             }
             stores[part].put(body, at: b.offset)

@@ -26,8 +26,8 @@ struct SnapshotSending: Sendable {
     /// Empty and nil for an image that holds everything.
     let manifest: [UInt8]
     let bodies: SnapshotBodyStream?
-    /// CRC-32C of the image and the manifest: every chunk names it, the member checks it
-    /// before it takes a body, and the manifest's own checksums cover each body.
+    /// CRC-32C of the image and the manifest: every chunk names it, and the member checks it
+    /// before it takes a body; each body is followed in the stream by its own CRC-32C.
     let checksum: UInt32
     var headBytes: Int { prefix.count + data.count + manifest.count }
     var imageBytes: Int { headBytes + (bodies?.bodyBytes ?? 0) }

@@ -1,3 +1,4 @@
+import ChorusBase
 import ChorusQueue
 import ChorusRaft
 import ChorusRing
@@ -117,6 +118,27 @@ import Testing
         #expect(restored.image() == a.image(), "the same state as the inline image gives")
         #expect(restored.queues.partitions.values.allSatisfy { $0.bodies.disk != nil })
         restored.closeFiles(discard: false)
+    }
+
+    /// The body section reads the same in any pieces (a chunk may start or end inside a body
+    /// or its checksum, and a rewind resends from anywhere): each body, then its CRC-32C.
+    @Test func bodyStream_readsTheSameBytesInAnyPieces_eachBodyFollowedByItsChecksum() throws {
+        let a = try sender(MemoryFileSystem())
+        let out = try sending(a)
+        let stream = try #require(out.bodies)
+        let whole = try #require(stream.read(from: 0, to: stream.bodyBytes))
+        #expect(whole.count == stream.bodyBytes)
+        var rng = SeededRandom(seed: 3)
+        for _ in 0..<300 {
+            let from = Int(rng.next() % UInt64(stream.bodyBytes))
+            let to = min(stream.bodyBytes, from + Int(rng.next() % 900))
+            #expect(stream.read(from: from, to: to) == Array(whole[from..<to]), "bytes \(from)..<\(to)")
+        }
+        let first = try #require(stream.manifest.parts.first?.bodies.first)
+        let body = Array(whole[0..<first.bytes])
+        #expect(body == a.queues.partitions[PartitionID(queue: orders, index: 0)]?.bodies.body(at: first.offset))
+        let crc = whole[first.bytes..<first.bytes + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        #expect(crc == CRC32C.checksum(body))
     }
 
     @Test func streamCutMidBodies_resumesFromWhatTheMemberHolds_andARestartedMemberTakesItAgain() throws {
