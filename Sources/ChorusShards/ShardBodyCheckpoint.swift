@@ -58,7 +58,7 @@ extension ShardQueues {
 
     /// Closes and deletes every body log (this node no longer holds the shard). Best effort:
     /// a directory left behind holds nothing a later replica reads (its incarnation's
-    /// partition is restored from a snapshot with inline bodies and retains only those).
+    /// partition is restored from a snapshot that brings its bodies and retains only those).
     public func destroyAllBodies() {
         for id in partitions.keys.sorted() {
             guard let p = partitions[id] else { continue }

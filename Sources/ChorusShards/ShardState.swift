@@ -134,8 +134,9 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
     }
 
     /// The image with the bodies of the partitions on disk `.external` (sizes only: the local
-    /// snapshot, taken right after `queues.checkpointBodies()`) or `.inline` (self-contained:
-    /// what a joining replica is sent).
+    /// snapshot, taken right after `queues.checkpointBodies()`, and the records image of a
+    /// streamed snapshot) or `.inline` (self-contained: what the digest and a node with
+    /// bodies in memory use).
     public func image(bodies placement: SnapshotBodies) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + values.count * 32)
         w.u8(5)
