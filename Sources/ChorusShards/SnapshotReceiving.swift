@@ -8,15 +8,16 @@ import ChorusWire
 /// into this replica's body logs as they arrive instead of into memory.
 ///
 /// Invariants: `bytes` holds the stream's head (the image, and the manifest of a streamed
-/// snapshot) and never more, plus at most one body (and its checksum) in `body`, so memory is bounded by the
-/// records, not the bodies; everything is taken only from chunks of this transfer (same
-/// leader, term, snapshot index and term, length and checksum) in order; a chunk that does
-/// not continue it is ignored (the answer, `received`, tells the leader where to resume).
-/// The head's CRC-32C must equal the leader's before a single body is taken, and each body's
-/// the checksum that follows it in the stream before it is written: a body log only ever gets the bodies the leader's
-/// snapshot names (the same offset holds the same body on every replica, so bodies left by
-/// a transfer that never completes change nothing a partition reads). The snapshot is handed
-/// over only when every byte arrived and the bodies are durable.
+/// snapshot) and never more, plus at most one body and its checksum in `body`, so memory is
+/// bounded by the records, not the bodies; everything is taken only from chunks of this
+/// transfer (same leader, term, snapshot index and term, length and checksum) in order; a
+/// chunk that does not continue it is ignored (the answer, `received`, tells the leader
+/// where to resume). The head's CRC-32C must equal the leader's before a single body is
+/// taken, and each body's the checksum that follows it before it is written: a body log only
+/// ever gets the bodies the leader's snapshot names (the same offset holds the same body on
+/// every replica, so bodies left by a transfer that never completes change nothing a
+/// partition reads). The snapshot is handed over only when every byte arrived and the
+/// bodies are durable.
 ///
 /// `@unchecked Sendable`: the body logs belong to the host's driving thread, like the host.
 struct SnapshotReceiving: @unchecked Sendable {
@@ -78,7 +79,7 @@ struct SnapshotReceiving: @unchecked Sendable {
     }
 
     /// Takes chunk `c`. `open` gives the body log of each part of a streamed snapshot's
-    /// manifest (nil: this node keeps no bodies on disk, the snapshot is refused).
+    /// manifest (nil: none can be opened, the snapshot is refused).
     mutating func receive(_ c: SnapshotChunk, limits: RaftCodec.Limits,
                           open: (SnapshotBodyManifest) -> [SegmentBodyStore]? = { _ in nil }) -> Outcome {
         idleTicks = 0

@@ -141,6 +141,41 @@ import Testing
         #expect(crc == CRC32C.checksum(body))
     }
 
+    /// 2,000 × 4 KiB of bodies (8 MiB) through 64 KiB chunks: the leader holds the records
+    /// image and manifest, the member at most that and one chunk — neither grows with the bodies.
+    @Test func aLargerBacklog_neitherEndHoldsTheBodies() throws {
+        let fa = MemoryFileSystem(), fb = MemoryFileSystem()
+        var a = ShardState(shard: shard, bodyStores: .disk(root: "/a", fileSystem: fa))
+        for i in 0..<2_000 {
+            let body = (0..<4_096).map { UInt8(truncatingIfNeeded: i &+ $0 &* 7) }
+            _ = a.apply(command(.publish([OutgoingMessage(body: body)]), index: UInt16(i % 2)), at: LogIndex(UInt64(i + 1)))
+        }
+        var out = try sending(a)
+        let bodyBytes = try #require(out.bodies).bodyBytes
+        #expect(bodyBytes > 8_000_000)
+        #expect(out.heldBytes < 200_000, "the leader holds \(out.heldBytes) bytes")
+        var b = ShardState(shard: shard, bodyStores: .disk(root: "/b", fileSystem: fb))
+        var receiving: SnapshotReceiving?
+        var outcome: SnapshotReceiving.Outcome?
+        while outcome == nil {
+            for c in out.chunks(chunkBytes: 64 << 10, windowBytes: 256 << 10) ?? [] {
+                if receiving == nil { receiving = SnapshotReceiving(from: leader, first: c) }
+                guard var r = receiving else { continue }
+                let o = r.receive(c, limits: .stored) { m in m.parts.compactMap { try? b.incomingBodies(partition: $0.partition, incarnation: $0.incarnation) } }
+                receiving = r
+                out.acknowledge(received: r.received)
+                if o != .pending { outcome = o }
+            }
+        }
+        let peak = try #require(receiving).peakBytes
+        #expect(peak <= out.heldBytes + (64 << 10), "the member held \(peak) bytes at once")
+        b.closeFiles(discard: false)
+        let restored = try ShardState(shard: shard, image: try #require({ if case let .complete(s) = outcome { s.data } else { nil } }()),
+                                      bodyStores: .disk(root: "/b", fileSystem: fb))
+        #expect(restored == a)
+        restored.closeFiles(discard: false); a.closeFiles(discard: false)
+    }
+
     @Test func streamCutMidBodies_resumesFromWhatTheMemberHolds_andARestartedMemberTakesItAgain() throws {
         let fa = MemoryFileSystem(), fb = MemoryFileSystem()
         let a = try sender(fa)
