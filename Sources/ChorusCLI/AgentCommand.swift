@@ -43,7 +43,8 @@ enum AgentCommand {
               default: "none"),
         .init("--cache-max-bytes", value: "SIZE", help: "Byte budget of this node's cache copies: bytes, or with a unit (512MiB, 2GiB); 1MiB...1TiB.",
               default: "1/16 of physical memory, within 16MiB...4GiB"),
-        .init("--queue-bodies-on-disk", help: "Keep queue message bodies on disk (a body log per partition replica under <data-dir>/shards/bodies) instead of in memory; the Raft logs are then truncated at snapshots that name the bodies."),
+        .init("--queue-bodies-on-disk", help: "Keep queue message bodies on disk (a body log per partition replica under <data-dir>/shards/bodies; the default): the Raft logs are truncated at snapshots that name the bodies, and a joining replica is sent them streamed from the body log."),
+        .init("--queue-bodies-in-memory", help: "Keep queue message bodies in memory instead of on disk (a backlog is then bounded by memory)."),
         .init("--snapshot-every", value: "N", help: "Applied entries between a shard's local snapshots (the Raft log is truncated at each).",
               default: String(ShardHostSettings().snapshotEvery)),
         .init("--drain-timeout", value: "MS", help: "Longest a graceful leave waits (milliseconds) for this node's shard replicas to move to other nodes; 0 leaves at once.",
@@ -150,7 +151,11 @@ enum AgentCommand {
             do { settings.apiToken = try APIToken.load(path: path) } catch { throw UsageError("\(p.origin("--api-token-file")): \(error.description)") }
         }
         settings.placement = try placement(from: p, file: file)
-        settings.queueBodiesOnDisk = p.flag("--queue-bodies-on-disk") || file.queueBodiesOnDisk == true
+        if p.flag("--queue-bodies-on-disk"), p.flag("--queue-bodies-in-memory") {
+            throw UsageError("--queue-bodies-on-disk and --queue-bodies-in-memory contradict each other: give one")
+        }
+        settings.queueBodiesOnDisk = p.flag("--queue-bodies-in-memory") ? false
+            : p.flag("--queue-bodies-on-disk") || (file.queueBodiesOnDisk ?? true)
         if let n = try p.int("--snapshot-every") ?? file.snapshotEvery {
             guard n >= 1, n <= 100_000_000 else { throw UsageError("\(p.origin("--snapshot-every")) must be 1...100000000, got \(n)") }
             settings.shards.snapshotEvery = n

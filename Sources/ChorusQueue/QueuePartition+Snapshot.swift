@@ -4,10 +4,11 @@ import ChorusWire
 /// Versioned binary, messages in offset order and producer ids oldest first, so equal
 /// partitions give equal bytes in every process.
 ///
-/// Bodies are `.inline` (the image is self-contained: what a joining replica is sent, and
-/// what the digest hashes) or `.external` (each record names its body's size only; the
-/// body store must already hold it: the local snapshot of a replica whose bodies are in
-/// its own body log, so that the Raft log can be truncated without copying bodies).
+/// Bodies are `.inline` (the image is self-contained: what a replica with bodies in memory
+/// is sent, and what the digest hashes) or `.external` (each record names its body's size
+/// only; the body store must already hold it: the local snapshot of a replica whose bodies
+/// are in its own body log, so that the Raft log can be truncated without copying bodies,
+/// and the records image of a streamed snapshot, whose bodies follow it).
 ///
 /// ```
 /// image    = magic u16 "QP" · version u8 = 1 · bodies u8 (1 inline, 2 external) · queue
@@ -214,7 +215,7 @@ extension QueuePartition {
 /// Whether a snapshot image carries the message bodies. Invariant: raw values are the
 /// wire encoding.
 public enum SnapshotBodies: UInt8, Hashable, Sendable {
-    /// Bodies in the image: self-contained, for a replica that joins.
+    /// Bodies in the image: self-contained.
     case inline = 1
     /// Body sizes only: the bodies stay in the replica's own body store.
     case external = 2

@@ -77,4 +77,7 @@ extension QueuePartition {
     /// Whether the partition holds a message at `offset` (in any state): what a disk body
     /// store keeps after recovery (`SegmentBodyStore.retain(only:)`).
     public func holdsMessage(at offset: UInt64) -> Bool { records[offset] != nil }
+
+    /// The offsets of the messages held, ascending: the order of the snapshot image's records.
+    public var liveOffsets: [UInt64] { records.keys.sorted() }
 }

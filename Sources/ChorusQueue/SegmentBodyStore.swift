@@ -21,11 +21,12 @@ import ChorusWire
 /// Invariants: `body(at:)` returns exactly the bytes put at that offset and not removed since;
 /// a segment's live count is the number of index entries pointing into it; the active segment
 /// is never deleted; a segment is deleted only by `release` of a checkpoint taken when it had
-/// no live body. After a write or fsync fails, `failure` is set and every later `checkpoint`
+/// no live body, and never while a `BodyLogPin` holds it (a snapshot streamed to a member
+/// still reads it; the next checkpoint after the pin is gone finds it dead again). After a write or fsync fails, `failure` is set and every later `checkpoint`
 /// throws it: the driver must stop the node (what is on disk is unknown), never ack past it.
 public final class SegmentBodyStore: MessageBodyStore {
     /// Where a body sits: its segment, its first byte in that file, its size.
-    struct Location: Hashable {
+    struct Location: Hashable, Sendable {
         var segment: UInt64
         var position: UInt32
         var bytes: UInt32
@@ -57,6 +58,8 @@ public final class SegmentBodyStore: MessageBodyStore {
     private var buffer: [UInt8] = []
     private var bufferStart: Int
     private var directoryDirty = false
+    /// Segments that pins hold, with the number of pins on each.
+    private var pinnedSegments: [UInt64: Int] = [:]
     /// The first write, read or fsync that failed; the store is unusable from then on.
     public private(set) var failure: StorageError?
     /// What recovery cut from the last segment's tail, if anything ("file: reason").
@@ -195,6 +198,32 @@ public final class SegmentBodyStore: MessageBodyStore {
                   Double(s.liveBytes) < settings.compactBelowLiveFraction * Double(s.bodyBytes) else { continue }
             compact(s)
         }
+        try sync()
+        let dead = segments.values.filter { $0.number != active.number && $0.liveCount == 0 }.map(\.number).sorted()
+        return BodyLogCheckpoint(deadSegments: dead)
+    }
+
+    /// Deletes the segments that were dead at `checkpoint`. Call once the snapshot written
+    /// after that checkpoint is durable.
+    public func release(_ checkpoint: BodyLogCheckpoint) throws(StorageError) {
+        if let failure { throw failure }
+        var removed = false
+        for number in checkpoint.deadSegments {
+            guard number != active.number, pinnedSegments[number] == nil, let s = segments[number], s.liveCount == 0 else { continue }
+            s.file.close()
+            segments[number] = nil
+            do { try fileSystem.removeFile(at: Self.path(directory, number)) } catch { fail(error); throw error }
+            removed = true
+        }
+        if removed {
+            do { try fileSystem.syncDirectory(at: directory) } catch { fail(error); throw error }
+        }
+    }
+
+    /// Makes every body put so far durable (no compaction): the bodies a streamed snapshot
+    /// wrote here, before the snapshot naming them is installed.
+    public func sync() throws(StorageError) {
+        if let failure { throw failure }
         flush()
         do throws(StorageError) {
             if let failure { throw failure }
@@ -207,24 +236,56 @@ public final class SegmentBodyStore: MessageBodyStore {
             fail(error)
             throw error
         }
-        let dead = segments.values.filter { $0.number != active.number && $0.liveCount == 0 }.map(\.number).sorted()
-        return BodyLogCheckpoint(deadSegments: dead)
     }
 
-    /// Deletes the segments that were dead at `checkpoint`. Call once the snapshot written
-    /// after that checkpoint is durable.
-    public func release(_ checkpoint: BodyLogCheckpoint) throws(StorageError) {
-        if let failure { throw failure }
-        var removed = false
-        for number in checkpoint.deadSegments {
-            guard number != active.number, let s = segments[number], s.liveCount == 0 else { continue }
-            s.file.close()
-            segments[number] = nil
-            do { try fileSystem.removeFile(at: Self.path(directory, number)) } catch { fail(error); throw error }
-            removed = true
+    // MARK: Pins
+
+    /// Holds where the bodies at `offsets` are now, in that order, and keeps their segments
+    /// until `unpin`: a reader sees exactly these bodies whatever is acked, compacted or
+    /// released meanwhile (bytes in a segment never change). Nil when an offset has no body
+    /// here or the store has failed.
+    public func pin(_ offsets: [UInt64]) -> BodyLogPin? {
+        guard failure == nil else { return nil }
+        flush() // a pinned body is read from its file, never from the write buffer
+        guard failure == nil else { return nil }
+        var locations: [Location] = []
+        locations.reserveCapacity(offsets.count)
+        var held: [UInt64] = []
+        for offset in offsets {
+            guard let l = index[offset] else { return nil }
+            locations.append(l)
+            if held.last != l.segment { held.append(l.segment) }
         }
-        if removed {
-            do { try fileSystem.syncDirectory(at: directory) } catch { fail(error); throw error }
+        let unique = Array(Set(held)).sorted()
+        for number in unique { pinnedSegments[number, default: 0] += 1 }
+        return BodyLogPin(locations: locations, segments: unique)
+    }
+
+    /// Lets go of what `pin` held.
+    public func unpin(_ pin: BodyLogPin) {
+        for number in pin.segments {
+            guard let n = pinnedSegments[number] else { continue }
+            pinnedSegments[number] = n > 1 ? n - 1 : nil
+        }
+    }
+
+    /// Bytes `from ..< from + count` of the pinned body `i`. Nil once the store is closed or
+    /// failed (the partition was dropped: the reader gives up); a read that fails is the
+    /// store's failure.
+    public func read(_ pin: BodyLogPin, body i: Int, from: Int, count: Int) -> [UInt8]? {
+        guard failure == nil, pin.locations.indices.contains(i) else { return nil }
+        let l = pin.locations[i]
+        guard from >= 0, count >= 0, from + count <= Int(l.bytes), let segment = segments[l.segment] else { return nil }
+        do {
+            let bytes = try segment.file.read(at: Int(l.position) + from, count: count)
+            guard bytes.count == count else {
+                fail(.corruptSegment(file: segment.file.path, offset: Int(l.position), reason: "pinned body cut short"))
+                return nil
+            }
+            return bytes
+        } catch {
+            fail(error)
+            return nil
         }
     }
 
@@ -348,6 +409,17 @@ public final class SegmentBodyStore: MessageBodyStore {
 /// the snapshot written after the checkpoint is durable.
 public struct BodyLogCheckpoint: Hashable, Sendable {
     public let deadSegments: [UInt64]
+}
+
+/// Where some bodies of a body log were when `SegmentBodyStore.pin` was called, and the
+/// segments kept for them. Invariant: `locations[i]` is the body of the i-th pinned offset,
+/// and every segment it names is in `segments` (sorted, once each).
+public struct BodyLogPin: Sendable {
+    let locations: [SegmentBodyStore.Location]
+    let segments: [UInt64]
+    public var count: Int { locations.count }
+    /// The size of pinned body `i`.
+    public func bytes(of i: Int) -> Int { Int(locations[i].bytes) }
 }
 
 /// A body log's size, for metrics and tests.

@@ -266,6 +266,21 @@ public enum RaftCodec {
         return Snapshot(metadata: SnapshotMetadata(index: index, term: term, configuration: c), data: data)
     }
 
+    /// The length of the whole image (`imagePrefix` and data) whose first bytes are `head`,
+    /// read from its prefix; nil while `head` is too short to hold the prefix. A receiver of
+    /// a stream that continues past the image (a snapshot's bodies) learns where it ends.
+    public static func imageBytes(head: [UInt8], limits: Limits = Limits()) throws(WireError) -> Int? {
+        var r = ByteReader(head)
+        do {
+            _ = try decodeConfiguration(&r, limits: limits)
+            let n = try r.count("snapshot data", limit: limits.maxSnapshotBytes)
+            return r.offset + n
+        } catch {
+            if case .truncated = error { return nil }
+            throw error
+        }
+    }
+
     /// The configuration of an image and where its data starts, having checked that the
     /// data's length accounts for the rest exactly.
     static func imageHead(_ bytes: [UInt8], limits: Limits) throws(WireError) -> (Configuration, Int) {

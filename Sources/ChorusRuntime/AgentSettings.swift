@@ -69,9 +69,12 @@ public struct AgentSettings: Sendable {
     /// physical memory (`CacheMemoryShare`).
     public var cacheMaxBytes: Int = CacheMemoryShare.machineDefault
     /// Queue message bodies in a body log per partition replica under
-    /// `<data-dir>/shards/bodies` instead of memory, the local snapshots naming them
-    /// (`--queue-bodies-on-disk`, off by default; needs a data directory to outlive a restart).
-    public var queueBodiesOnDisk = false
+    /// `<data-dir>/shards/bodies` instead of memory, the local snapshots naming them and a
+    /// joining replica sent them streamed from the body log (on by default, so that a backlog
+    /// is bounded by the disk rather than memory; `--queue-bodies-in-memory` or
+    /// `queue_bodies_on_disk = false` turns it off; without a data directory the bodies live in
+    /// the node's temporary directory).
+    public var queueBodiesOnDisk = true
     /// Longest a graceful leave waits for this node's shard replicas to move elsewhere
     /// (0 = leave at once).
     public var drainTimeout: Interval = .seconds(30)

@@ -14,6 +14,9 @@ final class ShardMetrics {
     private let applied: CounterMetric
     private let snapshotsSent: CounterMetric
     private let snapshotsTaken: CounterMetric
+    private let snapshotsStreamed: CounterMetric
+    private let snapshotHeldSending: GaugeMetric
+    private let snapshotHeldReceiving: GaugeMetric
     private let reconfigurations: CounterMetric
     private let duplicates: CounterMetric
     private let batchesOtherEpoch: CounterMetric
@@ -44,6 +47,9 @@ final class ShardMetrics {
         applied = counter("chorus_raft_applied_total", "Commands applied, over all hosted groups.")
         snapshotsSent = counter("chorus_raft_snapshots_sent_total", "Snapshots sent to lagging or new members.")
         snapshotsTaken = counter("chorus_raft_snapshots_taken_total", "Local snapshots taken (log compactions).")
+        snapshotsStreamed = counter("chorus_raft_snapshots_streamed_total", "Snapshots sent as a records image followed by bodies read from the queue body logs.")
+        snapshotHeldSending = gauge("chorus_raft_snapshot_bytes_held_sending_max", "Most bytes of a snapshot one sending transfer held in memory.")
+        snapshotHeldReceiving = gauge("chorus_raft_snapshot_bytes_held_receiving_max", "Most bytes of a snapshot one receiving transfer held in memory at once.")
         reconfigurations = counter("chorus_raft_configuration_changes_total", "Membership changes and leadership transfers started to follow placement.")
         duplicates = counter("chorus_raft_duplicates_suppressed_total", "Retried requests answered from the request ledger instead of applied twice.")
         batchesOtherEpoch = counter("chorus_raft_batches_foreign_total", "Shard batches dropped because they came from another shard set.")
@@ -67,6 +73,9 @@ final class ShardMetrics {
         grow(applied, c.applied, last.applied)
         grow(snapshotsSent, c.snapshotsSent, last.snapshotsSent)
         grow(snapshotsTaken, c.snapshotsTaken, last.snapshotsTaken)
+        grow(snapshotsStreamed, c.snapshotsStreamed, last.snapshotsStreamed)
+        snapshotHeldSending.set(Double(c.snapshotBytesHeldSending))
+        snapshotHeldReceiving.set(Double(c.snapshotBytesHeldReceiving))
         grow(reconfigurations, c.reconfigurations, last.reconfigurations)
         grow(duplicates, c.duplicatesSuppressed, last.duplicatesSuppressed)
         grow(batchesOtherEpoch, c.batchesOtherEpoch, last.batchesOtherEpoch)

@@ -33,7 +33,7 @@ final class ShardRuntime {
     /// directory the shards live in a fresh temporary directory (a new Raft identity each
     /// start, so a restart is a new member, never a voter that forgot its log).
     /// With `queueBodiesOnDisk`, queue bodies live in `<directory>/bodies` (`ShardBodyStores`).
-    init(dataDirectory: String?, name: String, settings: NodeSettings, life: UInt64, queueBodiesOnDisk: Bool = false) throws {
+    init(dataDirectory: String?, name: String, settings: NodeSettings, life: UInt64, queueBodiesOnDisk: Bool = true) throws {
         if let dataDirectory {
             directory = dataDirectory + "/shards"
             ephemeral = false

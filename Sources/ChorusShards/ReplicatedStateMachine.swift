@@ -1,3 +1,4 @@
+import ChorusQueue
 import ChorusRaft
 import ChorusRing
 import ChorusStorage
@@ -45,7 +46,16 @@ public protocol ReplicatedStateMachine: Sendable {
     func localImage() throws(StorageError) -> (image: [UInt8], checkpoint: ShardBodyCheckpoint?)
     /// Frees what the previous local snapshot still needed, once the one `localImage()`
     /// returned `checkpoint` for is durable.
-    func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError)
+    mutating func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError)
+    /// What a member is sent when `keepsLocalFiles`: the records image (`localImage()`'s
+    /// kind, naming its bodies) and those bodies pinned in this replica's files, read as the
+    /// stream goes (nil when the image names none). Nil when the files lost a body or failed.
+    func snapshotStream() -> (image: [UInt8], bodies: SnapshotBodyStream?)?
+    /// The body log that a streamed snapshot's bodies of `partition` (`incarnation`) go into
+    /// before the snapshot is installed: the live partition's own, or one opened for the
+    /// transfer that the partition takes over when it is created. Nil when the machine
+    /// keeps no files.
+    mutating func incomingBodies(partition: PartitionID, incarnation: UInt64) throws(StorageError) -> SegmentBodyStore?
     /// A failure of the machine's files; once set the node must stop.
     var storageFailure: StorageError? { get }
     /// Closes the machine's files (a restored snapshot replaces it); `discard` also deletes
@@ -61,7 +71,9 @@ extension ReplicatedStateMachine {
     public init(shard: ShardID, image: [UInt8], bodyStores: ShardBodyStores) throws { try self.init(shard: shard, image: image) }
     public var keepsLocalFiles: Bool { false }
     public func localImage() throws(StorageError) -> (image: [UInt8], checkpoint: ShardBodyCheckpoint?) { (image(), nil) }
-    public func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {}
+    public mutating func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) {}
     public var storageFailure: StorageError? { nil }
     public func closeFiles(discard: Bool) {}
+    public func snapshotStream() -> (image: [UInt8], bodies: SnapshotBodyStream?)? { (image(), nil) }
+    public mutating func incomingBodies(partition: PartitionID, incarnation: UInt64) throws(StorageError) -> SegmentBodyStore? { nil }
 }

@@ -66,8 +66,14 @@ public struct ShardBodyStores: @unchecked Sendable {
 
     /// Closes a partition replica's body log and deletes its segments (the partition is gone).
     func destroy(_ bodies: PartitionBodies) throws(StorageError) {
-        guard let disk = bodies.disk, case let .disk(_, fileSystem, _) = place else { return }
+        guard let disk = bodies.disk else { return }
         disk.close()
-        try SegmentBodyStore.destroy(directory: disk.directory, fileSystem: fileSystem)
+        try destroy(directory: disk.directory)
+    }
+
+    /// Deletes the segments of a body log that is closed (or was never opened).
+    func destroy(directory: String) throws(StorageError) {
+        guard case let .disk(_, fileSystem, _) = place else { return }
+        try SegmentBodyStore.destroy(directory: directory, fileSystem: fileSystem)
     }
 }

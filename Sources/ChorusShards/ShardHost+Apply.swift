@@ -70,6 +70,7 @@ extension ShardHost {
         readyOutstanding = false
         if done.epoch != nil { epochUnpersisted = false }
         removedUnpersisted.removeAll { done.removed.contains($0) }
+        discardLocalFiles(removed: done.removed)
         compactionsUnpersisted.removeAll { c in done.compactions.contains { $0.shard == c.shard && $0.snapshot.metadata == c.snapshot.metadata } }
         releaseLocalFiles(after: done.compactions)
         var replies = repliesOutstanding
@@ -129,7 +130,7 @@ extension ShardHost {
             if r.appliedSinceSnapshot >= settings.snapshotEvery, r.node.log.applied > r.node.log.snapshotIndex {
                 takeLocalSnapshot(of: &r, shard: shard)
             }
-            startInlineTransfers(of: &r, shard: shard)
+            startStreamedTransfers(of: &r, shard: shard)
             if removedHere, !r.node.configuration.contains(id), r.removalAppliedAtTick == nil { r.removalAppliedAtTick = ticks }
         }
         if !readsIndexed.isEmpty {

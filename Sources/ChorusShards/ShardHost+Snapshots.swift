@@ -1,3 +1,4 @@
+import ChorusQueue
 import ChorusRaft
 import ChorusRing
 
@@ -10,9 +11,12 @@ struct SnapshotTransferKey: Hashable, Comparable, Sendable {
 }
 
 // Snapshots of any size between nodes (Raft §7): the core hands the host a whole image in an
-// InstallSnapshot message; the host streams it in `SnapshotChunk`s beside the batch, at most a
-// window ahead of the member's answers, resuming from the member's answer after a silence or
-// a broken stream. The member assembles the chunks, checks the length and CRC-32C, and steps
+// InstallSnapshot message; the host streams it in `SnapshotChunk`s beside the batch, at most
+// a window ahead of the member's answers, resuming from the member's answer after a silence
+// or a broken stream. With queue bodies on disk the host sends a streamed snapshot instead —
+// the records image, a manifest, then the bodies read from the body logs as chunks are cut
+// (`ShardHost+LocalFiles.swift`) — and the member writes the bodies into its own body logs
+// as they arrive (`SnapshotReceiving`). The member checks the length and CRC-32C, and steps
 // the reassembled InstallSnapshot into its core as if it had arrived whole. The core's own
 // resend of a lost snapshot (after an election timeout) does not restart a transfer of the
 // same snapshot.
@@ -26,10 +30,11 @@ extension ShardHost {
             return
         }
         if bodyStores.isOnDisk {
-            // The core's snapshot may name this replica's files: the member gets an inline
-            // image instead, made after this `ready()` (`ShardHost+LocalFiles.swift`). (The
-            // replica is out of the table while its Ready is collected: ask the host.)
-            localFiles.inlineWanted[key] = term
+            // The core's snapshot may name this replica's files: the member gets a streamed
+            // one instead, its bodies read from them, started after this `ready()`
+            // (`ShardHost+LocalFiles.swift`). (The replica is out of the table while its
+            // Ready is collected: ask the host.)
+            localFiles.streamsWanted[key] = term
             return
         }
         snapshotsOut[key] = SnapshotSending(to: member, shard: shard, term: term, snapshot: snapshot)
@@ -45,7 +50,12 @@ extension ShardHost {
                 snapshotsOut[key] = nil
                 continue
             }
-            let chunks = transfer.chunks(chunkBytes: settings.snapshotChunkBytes, windowBytes: settings.snapshotWindowBytes)
+            guard let chunks = transfer.chunks(chunkBytes: settings.snapshotChunkBytes, windowBytes: settings.snapshotWindowBytes) else {
+                // The bodies can no longer be read (the partition went): the core sends its
+                // snapshot again after a silence, and a new stream starts from the new state.
+                snapshotsOut[key] = nil
+                continue
+            }
             snapshotsOut[key] = transfer
             guard !chunks.isEmpty else { continue }
             counters.snapshotChunksSent += chunks.count
@@ -80,9 +90,10 @@ extension ShardHost {
             // append copy the whole image received so far (copy-on-write), quadratic in the
             // image — minutes of memmove for a 500 MiB one, with the event loop blocked.
             snapshotsIn[shard] = nil
-        } else if chunk.offset == 0, chunk.totalBytes <= UInt64(settings.maxSnapshotBytes), epoch != nil,
-                  snapshotsIn[shard].map({ chunk.term >= $0.term }) ?? true {
-            transfer = SnapshotReceiving(from: sender, first: chunk)
+        } else if chunk.offset == 0, epoch != nil, snapshotsIn[shard].map({ chunk.term >= $0.term }) ?? true {
+            // The size limit is on what is held and stored, the image (and a streamed
+            // snapshot's manifest); a streamed snapshot's bodies go to the body logs.
+            transfer = SnapshotReceiving(from: sender, first: chunk, maxHeadBytes: settings.maxSnapshotBytes)
         } else {
             // Not the start of a transfer this node can take: "I hold nothing of it" makes the
             // leader start over (it restarted here, or a newer transfer replaced it).
@@ -90,19 +101,72 @@ extension ShardHost {
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
             return
         }
-        switch transfer.receive(chunk, limits: .stored) {
+        let outcome = transfer.receive(chunk, limits: .stored) { manifest in incomingStores(for: manifest, shard: shard) }
+        counters.snapshotBytesHeldReceiving = max(counters.snapshotBytesHeldReceiving, transfer.peakBytes)
+        switch outcome {
         case .pending:
             snapshotsIn[shard] = transfer
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: transfer.received))
         case let .complete(snapshot):
             snapshotsIn[shard] = nil
+            guard let installed = stagedBodies[shard] == nil ? snapshot : inlineImage(of: snapshot, shard: shard) else {
+                counters.snapshotsDamaged += 1
+                snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
+                return
+            }
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: transfer.received))
-            deliver(Message(from: sender, to: id, term: transfer.term, body: .installSnapshot(snapshot)), shard: shard)
+            deliver(Message(from: sender, to: id, term: transfer.term, body: .installSnapshot(installed)), shard: shard)
         case .damaged:
             snapshotsIn[shard] = nil
+            dropStagedBodies(of: shard)
             counters.snapshotsDamaged += 1
             snapshotAcksOut[sender, default: []].append(SnapshotChunkAck(shard: shard, index: chunk.index, received: 0))
         }
+    }
+
+    /// The body logs a streamed snapshot's bodies go into, one per part of its manifest: the
+    /// replica's (created now if this node has none: the leader added it) own, or opened for
+    /// the transfer; on a node that keeps bodies in memory, staging logs in memory
+    /// (`StagedBodies`). Nil when a log cannot be opened.
+    mutating func incomingStores(for manifest: SnapshotBodyManifest, shard: ShardID) -> [SegmentBodyStore]? {
+        guard bodyStores.isOnDisk else {
+            var staged = stagedBodies[shard] ?? StagedBodies()
+            defer { stagedBodies[shard] = staged }
+            return staged.stores(for: manifest, shard: shard)
+        }
+        if replicas[shard] == nil {
+            guard (try? addReplica(shard, .bootstrap(.empty))) != nil else { return nil }
+            counters.replicasCreated += 1
+        }
+        guard var r = replicas.removeValue(forKey: shard) else { return nil }
+        defer { replicas[shard] = r }
+        var stores: [SegmentBodyStore] = []
+        for part in manifest.parts {
+            do {
+                guard let store = try r.machine.incomingBodies(partition: part.partition, incarnation: part.incarnation) else { return nil }
+                stores.append(store)
+            } catch {
+                if failure == nil { failure = ShardStorageFailure(shard: shard, index: r.node.log.applied, reason: "queue body log: \(error)") }
+                return nil
+            }
+        }
+        return stores
+    }
+
+    /// A streamed snapshot completed on a node with bodies in memory: its records image read
+    /// over the staged bodies, made inline. Nil when it cannot be read (the transfer starts over).
+    mutating func inlineImage(of snapshot: Snapshot, shard: ShardID) -> Snapshot? {
+        guard let staged = stagedBodies.removeValue(forKey: shard) else { return nil }
+        staged.close()
+        guard let (machine, ledger) = try? ShardReplica<Machine>.restore(snapshot.data, shard: shard, ledgerCapacity: settings.ledgerCapacity,
+                                                                          bodyStores: staged.stores) else { return nil }
+        defer { machine.closeFiles(discard: true) }
+        return Snapshot(metadata: snapshot.metadata, data: ShardReplica<Machine>.image(machine: machine, ledger: ledger))
+    }
+
+    /// Frees the staged bodies of a transfer that ended without an install.
+    mutating func dropStagedBodies(of shard: ShardID) {
+        stagedBodies.removeValue(forKey: shard)?.close()
     }
 
     /// Time for every transfer: a leader resends after a silence; a member drops an image
@@ -112,7 +176,10 @@ extension ShardHost {
         for key in snapshotsOut.keys.sorted() { snapshotsOut[key]?.tick(resendTicks: resendTicks) }
         for shard in snapshotsIn.keys.sorted() {
             snapshotsIn[shard]?.idleTicks += 1
-            if let t = snapshotsIn[shard], t.idleTicks > settings.snapshotAbandonTicks { snapshotsIn[shard] = nil }
+            if let t = snapshotsIn[shard], t.idleTicks > settings.snapshotAbandonTicks {
+                snapshotsIn[shard] = nil
+                dropStagedBodies(of: shard)
+            }
         }
     }
 

@@ -60,6 +60,8 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
     var snapshotsOut: [SnapshotTransferKey: SnapshotSending] = [:]
     var snapshotsIn: [ShardID: SnapshotReceiving] = [:]
     var snapshotAcksOut: [NodeID: [SnapshotChunkAck]] = [:]
+    /// The bodies of streamed snapshots being received while this node keeps bodies in memory.
+    var stagedBodies: [ShardID: StagedBodies] = [:]
     public internal(set) var counters = ShardHostCounters()
     /// Set when a replica's state can no longer be trusted (a snapshot it installed cannot
     /// be read): the driver must stop the node. `ShardStore.drive` throws it.
@@ -144,6 +146,7 @@ public struct ShardHost<Machine: ReplicatedStateMachine>: Sendable {
         removedUnpersisted.append(shard)
         compactionsUnpersisted.removeAll { $0.shard == shard }
         snapshotsIn[shard] = nil
+        dropStagedBodies(of: shard)
         for key in snapshotsOut.keys.sorted() where key.shard == shard { snapshotsOut[key] = nil }
         counters.replicasRemoved += 1
     }

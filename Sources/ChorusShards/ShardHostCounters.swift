@@ -26,6 +26,12 @@ public struct ShardHostCounters: Sendable, Equatable {
     public var snapshotChunksSent = 0
     public var snapshotChunksIgnored = 0
     public var snapshotsDamaged = 0
+    /// Snapshots sent as a records image followed by bodies read from the body logs; the
+    /// most bytes of a snapshot a sending transfer held in memory; the most a receiving
+    /// transfer held at once (its head and one body). "Only grow": they are high-water marks.
+    public var snapshotsStreamed = 0
+    public var snapshotBytesHeldSending = 0
+    public var snapshotBytesHeldReceiving = 0
     /// Groups that stopped ticking, that started again, and followers that campaigned because
     /// membership reported their quiescent group's leader unavailable (`ShardHost+Quiescence`).
     public var groupsQuiesced = 0

@@ -25,6 +25,21 @@ public struct ShardQueues: Sendable, Equatable {
     public let stores: ShardBodyStores
     /// The first body store that could not be opened or deleted.
     var storeFailure: StorageError?
+    /// Body logs of partitions dropped or replaced, closed but not yet deleted: the last local
+    /// snapshot may still name their bodies (a node that crashes now restores it and replays
+    /// the drop). `checkpointBodies` lists them; `releaseBodies` deletes them once the snapshot
+    /// taken with that checkpoint is durable. Not part of the replicated state.
+    var droppedBodies: [String] = []
+    /// Body logs a streamed snapshot writes into for partitions this state does not hold
+    /// (yet): a partition created here later takes its log over, so one directory is never
+    /// open twice. Not part of the replicated state.
+    var incoming: [IncomingKey: PartitionBodies] = [:]
+
+    struct IncomingKey: Hashable, Comparable {
+        var partition: PartitionID
+        var incarnation: UInt64
+        static func < (a: Self, b: Self) -> Bool { (a.partition, a.incarnation) < (b.partition, b.incarnation) }
+    }
 
     public init() { self.init(shard: ShardID(0), stores: .memory) }
 
@@ -40,23 +55,63 @@ public struct ShardQueues: Sendable, Equatable {
         for id in partitions.keys.sorted() {
             if let failure = partitions[id]?.bodies.disk?.failure { return failure }
         }
+        for key in incoming.keys.sorted() {
+            if let failure = incoming[key]?.disk?.failure, failure != .closed { return failure }
+        }
         return nil
+    }
+
+    /// A partition of a dropped incarnation opened again (a late publish after its drop
+    /// created it anew): its old body log is deleted first, since the old bodies would pass
+    /// for the new partition's, whose offsets start at 1 again.
+    mutating func reclaimDropped(_ id: PartitionID, incarnation: UInt64) {
+        guard let directory = stores.directory(shard: shard, partition: id, incarnation: incarnation),
+              let i = droppedBodies.firstIndex(of: directory) else { return }
+        droppedBodies.remove(at: i)
+        do { try stores.destroy(directory: directory) } catch {
+            if storeFailure == nil { storeFailure = error }
+        }
+    }
+
+    /// The body log a streamed snapshot's bodies of `id` go into (nil in memory).
+    mutating func incomingBodies(_ id: PartitionID, incarnation: UInt64) throws(StorageError) -> SegmentBodyStore? {
+        guard stores.isOnDisk else { return nil }
+        if let p = partitions[id], p.incarnation == incarnation, let disk = p.bodies.disk { return disk }
+        let key = IncomingKey(partition: id, incarnation: incarnation)
+        if let open = incoming[key]?.disk, open.failure == nil { return open }
+        reclaimDropped(id, incarnation: incarnation)
+        let bodies = try stores.open(shard: shard, partition: id, incarnation: incarnation)
+        incoming[key] = bodies
+        return bodies.disk
+    }
+
+    /// Per partition on disk, its body log and live offsets (the records image's order).
+    func bodySources() -> [(partition: PartitionID, incarnation: UInt64, store: SegmentBodyStore, offsets: [UInt64])] {
+        partitions.keys.sorted().compactMap { id in
+            guard let p = partitions[id], let disk = p.bodies.disk else { return nil }
+            return (id, p.incarnation, disk, p.liveOffsets)
+        }
     }
 
     /// A new partition's store. One that cannot be opened is the node's failure; the
     /// partition then applies into memory until the driver stops the node.
     mutating func openBodies(_ id: PartitionID, incarnation: UInt64) -> PartitionBodies {
+        if let taken = incoming.removeValue(forKey: IncomingKey(partition: id, incarnation: incarnation)), taken.disk?.failure == nil {
+            return taken
+        }
+        reclaimDropped(id, incarnation: incarnation)
         do { return try stores.open(shard: shard, partition: id, incarnation: incarnation) } catch {
             if storeFailure == nil { storeFailure = error }
             return PartitionBodies()
         }
     }
 
-    /// The partition is gone for good: its body log goes with it.
+    /// The partition is gone for good: its body log goes with it — closed now, deleted once a
+    /// snapshot taken after this apply is durable (`droppedBodies`).
     mutating func destroyBodies(of p: Partition) {
-        do { try stores.destroy(p.bodies) } catch {
-            if storeFailure == nil { storeFailure = error }
-        }
+        guard let disk = p.bodies.disk else { return }
+        disk.close()
+        droppedBodies.append(disk.directory)
     }
 
     mutating func apply(_ command: QueueShardCommand, at index: UInt64) -> [UInt8] {

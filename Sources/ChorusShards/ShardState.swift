@@ -114,17 +114,29 @@ public struct ShardState: ReplicatedStateMachine, Equatable {
         return (image(bodies: .external), checkpoint)
     }
 
-    public func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) { try queues.releaseBodies(checkpoint) }
+    public mutating func release(_ checkpoint: ShardBodyCheckpoint) throws(StorageError) { try queues.releaseBodies(checkpoint) }
 
     public var storageFailure: StorageError? { queues.bodyStoreFailure }
+
+    public func snapshotStream() -> (image: [UInt8], bodies: SnapshotBodyStream?)? {
+        guard keepsLocalFiles else { return (image(), nil) }
+        guard let bodies = SnapshotBodyStream(queues.bodySources()) else { return nil }
+        let listed = bodies.manifest.parts.contains { !$0.bodies.isEmpty }
+        return (image(bodies: .external), listed ? bodies : nil)
+    }
+
+    public mutating func incomingBodies(partition: PartitionID, incarnation: UInt64) throws(StorageError) -> SegmentBodyStore? {
+        try queues.incomingBodies(partition, incarnation: incarnation)
+    }
 
     public func closeFiles(discard: Bool) {
         if discard { queues.destroyAllBodies() } else { queues.closeBodies() }
     }
 
     /// The image with the bodies of the partitions on disk `.external` (sizes only: the local
-    /// snapshot, taken right after `queues.checkpointBodies()`) or `.inline` (self-contained:
-    /// what a joining replica is sent).
+    /// snapshot, taken right after `queues.checkpointBodies()`, and the records image of a
+    /// streamed snapshot) or `.inline` (self-contained: what the digest and a node with
+    /// bodies in memory use).
     public func image(bodies placement: SnapshotBodies) -> [UInt8] {
         var w = ByteWriter(capacity: 16 + values.count * 32)
         w.u8(5)

@@ -21,8 +21,18 @@ struct SnapshotSending: Sendable {
     /// share storage with the core's copy of the snapshot instead of being copied per member.
     let prefix: [UInt8]
     let data: [UInt8]
+    /// A streamed snapshot goes on after the image: `manifest` (the `SnapshotBodyManifest`
+    /// as a blob), then the bodies it lists, read from the body logs as they are sent.
+    /// Empty and nil for an image that holds everything.
+    let manifest: [UInt8]
+    let bodies: SnapshotBodyStream?
+    /// CRC-32C of the image and the manifest: every chunk names it, and the member checks it
+    /// before it takes a body; each body is followed in the stream by its own CRC-32C.
     let checksum: UInt32
-    var imageBytes: Int { prefix.count + data.count }
+    var headBytes: Int { prefix.count + data.count + manifest.count }
+    var imageBytes: Int { headBytes + (bodies?.bodyBytes ?? 0) }
+    /// Bytes of the stream this transfer holds in memory (the bodies are read as sent).
+    var heldBytes: Int { headBytes }
     /// Bytes the member confirmed it holds, in order.
     private(set) var acked = 0
     /// The next byte to send.
@@ -32,7 +42,7 @@ struct SnapshotSending: Sendable {
     private(set) var resentBytes = 0
     private var sentThrough = 0
 
-    init(to: NodeID, shard: ShardID, term: Term, snapshot: Snapshot) {
+    init(to: NodeID, shard: ShardID, term: Term, snapshot: Snapshot, bodies: SnapshotBodyStream? = nil) {
         self.to = to
         self.shard = shard
         self.term = term
@@ -41,29 +51,53 @@ struct SnapshotSending: Sendable {
         let prefix = RaftCodec.imagePrefix(snapshot)
         self.prefix = prefix
         self.data = snapshot.data
-        self.checksum = snapshot.data.withUnsafeBytes { CRC32C.update(CRC32C.checksum(prefix), $0) }
+        var manifest: [UInt8] = []
+        if let bodies {
+            var w = ByteWriter()
+            w.blob(bodies.manifest.encoded())
+            manifest = w.bytes
+        }
+        self.manifest = manifest
+        self.bodies = bodies
+        let head = snapshot.data.withUnsafeBytes { CRC32C.update(CRC32C.checksum(prefix), $0) }
+        self.checksum = manifest.withUnsafeBytes { CRC32C.update(head, $0) }
     }
 
-    /// Bytes `from..<to` of the image, across the prefix and the data.
-    func imageSlice(_ from: Int, _ to: Int) -> [UInt8] {
+    /// Bytes `from..<to` of the stream, across the prefix, the data, the manifest and the
+    /// bodies; nil when the bodies can no longer be read.
+    func imageSlice(_ from: Int, _ to: Int) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(to - from)
-        if from < prefix.count { out += prefix[from..<min(to, prefix.count)] }
-        if to > prefix.count { out += data[max(from, prefix.count) - prefix.count..<to - prefix.count] }
+        var at = from
+        var base = 0
+        for piece in [prefix, data, manifest] {
+            if at < to, at < base + piece.count {
+                let end = min(to, base + piece.count)
+                out += piece[at - base..<end - base]
+                at = end
+            }
+            base += piece.count
+        }
+        if at < to {
+            guard let bodies, let rest = bodies.read(from: at - base, to: to - base) else { return nil }
+            out += rest
+        }
         return out
     }
 
     var isComplete: Bool { acked == imageBytes }
     func hasChunks(windowBytes: Int) -> Bool { next < imageBytes && next - acked < windowBytes }
 
-    /// The chunks to send now: from `next`, up to `windowBytes` beyond `acked`.
-    mutating func chunks(chunkBytes: Int, windowBytes: Int) -> [SnapshotChunk] {
+    /// The chunks to send now: from `next`, up to `windowBytes` beyond `acked`. Nil when the
+    /// bodies can no longer be read: the transfer ends (the core asks again later).
+    mutating func chunks(chunkBytes: Int, windowBytes: Int) -> [SnapshotChunk]? {
         var out: [SnapshotChunk] = []
         while hasChunks(windowBytes: windowBytes) {
             let end = min(imageBytes, next + chunkBytes, acked + windowBytes)
+            guard let bytes = imageSlice(next, end) else { return nil }
             out.append(SnapshotChunk(shard: shard, term: term, index: index, snapshotTerm: snapshotTerm,
                                      totalBytes: UInt64(imageBytes), checksum: checksum, offset: UInt64(next),
-                                     bytes: imageSlice(next, end)))
+                                     bytes: bytes))
             if next < sentThrough { resentBytes += min(end, sentThrough) - next }
             sentThrough = max(sentThrough, end)
             next = end

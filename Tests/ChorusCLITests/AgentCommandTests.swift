@@ -19,6 +19,15 @@ import Testing
         #expect(s.membership.cluster == ClusterID.from(name: "chorus"))
     }
 
+    @Test func queueBodies_areOnDiskByDefault_andInMemoryByFlagOrConfig() throws {
+        #expect(try settings(["--name", "n1"]).queueBodiesOnDisk)
+        #expect(try settings(["--name", "n1", "--queue-bodies-on-disk"]).queueBodiesOnDisk)
+        #expect(try !settings(["--name", "n1", "--queue-bodies-in-memory"]).queueBodiesOnDisk)
+        #expect(try !settings(["--name", "n1"], config: #"{"queue_bodies_on_disk": false}"#).queueBodiesOnDisk)
+        #expect(try settings(["--name", "n1", "--queue-bodies-on-disk"], config: #"{"queue_bodies_on_disk": false}"#).queueBodiesOnDisk)
+        #expect(throws: UsageError.self) { try settings(["--name", "n1", "--queue-bodies-on-disk", "--queue-bodies-in-memory"]) }
+    }
+
     @Test func flags_overrideTheConfigFile() throws {
         let config = #"{"name": "file", "bind": "127.0.0.1:9001", "api": "127.0.0.1:9002", "seeds": ["127.0.0.1:9100"], "tags": {"a": "1", "b": "2"}, "cluster": "file-cluster", "probe_interval_ms": 700}"#
         let s = try settings(["--name", "flag", "--seed", "127.0.0.1:9200", "--tag", "b=3", "--cluster", "blue", "--advertise", "10.0.0.5:9001"], config: config)

@@ -60,7 +60,7 @@ import Testing
         let inline = s.image()
         #expect(external.count + 40 * 300 < inline.count, "50 live bodies of 300 bytes are not in the external image")
         let before = segments(fs).count
-        try s.queues.releaseBodies(checkpoint)
+        try s.release(checkpoint)
         #expect(segments(fs).count < before, "release deletes the dead segments")
         let appliedThrough = index
         // After the checkpoint: 30 more published, 40 of the live ones acked (their bodies
@@ -96,18 +96,43 @@ import Testing
         #expect(onDisk.image() == inline && !segments(otherDisk).isEmpty)
     }
 
-    @Test func aDroppedOrReplacedPartitionTakesItsBodyLogAlong() throws {
+    /// The body log of a dropped or replaced partition stays until a snapshot taken after the
+    /// drop is durable (the one before still names its bodies), then goes.
+    @Test func aDroppedOrReplacedPartitionTakesItsBodyLogAlong_onceASnapshotAfterTheDropIsDurable() throws {
         let fs = MemoryFileSystem()
         var s = ShardState(shard: shard, bodyStores: stores(fs))
         var index = try publishAndAck(&s, from: 0, count: 100, acked: 0, at: 1)
         #expect(!segments(fs, incarnation: 1).isEmpty)
         _ = s.apply(command(.publish([OutgoingMessage(body: [1])]), incarnation: 7), at: LogIndex(index)); index += 1
-        #expect(segments(fs, incarnation: 1).isEmpty, "a newer incarnation replaced the partition and its bodies")
+        #expect(!segments(fs, incarnation: 1).isEmpty, "kept until a snapshot without the old incarnation is durable")
         #expect(!segments(fs, incarnation: 7).isEmpty)
+        let replaced = try #require(try s.localImage().checkpoint)
+        try s.release(replaced)
+        #expect(segments(fs, incarnation: 1).isEmpty, "a newer incarnation replaced the partition and its bodies")
         let dropped = s.apply(ShardCommand.queue(.dropPartition(PartitionID(queue: orders, index: 1), incarnation: 7)).encoded(), at: LogIndex(index))
         #expect(try QueueCodec.decodeReply(dropped) == .count(1))
+        #expect(!segments(fs, incarnation: 7).isEmpty)
+        try s.release(try #require(try s.localImage().checkpoint))
         #expect(segments(fs, incarnation: 7).isEmpty)
         #expect(s.queues.bodyStoreFailure == nil)
+    }
+
+    /// A crash after a drop and before the next snapshot: the node restores the snapshot from
+    /// before the drop, which names the dropped partition's bodies — they must still be there.
+    @Test func aCrashAfterADropRestoresTheSnapshotBeforeIt_fromBodiesStillOnDisk() throws {
+        let fs = MemoryFileSystem()
+        var s = ShardState(shard: shard, bodyStores: stores(fs))
+        let index = try publishAndAck(&s, from: 0, count: 50, acked: 10, at: 1)
+        let local = try s.localImage()
+        try s.release(try #require(local.checkpoint))
+        _ = s.apply(ShardCommand.queue(.dropPartition(PartitionID(queue: orders, index: 1), incarnation: 1)).encoded(), at: LogIndex(index))
+        #expect(s.queues.partitions.isEmpty)
+        fs.crash()
+        var restored = try ShardState(shard: shard, image: local.image, bodyStores: stores(fs))
+        #expect(restored.queues.partitions.first?.value.stats.messages == 40)
+        _ = restored.apply(ShardCommand.queue(.dropPartition(PartitionID(queue: orders, index: 1), incarnation: 1)).encoded(), at: LogIndex(index))
+        try restored.release(try #require(try restored.localImage().checkpoint))
+        #expect(segments(fs).isEmpty)
     }
 
     @Test func aBodyLogThatCannotBeOpenedIsTheNodesFailure() throws {
@@ -143,28 +168,49 @@ extension ShardBodyStoresTests {
 }
 
 extension ShardBodyStoresTests {
-    /// Three hosts with bodies on disk, local snapshots every 5 entries (external images); a
-    /// fourth member joins behind the log start and must get an inline image, not one naming
-    /// the leader's files. Then every replica is crashed (unsynced writes lost) and restarted
-    /// from its external snapshot, body log and Raft log, and the state is the same everywhere.
-    @Test func aJoiningMemberGetsAnInlineImage_andEveryReplicaRestartsFromItsBodyLog() throws {
-        var hostSettings = ShardHostSettings()
-        hostSettings.snapshotEvery = 5
-        let c = try ShardTestCluster(nodes: 0, settings: hostSettings, seed: 5)
+    /// Host settings of the cluster tests: local snapshots every 5 entries (external images),
+    /// and snapshot chunks far smaller than the bodies, so that holding them all would show.
+    static var clusterSettings: ShardHostSettings {
+        var s = ShardHostSettings()
+        s.snapshotEvery = 5
+        s.snapshotChunkBytes = 2 << 10
+        s.snapshotWindowBytes = 8 << 10
+        return s
+    }
+
+    /// Hosts n1, n2, n3 (and `more`) with bodies on disk, shard 0 placed on n1...n3, and
+    /// `messages` bodies published to partition 0 of `orders` through n1.
+    func clusterWithABacklog(seed: UInt64, messages: Int, more: [NodeID] = []) throws -> ShardTestCluster {
+        let c = try ShardTestCluster(nodes: 0, settings: Self.clusterSettings, seed: seed)
         c.bodiesOnDisk = true
-        for n in [n1, n2, n3] { try c.add(n) }
+        for n in [n1, n2, n3] + more { try c.add(n) }
         try c.bootstrap(on: n1, shards: 1)
-        try c.setTargets([ShardID(0): [n1, n2, n3]])
-        try #require(try c.run(maxTicks: 300) { c.isPlaced(ShardID(0), voters: [n1, n2, n3]) })
         let shard0 = ShardID(0)
-        for i in 0..<60 {
-            let t = UInt64(i + 1)
+        try c.setTargets([shard0: [n1, n2, n3]])
+        try #require(try c.run(maxTicks: 300) { c.isPlaced(shard0, voters: [n1, n2, n3]) })
+        for i in 0..<messages {
             let cmd = ShardCommand.queue(.partition(PartitionID(queue: orders, index: 0), incarnation: 1, settings: settings(),
                                                     entry: QueueEntry(nowMillis: 1_000, command: .publish([OutgoingMessage(body: Self.body(i))])))).encoded()
-            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: t) }
+            _ = try c.withHost(n1) { try $0.propose(shard: shard0, requestID: bytes("p\(i)"), command: cmd, token: UInt64(i + 1)) }
             if i % 4 == 3 { try c.tick() }
         }
         try c.tick(3)
+        return c
+    }
+}
+
+extension ShardBodyStoresTests {
+    /// Three hosts with bodies on disk, local snapshots every 5 entries (external images); a
+    /// fourth member joins behind the log start and must get a streamed snapshot — the records
+    /// image, then the bodies read from the leader's body log, written into the member's own —
+    /// never an image naming the leader's files, nor one with every body inline in memory
+    /// (on either side: the high-water marks stay below the bodies' bytes). Then every replica
+    /// is crashed (unsynced writes lost) and restarted from its external snapshot, body log and
+    /// Raft log, and the state is the same everywhere.
+    @Test func aJoiningMemberGetsAStreamedSnapshot_andEveryReplicaRestartsFromItsBodyLog() throws {
+        let hostSettings = Self.clusterSettings
+        let c = try clusterWithABacklog(seed: 5, messages: 60)
+        let shard0 = ShardID(0)
         try #require(c.host(n1).counters.snapshotsTaken >= 5)
         let leaderState = try #require(c.host(n1).machine(of: shard0))
         #expect(leaderState.queues.partitions.first?.value.stats.messages == 60)
@@ -175,6 +221,16 @@ extension ShardBodyStoresTests {
         #expect(try c.run(maxTicks: 400) { c.isPlaced(shard0, voters: [n1, n2, n3, n4]) })
         #expect(c.host(n4).counters.snapshotsInstalled == 1)
         #expect(c.host(n4).machine(of: shard0) == c.host(n1).machine(of: shard0))
+        let bodyBytes = 60 * 300
+        #expect(c.host(n1).counters.snapshotsStreamed == 1, "the member got the bodies streamed from the body log")
+        #expect(c.host(n1).counters.snapshotBytesHeldSending > 0)
+        #expect(c.host(n1).counters.snapshotBytesHeldSending < bodyBytes / 4, "the leader built no image with the bodies inline")
+        #expect(c.host(n4).counters.snapshotBytesHeldReceiving > 0)
+        #expect(c.host(n4).counters.snapshotBytesHeldReceiving <= c.host(n1).counters.snapshotBytesHeldSending + hostSettings.snapshotChunkBytes,
+                "the member held the records image and one chunk, not the bodies")
+        #expect(c.host(n4).counters.snapshotBytesHeldReceiving < bodyBytes / 2)
+        let joined = try #require(c.host(n4).machine(of: shard0)?.queues.partitions.first?.value.bodies.disk)
+        #expect(joined.statistics.liveBodies == 60, "the member's bodies are in its own body log")
         #expect(c.host(n4).failure == nil && c.host(n1).failure == nil)
 
         for n in [n1, n2, n3, n4] { c.crash(n) }
@@ -196,4 +252,44 @@ struct RefusingFileSystem: FileSystem {
     func removeFile(at path: String) throws(StorageError) { throw .io(operation: "unlink", path: path, errno: 5) }
     func renameFile(at path: String, to newPath: String) throws(StorageError) { throw .io(operation: "rename", path: path, errno: 5) }
     func syncDirectory(at path: String) throws(StorageError) { throw .io(operation: "fsync", path: path, errno: 5) }
+}
+
+extension ShardBodyStoresTests {
+    /// A replica moved off a node takes its body logs along, once its drop is durable: the
+    /// leaver's directories keep no segment, the new member holds the bodies in its own.
+    @Test func aReplicaMovedOffANode_leavesNoBodySegmentsBehind() throws {
+        let c = try clusterWithABacklog(seed: 9, messages: 20, more: [n4])
+        let shard0 = ShardID(0)
+        let directory = "/data/bodies/0/orders-0-1"
+        func segments(of n: NodeID) -> Int { ((try? c.member(n).fileSystem.listDirectory(at: directory)) ?? []).filter { $0.hasSuffix(".seg") }.count }
+        #expect(segments(of: n3) > 0)
+        try c.setTargets([shard0: [n1, n2, n4]])
+        #expect(try c.run(maxTicks: 600) { c.isPlaced(shard0, voters: [n1, n2, n4]) && c.host(n3).machine(of: shard0) == nil })
+        try c.tick(5)
+        #expect(segments(of: n3) == 0, "the leaver's body log is gone")
+        #expect(segments(of: n4) > 0)
+        #expect(c.host(n4).machine(of: shard0) == c.host(n1).machine(of: shard0))
+        #expect([n1, n2, n3, n4].allSatisfy { c.host($0).failure == nil })
+    }
+}
+
+extension ShardBodyStoresTests {
+    /// A member that keeps bodies in memory joins a group whose leader keeps them on disk: the
+    /// stream's bodies are staged in memory and the member installs the inline image they
+    /// make, equal to the leader's state.
+    @Test func aMemberWithBodiesInMemory_installsAStreamedSnapshotAsAnInlineImage() throws {
+        let c = try clusterWithABacklog(seed: 11, messages: 30)
+        let shard0 = ShardID(0)
+        c.bodiesOnDisk = false
+        try c.add(n4)
+        try c.setTargets([shard0: [n1, n2, n3, n4]])
+        #expect(try c.run(maxTicks: 400) { c.isPlaced(shard0, voters: [n1, n2, n3, n4]) })
+        #expect(c.host(n1).counters.snapshotsStreamed >= 1)
+        #expect(c.host(n4).counters.snapshotsInstalled == 1)
+        let joined = try #require(c.host(n4).machine(of: shard0))
+        #expect(joined == c.host(n1).machine(of: shard0))
+        #expect(joined.queues.partitions.first?.value.bodies.disk == nil, "the member's bodies are in memory")
+        #expect(c.host(n4).stagedBodies.isEmpty)
+        #expect([n1, n4].allSatisfy { c.host($0).failure == nil })
+    }
 }
