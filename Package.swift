@@ -30,7 +30,13 @@ let package = Package(
         .target(name: "ChorusSim", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRaft", "ChorusRing", "ChorusShards", "ChorusStorage", "ChorusLocks", "ChorusNode", "ChorusQueue", "ChorusCache"]),
         .target(name: "ChorusRuntime", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusNode", "ChorusSeal", "ChorusQueue", "ChorusCache"]),
         .target(name: "ChorusCLI", dependencies: ["ChorusBase", "ChorusWire", "ChorusMembership", "ChorusRing", "ChorusSim", "ChorusRuntime", "ChorusRaft", "ChorusShards", "ChorusLocks", "ChorusStorage", "ChorusSeal", "ChorusQueue", "ChorusNode", "ChorusCache"]),
-        .executableTarget(name: "chorus", dependencies: ["ChorusCLI"]),
+        // Release builds on Linux link with the toolchain's lld and pack the relative
+        // relocations (DT_RELR, glibc 2.36+): a position-independent binary whose ~80,000
+        // relocations take 16 KiB instead of 2 MiB that every process maps at start
+        // (docs/performance.md, "Shards: quiescent idle groups").
+        .executableTarget(name: "chorus", dependencies: ["ChorusCLI"],
+                          linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                                                        .when(platforms: [.linux], configuration: .release))]),
         .testTarget(name: "ChorusSealTests", dependencies: ["ChorusBase", "ChorusSeal"]),
         .testTarget(name: "ChorusWireTests", dependencies: ["ChorusBase", "ChorusWire"]),
         .testTarget(name: "ChorusRaftTests", dependencies: ["ChorusBase", "ChorusWire", "ChorusRaft", "ChorusStorage", "ChorusSim"]),
