@@ -61,6 +61,7 @@ public struct AgentSettings: Sendable {
         n.placement = placement
         n.shards = shards
         n.tick = shardTick
+        n.quietTick = max(n.quietTick, shardTick)
         n.bootstrapExpect = bootstrapExpect
         n.cache.maxBytes = cacheMaxBytes
         return n
