@@ -52,6 +52,10 @@ public struct DeadlockDetector: Sendable {
         self.epoch = firstEpoch
     }
 
+    /// True while a report holds an edge or a cycle awaits confirmation: the driver must run
+    /// passes at `detectionInterval` (an idle detector may wait longer).
+    public var holdsEdges: Bool { !candidates.isEmpty || reports.values.contains { !$0.edges.isEmpty } }
+
     /// Shards with a report held, sorted.
     public var shards: [UInt16] { reports.keys.sorted() }
 

@@ -9,7 +9,8 @@ import ChorusBase
 // last tick, whichever comes first. "In motion" is anything whose progress counts ticks or
 // waits for an answer: an awake group or a snapshot moving (`ShardHost.needsTicks`), a client
 // request or peer call outstanding, a deferred route or chore, a parked acquire or fetch, a
-// session drop fanning out, a queue job or entry in flight, a cache operation, load, purge or
+// wait queued on a led shard or an edge held by the deadlock detector (reports and passes keep
+// their intervals), a session drop fanning out, a queue job or entry in flight, a cache operation, load, purge or
 // retransmission, or a home's transaction. Deadlines: every led shard's session leases and
 // wait timeouts (exact, from the lock clocks), and the partitions' next lease or delay
 // (`queueDeadline`, seen at the last tick; anything that adds an earlier one is a request,
@@ -37,7 +38,8 @@ extension Node {
     var inMotion: Bool {
         host.needsTicks || !awaiting.isEmpty || calls.count > 0 || !retries.isEmpty || !choreRetries.isEmpty
             || !gathers.isEmpty || inbound > 0 || viewStale || !peersUndelivered.isEmpty
-            || !duties.parked.isEmpty || !duties.fanouts.isEmpty
+            || !duties.parked.isEmpty || !duties.fanouts.isEmpty || duties.detector?.holdsEdges == true
+            || duties.leaders.values.contains { $0.waits.nextDeadline != nil }
             || !queueDuties.jobs.isEmpty || !queueDuties.waiting.isEmpty || !queueDuties.ticking.isEmpty
             || !queueDuties.moving.isEmpty || !queueDuties.redrives.isEmpty
             || cacheDuties.inMotion

@@ -143,4 +143,41 @@ import Testing
         let late = Int64(c.time(lease.node).wallMillis) - Int64(lease.dueMillis)
         #expect((0...150).contains(late), "the lease ended \(late) ms after its deadline")
     }
+
+    /// A deadlock across shards on quiet nodes is still broken within the detector's bound:
+    /// queued waits and the detector's edges keep their nodes ticking at the regular interval.
+    @Test(arguments: [11, 12, 13, 14] as [UInt64])
+    func aDeadlockBetweenQuietNodesIsBrokenWithinTheDetectorsBound(seed: UInt64) throws {
+        let c = try Self.cluster(seed: seed)
+        #expect(c.settle())
+        c.run(until: c.now + .seconds(10)) { Self.allQuiescent($0) }
+        guard case let .sessionOpened(a, _)? = c.ask(.openSession(ttlMillis: 30_000, requestID: try RequestID("dl-a")), at: 0),
+              case let .sessionOpened(b, _)? = c.ask(.openSession(ttlMillis: 30_000, requestID: try RequestID("dl-b")), at: 1) else {
+            Issue.record("sessions"); return
+        }
+        // Two names on different shards, each held by one session, on shards led by nodes
+        // other than the detector's (shard 0's leader): only reports reach the detector.
+        let node = try #require(c.slots[0].node)
+        let detector = try #require(c.leader(of: ShardID(0)))
+        let names = try (0..<256).map { try LockName("dl/\($0)") }
+        let away = names.filter { c.leader(of: node.shard(forKey: $0.text)).map { $0 != detector } ?? false }
+        let x = try #require(away.first)
+        let y = try #require(away.first { node.shard(forKey: $0.text) != node.shard(forKey: x.text) })
+        let origin = try #require(c.leader(of: node.shard(forKey: x.text)))
+        guard case .granted? = c.ask(.acquire(name: x, session: a, mode: .exclusive, waitMillis: 0, requestID: try RequestID("ax")), at: 0),
+              case .granted? = c.ask(.acquire(name: y, session: b, mode: .exclusive, waitMillis: 0, requestID: try RequestID("by")), at: 1) else {
+            Issue.record("holds"); return
+        }
+        // Let every group quiesce again before the cycle closes.
+        c.run(until: c.now + .seconds(10)) { Self.allQuiescent($0) }
+        let first = c.submit(.acquire(name: y, session: a, mode: .exclusive, waitMillis: 20_000, requestID: try RequestID("ay")), to: origin)
+        c.run(for: .milliseconds(100))
+        let closed = c.now
+        let second = c.submit(.acquire(name: x, session: b, mode: .exclusive, waitMillis: 20_000, requestID: try RequestID("bx")), to: origin)
+        c.run(until: c.now + .seconds(5)) { c in c.replies[first] != nil || c.replies[second] != nil }
+        let broken = c.now - closed
+        let answer = c.replies[first]?.reply ?? c.replies[second]?.reply
+        guard case let .failure(f)? = answer, f.code == .deadlock else { Issue.record("answer: \(String(describing: answer))"); return }
+        #expect(broken <= DetectorSettings().detectionBound, "the cycle was broken \(broken) after it closed")
+    }
 }
