@@ -15,7 +15,8 @@ let package = Package(
     targets: [
         .target(name: "ChorusBase"),
         // OpenSSL's libcrypto (Debian: libssl-dev), for AES-256-GCM; never hand-rolled crypto.
-        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // The header only: libcrypto itself is loaded when a key is first used (ChorusSeal/LibCrypto.swift).
+        .systemLibrary(name: "CLibCrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "ChorusSeal", dependencies: ["ChorusBase", "CLibCrypto"]),
         .target(name: "ChorusWire", dependencies: ["ChorusBase"]),
         .target(name: "ChorusMembership", dependencies: ["ChorusBase", "ChorusWire"]),

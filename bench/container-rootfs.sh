@@ -24,6 +24,15 @@ ldd "$binary" | grep -o '/[^ ]*' | sort -u | while read -r lib; do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
 done
+# libcrypto is opened only when a key is first used (dlopen, ChorusSeal/LibCrypto.swift), so
+# ldd does not list it: copy it as well, at the path the loader resolves it to.
+crypto=$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ {print $NF; exit}')
+if [ -n "$crypto" ]; then
+    mkdir -p "$root$(dirname "$crypto")"
+    cp -L "$crypto" "$root$crypto"
+else
+    echo "warning: libcrypto.so.3 not found; the image cannot use a keyring" >&2
+fi
 # Name resolution of numeric addresses and of /etc/hosts entries; no NSS modules are needed.
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$root/etc/hosts"
 printf 'root:x:0:0:root:/:/usr/bin/chorus\n' >"$root/etc/passwd"

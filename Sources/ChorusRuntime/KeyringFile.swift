@@ -16,6 +16,7 @@ public enum KeyringFile {
             do { try keyring.install(key) } catch { throw .invalidSetting("keyring file \(source): \(error)") }
         }
         guard !keyring.isEmpty else { throw .invalidSetting("keyring file \(source) holds no key") }
+        if let why = SealLibrary.unavailableReason { throw .invalidSetting("keyring file \(source): \(why)") }
         return keyring
     }
 

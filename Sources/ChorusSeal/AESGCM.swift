@@ -1,4 +1,3 @@
-import CLibCrypto
 
 /// AES-256-GCM through OpenSSL's EVP interface. Nothing cryptographic is done here: this
 /// only passes bytes to libcrypto and reads its verdicts.
@@ -17,37 +16,38 @@ enum AESGCM {
                 n.baseAddress.flatMap { base in context.withSealing(nonce: base) { encrypt(plaintext, aad: aad, with: $0) } }
             }
         }
-        guard let ctx = EVP_CIPHER_CTX_new() else { return nil }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceBytes), nil) == 1,
-              EVP_EncryptInit_ex(ctx, nil, nil, key.bytes, nonce) == 1 else { return nil }
+        guard let c = LibCrypto.shared, let ctx = c.newContext() else { return nil }
+        defer { c.freeContext(ctx) }
+        guard c.encryptInit(ctx, c.aes256GCM(), nil, nil, nil) == 1,
+              c.control(ctx, LibCrypto.setIVLength, Int32(nonceBytes), nil) == 1,
+              c.encryptInit(ctx, nil, nil, key.bytes, nonce) == 1 else { return nil }
         return encrypt(plaintext, aad: aad, with: ctx)
     }
 
     /// Encrypts with a context keyed and given its nonce: ciphertext then tag.
     private static func encrypt(_ plaintext: [UInt8], aad: [UInt8], with ctx: OpaquePointer) -> [UInt8]? {
+        guard let c = LibCrypto.shared else { return nil }
         var length: Int32 = 0
         if !aad.isEmpty {
-            guard EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
+            guard c.encryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
         }
         var out = [UInt8](repeating: 0, count: plaintext.count + tagBytes)
         var written = 0
         if !plaintext.isEmpty {
             let ok = out.withUnsafeMutableBufferPointer { o in
-                EVP_EncryptUpdate(ctx, o.baseAddress, &length, plaintext, Int32(plaintext.count)) == 1
+                c.encryptUpdate(ctx, o.baseAddress, &length, plaintext, Int32(plaintext.count)) == 1
             }
             guard ok else { return nil }
             written = Int(length)
         }
         let finished = out.withUnsafeMutableBufferPointer { o in
-            o.baseAddress.map { EVP_EncryptFinal_ex(ctx, $0 + written, &length) == 1 } ?? false
+            o.baseAddress.map { c.encryptFinal(ctx, $0 + written, &length) == 1 } ?? false
         }
         guard finished else { return nil }
         written += Int(length)
         guard written == plaintext.count else { return nil }
         let tagged = out.withUnsafeMutableBufferPointer { o in
-            o.baseAddress.map { EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(tagBytes), $0 + written) == 1 } ?? false
+            o.baseAddress.map { c.control(ctx, LibCrypto.getTag, Int32(tagBytes), $0 + written) == 1 } ?? false
         }
         return tagged ? out : nil
     }
@@ -61,36 +61,37 @@ enum AESGCM {
                 n.baseAddress.flatMap { base in context.withOpening(nonce: base) { decrypt(sealed, aad: aad, with: $0) } }
             }
         }
-        guard let ctx = EVP_CIPHER_CTX_new() else { return nil }
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceBytes.count), nil) == 1,
-              EVP_DecryptInit_ex(ctx, nil, nil, key.bytes, nonceBytes) == 1 else { return nil }
+        guard let c = LibCrypto.shared, let ctx = c.newContext() else { return nil }
+        defer { c.freeContext(ctx) }
+        guard c.decryptInit(ctx, c.aes256GCM(), nil, nil, nil) == 1,
+              c.control(ctx, LibCrypto.setIVLength, Int32(nonceBytes.count), nil) == 1,
+              c.decryptInit(ctx, nil, nil, key.bytes, nonceBytes) == 1 else { return nil }
         return decrypt(sealed, aad: aad, with: ctx)
     }
 
     /// Decrypts and verifies with a context keyed and given its nonce.
     private static func decrypt(_ sealed: ArraySlice<UInt8>, aad: [UInt8], with ctx: OpaquePointer) -> [UInt8]? {
+        guard let c = LibCrypto.shared else { return nil }
         let cipherCount = sealed.count - tagBytes
         var tag = Array(sealed.suffix(tagBytes))
         var length: Int32 = 0
         if !aad.isEmpty {
-            guard EVP_DecryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
+            guard c.decryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1 else { return nil }
         }
         var out = [UInt8](repeating: 0, count: cipherCount + 16)
         var written = 0
         if cipherCount > 0 {
-            let ok = sealed.withUnsafeBufferPointer { c in
+            let ok = sealed.withUnsafeBufferPointer { cipher in
                 out.withUnsafeMutableBufferPointer { o in
-                    EVP_DecryptUpdate(ctx, o.baseAddress, &length, c.baseAddress, Int32(cipherCount)) == 1
+                    c.decryptUpdate(ctx, o.baseAddress, &length, cipher.baseAddress, Int32(cipherCount)) == 1
                 }
             }
             guard ok else { return nil }
             written = Int(length)
         }
-        guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagBytes), &tag) == 1 else { return nil }
+        guard c.control(ctx, LibCrypto.setTag, Int32(tagBytes), &tag) == 1 else { return nil }
         let verified = out.withUnsafeMutableBufferPointer { o in
-            o.baseAddress.map { EVP_DecryptFinal_ex(ctx, $0 + written, &length) == 1 } ?? false
+            o.baseAddress.map { c.decryptFinal(ctx, $0 + written, &length) == 1 } ?? false
         }
         guard verified else { return nil }
         written += Int(length)
@@ -101,8 +102,9 @@ enum AESGCM {
 
     /// `count` bytes from libcrypto's random generator; nil if it cannot provide them.
     static func randomBytes(_ count: Int) -> [UInt8]? {
+        guard let c = LibCrypto.shared else { return nil }
         var out = [UInt8](repeating: 0, count: count)
-        let ok = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) == 1 }
+        let ok = out.withUnsafeMutableBufferPointer { c.randomBytes($0.baseAddress, Int32(count)) == 1 }
         return ok ? out : nil
     }
 }
