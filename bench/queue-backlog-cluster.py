@@ -13,7 +13,9 @@ processes on 127.0.0.1 (Python 3 stdlib only):
    members per shard); the time until d is a voter holding, caught up, every queue partition
    the ring gives it is the copy time. The streamed snapshot counters and the most bytes of one
    snapshot held while sending / receiving are read from /metrics.
-5. A sample is fetched and acked; every body must match its CRC-32 and its index.
+5. c leaves gracefully (POST /v1/leave): its replicas move to d, which then holds every queue
+   partition; the time until every shard is on a, b, d with d caught up, and the counters again.
+6. A sample is fetched and acked; every body must match its CRC-32 and its index.
 
 Every agent's RSS (/proc/PID/status VmRSS) is sampled once a second throughout; each phase's
 peak per agent is reported. Disk use of each data directory is recorded after each phase.
@@ -254,6 +256,7 @@ def main():
     p.add_argument("--sample", type=int, default=20_000, help="messages fetched and acked at the end")
     p.add_argument("--agent-arg", action="append", default=[], help="extra argument to every agent")
     p.add_argument("--json", default="queue-backlog-cluster.json")
+    p.add_argument("--no-leave", action="store_true", help="skip the graceful leave of c after d joined")
     p.add_argument("--keep", action="store_true")
     o = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # the agents are killed on the way out
@@ -365,12 +368,53 @@ def main():
         if not st or st.get("depth") != o.n:
             raise RuntimeError(f"depth after the join is not {o.n}: {st}")
 
+        if not o.no_leave:
+            # c leaves gracefully: its replicas go to d, which then holds every partition.
+            sampler.phase = "leave"
+            before = {x.name: {"streamed": x.metric("chorus_raft_snapshots_streamed_total") or 0} for x in (a, b)}
+            t = time.time()
+            s, v = c.json("POST", "/v1/leave", timeout=300)
+            answered = time.time() - t
+            try:
+                c.proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError("c did not exit after its leave")
+            rest = {"a", "b", "d"}
+
+            def moved():
+                v = shards(a)
+                if not v or len(v) != SHARDS:
+                    return False
+                if not all(x.get("leader") and sorted(x["replicas"]) == sorted(rest) and not x["learners"] for x in v):
+                    return False
+                by = {x["shard"]: x for x in (d.json("GET", "/v1/shards?local=1", timeout=10)[1] or [])}
+                lead = {x["shard"]: x for x in v}
+                return all(sh in by and by[sh]["applied_index"] >= lead[sh]["commit_index"] for sh in qshards)
+            el = wait("d to hold every queue partition after c left", 1800, moved, step=1.0)
+            rep["phases"]["leave"] = {
+                "leave_answered_s": round(answered, 1), "leave_status": s,
+                "seconds_to_all_on_a_b_d": round(el, 1),
+                "snapshots_streamed": {k: (x.metric("chorus_raft_snapshots_streamed_total") or 0) - before[k]["streamed"]
+                                       for k, x in (("a", a), ("b", b))},
+                "bytes_held_sending_max": {k: x.metric("chorus_raft_snapshot_bytes_held_sending_max") for k, x in (("a", a), ("b", b))},
+                "bytes_held_receiving_max_d": d.metric("chorus_raft_snapshot_bytes_held_receiving_max"),
+                "snapshots_installed_d": d.metric("chorus_raft_snapshots_installed_total"),
+            }
+            print(f"leave: every shard on a, b, d after {el:.1f} s", file=sys.stderr, flush=True)
+            time.sleep(2)
+            rep["disk_after_leave_mib"] = {x.name: round(dir_bytes(x.data) / 2**20) for x in (a, b, d)}
+            st = stats(d, q)
+            rep["stats_after_leave"] = st
+            if not st or st.get("depth") != o.n:
+                raise RuntimeError(f"depth after the leave is not {o.n}: {st}")
+
         sampler.phase = "drain"
         got, bad, dup, seen = 0, 0, 0, set()
         t = time.time()
         k = 0
+        live = [x for x in agents if x.alive()]
         while got < o.sample and time.time() - t < 600:
-            x = agents[k % 4]
+            x = live[k % len(live)]
             k += 1
             s, v = x.json("POST", f"/v1/queues/{q}/fetch", json.dumps({"consumer": "check", "max_messages": 200, "wait_ms": 200}))
             if s != 200 or not v or not v.get("messages"):
@@ -443,6 +487,13 @@ def markdown(rep):
                  f"max bytes of one snapshot held sending {x['bytes_held_sending_max']}, receiving on d {x['bytes_held_receiving_max_d']}")
     if "disk_after_join_mib" in rep:
         L.append(f"- disk per data dir after the join (MiB): {rep['disk_after_join_mib']}")
+    if "leave" in ph:
+        x = ph["leave"]
+        L.append(f"- c leaves gracefully (answered {x['leave_status']} after {x['leave_answered_s']} s): every shard on a, b, d and d caught up "
+                 f"on all {rep['partitions']} partitions after {x['seconds_to_all_on_a_b_d']} s; snapshots streamed {x['snapshots_streamed']}; "
+                 f"max bytes of one snapshot held sending {x['bytes_held_sending_max']}, receiving on d {x['bytes_held_receiving_max_d']}")
+    if "disk_after_leave_mib" in rep:
+        L.append(f"- disk per data dir after the leave (MiB): {rep['disk_after_leave_mib']}")
     if "drain_sample" in ph:
         x = ph["drain_sample"]
         L.append(f"- drain sample: {x['fetched']:,} fetched+acked, {x['distinct']:,} distinct, {x['bad_bodies']} bad bodies, "
