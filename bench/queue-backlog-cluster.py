@@ -294,9 +294,9 @@ def main():
         rep["rss_before_kill_mib"] = {x.name: round((x.rss_kib() or 0) / 1024) for x in first}
         rep["partition_shards"] = queue_shards(a, q)
 
-        sampler.phase = "restart"
         for x in first:
             x.kill()
+        sampler.phase = "restart"
         t = time.time()
         for x in first:
             x.start()
@@ -358,7 +358,7 @@ def main():
             "snapshots_sent": {k: (after[k]["sent"] or 0) - (before[k]["sent"] or 0) for k in after},
             "bytes_held_sending_max": {k: after[k]["held_sending_max"] for k in after},
             "bytes_held_receiving_max_d": d.metric("chorus_raft_snapshot_bytes_held_receiving_max"),
-            "snapshots_installed_d": d.metric("chorus_raft_snapshots_installed_total"),
+            "snapshots_taken_d": d.metric("chorus_raft_snapshots_taken_total"),
         }
         print(f"join: d caught up on {len(target.get('shards', []))} queue shards after {el:.1f} s", file=sys.stderr, flush=True)
         time.sleep(2)
@@ -398,7 +398,7 @@ def main():
                                        for k, x in (("a", a), ("b", b))},
                 "bytes_held_sending_max": {k: x.metric("chorus_raft_snapshot_bytes_held_sending_max") for k, x in (("a", a), ("b", b))},
                 "bytes_held_receiving_max_d": d.metric("chorus_raft_snapshot_bytes_held_receiving_max"),
-                "snapshots_installed_d": d.metric("chorus_raft_snapshots_installed_total"),
+                "snapshots_taken_d": d.metric("chorus_raft_snapshots_taken_total"),
             }
             print(f"leave: every shard on a, b, d after {el:.1f} s", file=sys.stderr, flush=True)
             time.sleep(2)
