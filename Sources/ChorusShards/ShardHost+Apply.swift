@@ -90,6 +90,7 @@ extension ShardHost {
                     if failure == nil { failure = ShardStorageFailure(shard: shard, index: s.metadata.index, reason: "\(error)") }
                 }
                 r.appliedSinceSnapshot = 0
+                r.appliedBytesSinceSnapshot = 0
                 r.appliedConfiguration = s.metadata.configuration
                 counters.snapshotsInstalled += 1
                 // Proposals below the snapshot can no longer be matched to their entries.
@@ -127,7 +128,8 @@ extension ShardHost {
             if let error = r.machine.storageFailure, failure == nil {
                 failure = ShardStorageFailure(shard: shard, index: r.node.log.applied, reason: "queue body log: \(error)")
             }
-            if r.appliedSinceSnapshot >= settings.snapshotEvery, r.node.log.applied > r.node.log.snapshotIndex {
+            if r.appliedSinceSnapshot >= settings.snapshotEvery || r.appliedBytesSinceSnapshot >= settings.snapshotEveryBytes,
+               r.node.log.applied > r.node.log.snapshotIndex {
                 takeLocalSnapshot(of: &r, shard: shard)
             }
             startStreamedTransfers(of: &r, shard: shard)
@@ -152,6 +154,7 @@ extension ShardHost {
         var reply: [UInt8] = []
         if case let .command(bytes) = e.payload {
             r.appliedSinceSnapshot += 1
+            r.appliedBytesSinceSnapshot += bytes.count
             counters.applied += 1
             if let envelope = try? CommandEnvelope(decoding: bytes) {
                 if let done = r.ledger.reply(for: envelope.requestID) {

@@ -34,6 +34,7 @@ extension ShardHost {
         compactionsUnpersisted.append((shard, s))
         if let checkpoint = local.checkpoint, !checkpoint.isEmpty { localFiles.releases.append((shard, s.metadata.index, checkpoint)) }
         r.appliedSinceSnapshot = 0
+        r.appliedBytesSinceSnapshot = 0
         counters.snapshotsTaken += 1
     }
 

@@ -12,6 +12,13 @@ public struct ShardHostSettings: Sendable, Hashable {
     /// etcd's default is 10,000 (`--snapshot-count` was 100,000 before 3.2; smaller keeps
     /// restarts and catch-ups short for the small state of a lock shard).
     public var snapshotEvery = 10_000
+    /// Snapshot a group's state machine (and compact its log) also once the entries applied
+    /// since the last snapshot carry this many bytes of commands. The log is held in memory
+    /// until it is compacted, so this bounds it per group: a queue backlog of 1 KiB bodies
+    /// published 60 to an entry reaches 16 MiB after about 16,000 messages, where the entry
+    /// count alone would let 10,000 such entries (600 MiB) pile up. With bodies on disk the
+    /// image is the records only (about 50 bytes a message), so the extra snapshots are cheap.
+    public var snapshotEveryBytes = 16 << 20
     /// Request ids remembered per group for exactly-once application (`RequestLedger`).
     public var ledgerCapacity = 10_000
     /// Ticks between two looks at placement by each group leader (one change at a time).
@@ -58,7 +65,7 @@ public struct ShardHostSettings: Sendable, Hashable {
 
     public func validate() throws(RaftSettingsError) {
         try raft.validate()
-        for (name, value) in [("snapshot_every", snapshotEvery), ("ledger_capacity", ledgerCapacity),
+        for (name, value) in [("snapshot_every", snapshotEvery), ("snapshot_every_bytes", snapshotEveryBytes), ("ledger_capacity", ledgerCapacity),
                               ("rebalance_every_ticks", rebalanceEveryTicks), ("orphan_ticks", orphanTicks),
                               ("max_pending_proposals", maxPendingProposals), ("snapshot_chunk_bytes", snapshotChunkBytes),
                               ("snapshot_window_bytes", snapshotWindowBytes), ("snapshot_resend_ticks", snapshotResendTicks),

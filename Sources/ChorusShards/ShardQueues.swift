@@ -126,9 +126,12 @@ public struct ShardQueues: Sendable, Equatable {
             var p: Partition
             // Taken out of the map while it applies, so the partition's storage is mutated in
             // place: a copy left in the map would make every apply copy every message held.
-            let existing = partitions.removeValue(forKey: id)
-            if let existing, existing.incarnation == incarnation {
-                p = existing
+            // `existing` is emptied once `p` holds the partition, for the same reason (a
+            // binding still alive beside `p` made every publish copy the whole backlog).
+            var existing = partitions.removeValue(forKey: id)
+            if let same = existing, same.incarnation == incarnation {
+                existing = nil
+                p = same
             } else {
                 do { try settings.validate() } catch {
                     partitions[id] = existing

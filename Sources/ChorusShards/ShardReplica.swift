@@ -19,6 +19,8 @@ struct ShardReplica<Machine: ReplicatedStateMachine>: Sendable {
     var ledger: RequestLedger
     var pending: [LogIndex: Pending] = [:]
     var appliedSinceSnapshot = 0
+    /// Bytes of the commands applied since the last snapshot (`ShardHostSettings.snapshotEveryBytes`).
+    var appliedBytesSinceSnapshot = 0
     /// Ticks since this replica last heard from a leader of its group (or led it).
     var ticksWithoutLeader = 0
     /// Ticks in a row this leader was idle enough to quiesce (`ShardHost+Quiescence`).

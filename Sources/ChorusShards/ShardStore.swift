@@ -153,7 +153,12 @@ public final class ShardStore {
     }
 
     /// Deletes segments every group's snapshot covers.
-    public func compact() throws { _ = try log.compact() }
+    @discardableResult
+    public func compact() throws -> CompactionReport { try log.compact() }
+
+    /// Segments the log may keep before the group pinning the oldest one is asked for a
+    /// snapshot (`ShardHost.snapshotPinningGroup`): 4 × 64 MiB by default.
+    public static let segmentsBeforePinnedSnapshot = 4
 }
 
 extension ShardStore {
@@ -171,9 +176,16 @@ extension ShardStore {
             if !r.leaderBatches.isEmpty { send(r.leaderBatches) } // before the fsync (§10.2.1)
             let started = clock?()
             if try sync(), let started, let clock { synced(clock() - started) }
-            if !r.compactions.isEmpty { try compact() }
+            var pinning: ShardID?
+            if !r.compactions.isEmpty {
+                let report = try compact()
+                if report.retainedSegments > Self.segmentsBeforePinnedSnapshot, let g = report.pinnedBy, let shard = UInt32(exactly: g) {
+                    pinning = ShardID(shard)
+                }
+            }
             if !r.batches.isEmpty { send(r.batches) }
             replies += host.advance(r)
+            if let pinning { host.snapshotPinningGroup(pinning) }
             if let failure = host.failure { throw failure }
         }
         return replies

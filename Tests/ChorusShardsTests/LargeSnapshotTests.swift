@@ -10,6 +10,7 @@ import Testing
     @Test func stateLargerThanAFrame_isSnapshotted_restartsFromDisk_andIsCopiedToANewReplica() throws {
         var settings = ShardHostSettings()
         settings.snapshotEvery = 17
+        settings.snapshotEveryBytes = 64 << 20 // one snapshot of all 17 MiB, by the entry count
         let c = try ShardTestCluster(nodes: 1, settings: settings)
         try c.bootstrap(on: n1, shards: 1)
         try #require(try c.run(maxTicks: 40) { c.host(n1).isLeader(of: ShardID(0)) })
@@ -44,6 +45,7 @@ import Testing
         let values = 20
         var settings = ShardHostSettings()
         settings.snapshotEvery = values
+        settings.snapshotEveryBytes = 64 << 20 // one snapshot of all 20 MiB, by the entry count
         let c = try ShardTestCluster(nodes: 0, settings: settings)
         try c.add(n1, directory: dir)
         try c.bootstrap(on: n1, shards: 1)

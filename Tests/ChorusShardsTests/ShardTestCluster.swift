@@ -51,6 +51,9 @@ final class ShardTestCluster {
     /// Queue bodies in each member's body logs (`<data>/shards/bodies` on its file system)
     /// instead of memory, for members started after it is set.
     var bodiesOnDisk = false
+    /// The shared log's settings on a member without a real directory (small segments let a
+    /// test cross many of them).
+    var logSettings = SegmentLogSettings()
     private(set) var framesRefused = 0
     /// Every batch sent and every reply given, in order: same calls ⇒ same digest.
     private(set) var trace = TraceDigest()
@@ -87,7 +90,7 @@ final class ShardTestCluster {
     func start(_ id: NodeID) throws {
         let m = member(id)
         let store = try m.directory.map { try ShardStore(directory: $0, fileSystem: PosixFileSystem()) }
-            ?? ShardStore(directory: "/data", fileSystem: m.fileSystem)
+            ?? ShardStore(directory: "/data", fileSystem: m.fileSystem, settings: logSettings)
         m.starts += 1
         let bodies: ShardBodyStores = !bodiesOnDisk ? .memory
             : .disk(root: (m.directory ?? "/data") + "/bodies", fileSystem: m.directory == nil ? m.fileSystem : PosixFileSystem())
