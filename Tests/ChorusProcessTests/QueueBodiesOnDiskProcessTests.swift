@@ -59,26 +59,8 @@ extension QueueProcessTests {
         // A publish of 50 unkeyed messages is one entry on one partition's shard: 600 entries
         // over 8 shards, so a local snapshot every 20 applied entries makes several per shard.
         let extra = ["--queue-bodies-on-disk", "--snapshot-every", "20"]
-        let first = try cluster.start("b1", extra: extra)
-        var nodes = [first, try cluster.start("b2", seeds: [first.gossip], extra: extra), try cluster.start("b3", seeds: [first.gossip], extra: extra)]
-        #expect(waitUntil(timeout: 40) { Self.settled(nodes[2]) }, "shards did not settle:\n\(cluster.logs)")
-        let created = Self.call(nodes[0].api, .post, "/v1/queues", #"{"name":"backlog","partitions":8,"visibility_timeout_ms":60000}"#)
-        #expect(created?.status == 201, "\(String(describing: created))")
-        var published = 0
-        while published < Self.backlog {
-            let ids = published..<min(published + 50, Self.backlog)
-            let body = #"{"messages":["# + ids.map { #"{"body":"\#(Self.body($0))"}"# }.joined(separator: ",") + "]}"
-            var done = false
-            for attempt in 0..<20 where !done {
-                if let r = Self.call(nodes[(published / 50 + attempt) % 3].api, .post, "/v1/queues/backlog/messages", body, timeout: 15), r.status == 200 {
-                    done = true
-                } else {
-                    usleep(200_000)
-                }
-            }
-            try #require(done, "publish of \(ids) failed:\n\(cluster.logs)")
-            published = ids.upperBound
-        }
+        var nodes = try Self.startWithBacklogQueue(cluster, names: ["b1", "b2", "b3"], extra: extra)
+        try Self.publish(Self.backlog, to: nodes, cluster: cluster)
         // Ack the first part of the backlog (whatever the partitions hand out first).
         var acked: [String: Int] = [:]
         Self.drain(nodes, want: 3_000, seen: &acked, countOnlyAcked: true)
@@ -109,12 +91,23 @@ extension QueueProcessTests {
         let expected = Set((0..<Self.backlog).map(Self.body)).subtracting(acked.keys)
         let lost = expected.subtracting(seen.keys)
         let foreign = Set(seen.keys).subtracting(expected)
-        print("bodies on disk: \(published) published, \(acked.count) acked before kill -9 of all three, \(seen.count) delivered after, \(lost.count) lost, \(foreign.count) acked or altered that came back, \(snapshots) local snapshots; RSS before the kill \(rssBefore)")
+        print("bodies on disk: \(Self.backlog) published, \(acked.count) acked before kill -9 of all three, \(seen.count) delivered after, \(lost.count) lost, \(foreign.count) acked or altered that came back, \(snapshots) local snapshots; RSS before the kill \(rssBefore)")
         #expect(lost.isEmpty, "lost \(lost.count) unacked messages:\n\(cluster.logs)")
         #expect(foreign.isEmpty, "\(foreign.count) bodies that were acked or not as published came back")
     }
 
     /// Publishes `count` bodies in batches of 50, each batch through the next node, retrying.
+    /// Three agents joined through the first, settled, with the 8-partition queue `backlog`.
+    static func startWithBacklogQueue(_ cluster: Cluster, names: [String], extra: [String]) throws -> [AgentProcess] {
+        let first = try cluster.start(names[0], extra: extra)
+        var nodes = [first]
+        for name in names.dropFirst() { nodes.append(try cluster.start(name, seeds: [first.gossip], extra: extra)) }
+        #expect(waitUntil(timeout: 40) { Self.settled(nodes[nodes.count - 1]) }, "shards did not settle:\n\(cluster.logs)")
+        let created = Self.call(nodes[0].api, .post, "/v1/queues", #"{"name":"backlog","partitions":8,"visibility_timeout_ms":60000}"#)
+        #expect(created?.status == 201, "\(String(describing: created))")
+        return nodes
+    }
+
     static func publish(_ count: Int, to nodes: [AgentProcess], cluster: Cluster) throws {
         var published = 0
         while published < count {
@@ -145,16 +138,12 @@ extension QueueProcessTests {
         // snapshot every 5 applied entries truncates every one of those logs many times. Each
         // partition then holds about 2 MiB of bodies, more than one 1 MiB snapshot chunk.
         let extra = ["--snapshot-every", "5"]
-        let first = try cluster.start("j1", extra: extra)
-        var nodes = [first, try cluster.start("j2", seeds: [first.gossip], extra: extra), try cluster.start("j3", seeds: [first.gossip], extra: extra)]
-        #expect(waitUntil(timeout: 40) { Self.settled(nodes[2]) }, "shards did not settle:\n\(cluster.logs)")
-        let created = Self.call(nodes[0].api, .post, "/v1/queues", #"{"name":"backlog","partitions":8,"visibility_timeout_ms":60000}"#)
-        #expect(created?.status == 201, "\(String(describing: created))")
+        var nodes = try Self.startWithBacklogQueue(cluster, names: ["j1", "j2", "j3"], extra: extra)
         let count = 16_000
         try Self.publish(count, to: nodes, cluster: cluster)
         #expect(waitUntil(timeout: 15) { nodes.map { Self.metric($0, "chorus_raft_snapshots_taken_total") }.reduce(0, +) >= 3 * 8 })
 
-        let joiner = try cluster.start("j4", seeds: [first.gossip], extra: extra)
+        let joiner = try cluster.start("j4", seeds: [nodes[0].gossip], extra: extra)
         nodes.append(joiner)
         var streamed = 0.0
         let moved = waitUntil(timeout: 90) {
