@@ -162,6 +162,14 @@ public struct CacheController {
         return .I
     }
 
+    /// Reads a driver answered from its mirror of this controller's readable copies
+    /// (`LocalCopy`): `count` hits, of which `keys` (possibly fewer, or repeated) refresh
+    /// their lines' recency, as if each had been a `read` that hit.
+    public mutating func servedLocally(_ keys: [CacheKey], count: UInt64) {
+        metrics.hits &+= count
+        for key in keys { copies.touch(key) }
+    }
+
     /// Whether the node may answer a read of `key` locally at `now`, and with what value.
     public func readableValue(of key: CacheKey, at now: Instant) -> [UInt8]?? {
         guard let copy = localCopy(of: key), now < copy.readableUntil else { return nil }

@@ -5,8 +5,13 @@ import ChorusBase
 /// Entries live in an array of slots threaded on an intrusive doubly-linked list (most
 /// recent at `head`); a dictionary maps each key to its slot; freed slots are reused
 /// through a free list. `get`, `put` and `remove` are O(1) (amortised for the dictionary).
+/// Expiries are kept in a min-heap of marks, so dropping the expired entries costs
+/// O(log n) per entry that expired, not a walk over every entry.
 ///
 /// Invariants: every live slot is on the list exactly once and in `index` exactly once;
+/// every live slot has exactly one current mark in `expiries` (a mark whose generation is
+/// its slot's), and marks that are not current are at most `count + 64` more than the
+/// current ones (they are dropped in one pass beyond that);
 /// `bytes` is the sum of live entries' costs and, after any `put` returns, `bytes <=
 /// capacity` unless a single entry is larger than the capacity (such an entry is refused).
 public struct LocalCache<Payload> {
@@ -20,6 +25,19 @@ public struct LocalCache<Payload> {
         var expires: Instant
         var previous: Int32
         var next: Int32
+        /// Bumped whenever the expiry is set or the slot freed: a mark names one setting.
+        var generation: UInt32
+    }
+
+    /// One setting of one slot's expiry. Ordered by instant, then slot (no two current
+    /// marks share a slot), so the pop order does not depend on the heap's layout.
+    struct ExpiryMark: Comparable {
+        let expires: Instant
+        let slot: Int32
+        let generation: UInt32
+        static func < (a: ExpiryMark, b: ExpiryMark) -> Bool {
+            (a.expires, a.slot, a.generation) < (b.expires, b.slot, b.generation)
+        }
     }
 
     /// Why an entry left the cache, reported to the caller so it can tell the home.
@@ -32,6 +50,7 @@ public struct LocalCache<Payload> {
     private var free: [Int32] = []
     private var head: Int32 = -1
     private var tail: Int32 = -1
+    private(set) var expiries = MinHeap<ExpiryMark>()
 
     public init(capacity: Int) {
         precondition(capacity > 0, "a LocalCache needs a positive capacity")
@@ -52,6 +71,15 @@ public struct LocalCache<Payload> {
         }
         moveToFront(i)
         return slots[Int(i)].payload
+    }
+
+    /// Marks `key`'s entry most recent, expired or not (a read answered elsewhere from a
+    /// mirror of this entry; expiry is the tick's business). False when it is gone.
+    @discardableResult
+    public mutating func touch(_ key: CacheKey) -> Bool {
+        guard let i = index[key] else { return false }
+        moveToFront(i)
+        return true
     }
 
     /// The payload without touching recency or expiry (for protocol handling, not reads).
@@ -84,15 +112,23 @@ public struct LocalCache<Payload> {
             slots[Int(i)].expires = expires
             bytes += cost
             moveToFront(i)
+            mark(i)
         } else {
             let i: Int32
-            let slot = Slot(key: key, payload: payload, cost: cost, expires: expires, previous: -1, next: -1)
-            if let reused = free.popLast() { i = reused; slots[Int(i)] = slot } else {
-                i = Int32(slots.count); slots.append(slot)
+            if let reused = free.popLast() {
+                i = reused
+                let generation = slots[Int(i)].generation
+                slots[Int(i)] = Slot(key: key, payload: payload, cost: cost, expires: expires, previous: -1, next: -1,
+                                     generation: generation)
+            } else {
+                i = Int32(slots.count)
+                slots.append(Slot(key: key, payload: payload, cost: cost, expires: expires, previous: -1, next: -1,
+                                  generation: 0))
             }
             index[key] = i
             bytes += cost
             link(i)
+            mark(i)
         }
         while bytes > capacity, tail >= 0 {
             let victim = tail
@@ -109,17 +145,15 @@ public struct LocalCache<Payload> {
         return removeSlot(i)
     }
 
-    /// Removes every entry whose expiry is at or before `now`, least recent first. O(n); the
-    /// controller calls it on ticks so expired copies do not hold bytes.
+    /// Removes every entry whose expiry is at or before `now`, earliest expiry first (ties by
+    /// slot). O(log n) per entry removed or stale mark dropped; the controller calls it on
+    /// ticks so expired copies do not hold bytes.
     public mutating func removeExpired(at now: Instant, departed: inout [(CacheKey, Payload, Departure)]) {
-        var i = tail
-        while i >= 0 {
-            let previous = slots[Int(i)].previous
-            if slots[Int(i)].expires <= now {
-                let key = slots[Int(i)].key
-                if let p = removeSlot(i) { departed.append((key, p, .expired)) }
-            }
-            i = previous
+        while let top = expiries.min, top.expires <= now {
+            _ = expiries.pop()
+            guard isCurrent(top) else { continue }
+            let key = slots[Int(top.slot)].key
+            if let p = removeSlot(top.slot) { departed.append((key, p, .expired)) }
         }
     }
 
@@ -142,6 +176,22 @@ public struct LocalCache<Payload> {
         return out
     }
 
+    // MARK: expiry marks
+
+    /// Freeing a slot bumps its generation too, so a match means the slot is live.
+    private func isCurrent(_ m: ExpiryMark) -> Bool { slots[Int(m.slot)].generation == m.generation }
+
+    /// Gives slot `i` a new current mark for its expiry; drops the stale marks in one pass
+    /// once they outnumber the live entries by more than 64.
+    private mutating func mark(_ i: Int32) {
+        slots[Int(i)].generation &+= 1
+        expiries.push(ExpiryMark(expires: slots[Int(i)].expires, slot: i, generation: slots[Int(i)].generation))
+        if expiries.count > 2 &* index.count &+ 64 {
+            let current = expiries.items.filter(isCurrent)
+            expiries.rebuild(current)
+        }
+    }
+
     // MARK: list surgery
 
     private mutating func removeSlot(_ i: Int32) -> Payload? {
@@ -151,6 +201,7 @@ public struct LocalCache<Payload> {
         bytes -= slot.cost
         slots[Int(i)].payload = nil
         slots[Int(i)].key = CacheKey([])
+        slots[Int(i)].generation &+= 1
         free.append(i)
         return slot.payload
     }

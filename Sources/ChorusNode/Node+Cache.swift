@@ -356,6 +356,12 @@ extension Node {
     /// across one read's input knows the read was a hit).
     public var cacheHits: UInt64 { cacheDuties.controller.metrics.hits }
 
+    /// Reads a driver answered from its mirror of this node's `.localCopies` without an input
+    /// each (`LocalCopyMirror`): they count as hits and refresh the LRU order of `keys`.
+    public func cacheReadsServedLocally(_ keys: [CacheKey], count: UInt64) {
+        cacheDuties.controller.servedLocally(keys, count: count)
+    }
+
     /// Coherence messages this node received from peers.
     public var cacheMessagesReceived: UInt64 { cacheDuties.messagesReceived }
 

@@ -59,9 +59,16 @@ extension Agent {
 
     /// Submits a cache read and observes its latency: a hit when this node's copy answered
     /// it within the call (its controller's hits grew), a miss otherwise; `answer` is told
-    /// which.
+    /// which. A key with a readable copy in the mirror of the node's copies is answered from
+    /// it at once, as the node itself would answer it (`LocalCacheReads`), and handed back
+    /// to the node as a hit at the next tick.
     func submitCacheRead(_ request: ClientRequest, answer: @escaping (ClientReply, _ hit: Bool) -> Void) {
         let started = loop.now()
+        if case let .cacheGet(key) = request, let found = localCacheReads.value(of: CacheKey(key), at: started) {
+            let elapsed: Interval = loop.now() - started
+            cacheMetrics.observeRead(hit: true, seconds: elapsed.seconds)
+            return answer(.cacheValue(key: key, value: found), true)
+        }
         let hitsBefore = shards.node.cacheHits
         let inCall = CacheReadCall()
         submit(request) { [unowned self] reply in

@@ -56,6 +56,8 @@ extension Agent {
             self.shards.tickAt = nil
             guard !self.exiting else { return }
             var effects: [NodeEffect] = []
+            let served = self.localCacheReads.takeServed()
+            if served.count > 0 { self.shards.node.cacheReadsServedLocally(served.keys, count: served.count) }
             self.shards.node.tick(at: self.nodeTime, into: &effects)
             self.perform(effects)
             self.followMembership()

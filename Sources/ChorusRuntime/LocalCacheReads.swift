@@ -11,10 +11,20 @@ import Synchronization
 /// node's later effects of the same input, so a read on another thread never sees a copy
 /// after the acknowledgement that gave it up has left (`LocalCopyMirror`). A miss means only
 /// that this node holds no readable copy now: ask the node (`GET /v1/cache/{key}`).
+/// Hits are handed back to the node (`takeServed`), so its hit count and LRU order see them:
+/// at most `maxServedKeys` keys per hand-over refresh recency, every hit is counted.
 public final class LocalCacheReads: Sendable {
-    private let mirror = Mutex(LocalCopyMirror())
+    private struct State {
+        var mirror = LocalCopyMirror()
+        var served: [CacheKey] = []
+    }
+    private let state = Mutex(State())
     private let hitCount = Atomic<UInt64>(0)
     private let missCount = Atomic<UInt64>(0)
+    private let handedOver = Atomic<UInt64>(0)
+
+    /// Keys kept per hand-over for the node's LRU order; later hits still count.
+    public static let maxServedKeys = 4_096
 
     public init() {}
 
@@ -26,7 +36,11 @@ public final class LocalCacheReads: Sendable {
 
     /// The local copy of `key` at `now` (a reading of `MonotonicClock`).
     public func value(of key: CacheKey, at now: Instant) -> [UInt8]?? {
-        let found = mirror.withLock { $0.value(of: key, at: now) }
+        let found = state.withLock { s -> [UInt8]?? in
+            let found = s.mirror.value(of: key, at: now)
+            if found != nil, s.served.count < Self.maxServedKeys { s.served.append(key) }
+            return found
+        }
         if found == nil { missCount.wrappingAdd(1, ordering: .relaxed) } else { hitCount.wrappingAdd(1, ordering: .relaxed) }
         return found
     }
@@ -36,12 +50,25 @@ public final class LocalCacheReads: Sendable {
     public var misses: UInt64 { missCount.load(ordering: .relaxed) }
 
     /// Keys mirrored (some may wait for their lease-end change).
-    public var count: Int { mirror.withLock { $0.count } }
+    public var count: Int { state.withLock { $0.mirror.count } }
+
+    /// The hits since the last call and the keys they read (at most `maxServedKeys`), for
+    /// `Node.cacheReadsServedLocally`; the loop calls it.
+    public func takeServed() -> (keys: [CacheKey], count: UInt64) {
+        let keys = state.withLock { s -> [CacheKey] in
+            let keys = s.served
+            s.served = []
+            return keys
+        }
+        let hits = hitCount.load(ordering: .relaxed)
+        let before = handedOver.exchange(hits, ordering: .relaxed)
+        return (keys, hits &- before)
+    }
 
     /// Takes in a `.localCopies` effect. The agent's loop calls it in effect order; anything
     /// else that calls it (a benchmark filling a mirror) gives up the invariant above.
-    public func apply(_ changes: [LocalCopyChange]) { mirror.withLock { $0.apply(changes) } }
-    func removeAll() { mirror.withLock { $0.removeAll() } }
+    public func apply(_ changes: [LocalCopyChange]) { state.withLock { $0.mirror.apply(changes) } }
+    func removeAll() { state.withLock { $0.mirror.removeAll(); $0.served.removeAll() } }
 }
 
 extension Agent {

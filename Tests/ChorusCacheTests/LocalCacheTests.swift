@@ -20,6 +20,17 @@ import Testing
         #expect(cache.keysByRecency == [CacheKey("d"), CacheKey("a"), CacheKey("c")])
     }
 
+    @Test func touch_marksEntryMostRecent_withoutAReadAndReportsWhetherItWasThere() {
+        var cache = LocalCache<Int>(capacity: 2 * (overhead + 2))
+        var departed: Departed = []
+        cache.put(CacheKey("a"), 1, cost: 1, expires: never, departed: &departed)
+        cache.put(CacheKey("b"), 2, cost: 1, expires: never, departed: &departed)
+        let touchedA = cache.touch(CacheKey("a")), touchedZ = cache.touch(CacheKey("z"))
+        #expect(touchedA && !touchedZ)
+        cache.put(CacheKey("c"), 3, cost: 1, expires: never, departed: &departed)
+        #expect(departed.map(\.0) == [CacheKey("b")])
+    }
+
     @Test func put_overBudget_evictsLeastRecentUntilBytesFit() {
         var cache = LocalCache<Int>(capacity: 1_000)
         var departed: Departed = []
@@ -80,5 +91,50 @@ import Testing
         }
         #expect(cache.keysByRecency == model.map(\.key))
         #expect(cache.bytes == model.reduce(0) { $0 + $1.cost })
+    }
+
+    @Test func removeExpired_dropsExactlyTheExpiredEntries_earliestFirst_likeAReferenceModel() {
+        var rng = SeededRandom(seed: 21)
+        var cache = LocalCache<Int>(capacity: 40 * (overhead + 10))
+        var model: [CacheKey: (value: Int, expires: Int64)] = [:]
+        var now: Int64 = 0
+        for step in 0..<20_000 {
+            let key = CacheKey("k\(rng.below(50))")
+            var departed: Departed = []
+            switch rng.below(4) {
+            case 0, 1:
+                let expires = now + Int64(rng.below(1_000))
+                cache.put(key, step, cost: 1, expires: Instant(nanoseconds: expires), departed: &departed)
+                model[key] = (step, expires)
+                #expect(departed.isEmpty)   // 50 keys of cost 1 + overhead always fit
+            case 2:
+                cache.remove(key)
+                model[key] = nil
+            default:
+                now += Int64(rng.below(50))
+                cache.removeExpired(at: Instant(nanoseconds: now), departed: &departed)
+                let expected = model.filter { $0.value.expires <= now }
+                #expect(Set(departed.map(\.0)) == Set(expected.keys))
+                #expect(departed.allSatisfy { $0.2 == .expired && model[$0.0]?.value == $0.1 })
+                let instants = departed.compactMap { model[$0.0]?.expires }
+                #expect(instants == instants.sorted())
+                for key in expected.keys { model[key] = nil }
+            }
+            #expect(cache.count == model.count)
+            #expect(cache.expiries.count <= 2 * cache.count + 64)
+        }
+    }
+
+    @Test func refreshingOneEntryManyTimes_keepsItsStaleExpiryMarksBounded() {
+        var cache = LocalCache<Int>(capacity: 1_000)
+        var departed: Departed = []
+        for i in 0..<10_000 {
+            cache.put(CacheKey("hot"), i, cost: 1, expires: Instant(nanoseconds: Int64(i)), departed: &departed)
+        }
+        #expect(cache.expiries.count <= 66)
+        cache.removeExpired(at: Instant(nanoseconds: 9_998), departed: &departed)
+        #expect(departed.isEmpty && cache.count == 1)
+        cache.removeExpired(at: Instant(nanoseconds: 9_999), departed: &departed)
+        #expect(departed.map(\.1) == [9_999] && cache.isEmpty)
     }
 }

@@ -1,4 +1,6 @@
 import ChorusBase
+import ChorusCache
+import ChorusNode
 import Foundation
 import Synchronization
 import Testing
@@ -72,6 +74,47 @@ import Testing
         finished.wait()
         #expect(violations.all.isEmpty, "\(violations.all.prefix(5))")
         #expect(shared.hits.load(ordering: .relaxed) > 0, "the readers never found a copy")
+    }
+
+    /// Reads the mirror answers are handed to the node at its next tick: they count as hits
+    /// in its statistics and refresh its LRU order, so a key read only that way is not the
+    /// first evicted.
+    @Test func mirrorHits_areHandedToTheNode_countedAndBounded() {
+        let reads = LocalCacheReads()
+        let until = MonotonicClock.now() + .seconds(60)
+        let a = CacheKey("a"), b = CacheKey("b")
+        reads.apply([LocalCopyChange(key: a, copy: LocalCopy(value: [1], readableUntil: until)),
+                     LocalCopyChange(key: b, copy: LocalCopy(value: nil, readableUntil: until))])
+        for _ in 0..<3 { #expect(reads.value(of: a.bytes) == .some([1])) }
+        #expect(reads.value(of: b.bytes) == .some(nil))
+        #expect(reads.value(of: Array("c".utf8)) == nil)
+        let first = reads.takeServed()
+        #expect(first.count == 4 && first.keys == [a, a, a, b])
+        let second = reads.takeServed()
+        #expect(second.count == 0 && second.keys.isEmpty)
+        for _ in 0..<(LocalCacheReads.maxServedKeys + 10) { _ = reads.value(of: a.bytes) }
+        let third = reads.takeServed()
+        #expect(third.count == UInt64(LocalCacheReads.maxServedKeys + 10) && third.keys.count == LocalCacheReads.maxServedKeys)
+    }
+
+    @Test func aReadAnsweredFromTheMirror_isAHitInTheNodesStatistics() throws {
+        let a = try TestAgent(name: "embed4")
+        defer { a.stop() }
+        #expect(Self.put(a, "k", "v"))
+        #expect(eventually(timeout: 10) { (try? a.request("/v1/cache/k"))?.bodyText?.contains("\"v\"") == true })
+        #expect(a.agent.localCacheValue(of: Array("k".utf8)) == .some(Array("v".utf8)))
+        let before = a.agent.localCacheReads.hits
+        let response = try a.request("/v1/cache/k")
+        #expect(response.headers["X-Chorus-Cache"] == "hit")
+        #expect(a.agent.localCacheReads.hits == before + 1, "the second read did not come from the mirror")
+        // The node counts it at its next tick (at most its quiet tick later).
+        #expect(eventually(timeout: 5) {
+            guard let stats = try? a.request("/v1/cache"), let text = stats.bodyText,
+                  let data = text.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let hits = object["hits"] as? Int else { return false }
+            return hits >= Int(before) + 1
+        })
     }
 
     final class ReaderState: Sendable {
