@@ -75,14 +75,18 @@ public final class RESPSession {
 
 /// One client of a `RESPServer`: commands in, replies out in the same order.
 /// Invariant: `pending` holds one slot per command handed to the handler and not yet
-/// written, oldest first; a slot is written only when every older one has been.
+/// written, oldest first; a slot is written only when every older one has been;
+/// `inService` counts its slots not yet answered. Replies answered while a batch of input is
+/// being parsed go out in one write at the end of the batch.
 final class RESPConnection {
     let channel: StreamChannel
     private unowned let server: RESPServer
     private let handler: RESPServer.Handler
     private var pending: [(sequence: UInt64, reply: RESPValue?)] = []
     private var nextSequence: UInt64 = 0
+    private var inService = 0
     private var processing = false
+    static let repliesPerWrite = 64
     private var closing = false
     private let session = RESPSession()
     var onClosed: () -> Void = {}
@@ -104,11 +108,11 @@ final class RESPConnection {
         guard !processing else { return }
         processing = true
         defer { processing = false }
-        while !closing, channel.state == .open, pending.count < server.maxPipeline, !channel.incoming.isEmpty {
+        batch: while !closing, channel.state == .open, inService < server.maxPipeline, !channel.incoming.isEmpty {
             switch server.parser.parse(channel.incoming.bytes) {
             case .needMore:
                 // A command that cannot fit the input buffer would wait for ever.
-                guard channel.incoming.count >= channel.maxIncomingBytes else { return }
+                guard channel.incoming.count >= channel.maxIncomingBytes else { break batch }
                 closing = true
                 pending.append((nextSequence, .error("ERR Protocol error: command larger than \(channel.maxIncomingBytes) bytes")))
                 nextSequence &+= 1
@@ -127,18 +131,27 @@ final class RESPConnection {
                 let sequence = nextSequence
                 nextSequence &+= 1
                 pending.append((sequence, nil))
+                inService += 1
                 handler(arguments, session) { [weak self] value in self?.answered(sequence, value) }
+                // A long pipeline of quick answers goes out in pieces, so the output bound
+                // holds for a client that reads as it sends.
+                if pending.count >= Self.repliesPerWrite { flushReplies() }
             }
         }
-        channel.readingPaused = pending.count >= server.maxPipeline
+        flushReplies()
+        guard channel.state == .open else { return }
+        channel.readingPaused = inService >= server.maxPipeline
         channel.updateInterest()
     }
 
     private func answered(_ sequence: UInt64, _ value: RESPValue) {
         guard let i = pending.firstIndex(where: { $0.sequence == sequence }), pending[i].reply == nil else { return }
         pending[i].reply = value
+        inService -= 1
+        // An answer given inside `process` goes out with the rest of its batch.
+        guard !processing else { return }
         flushReplies()
-        if !closing, channel.readingPaused, pending.count < server.maxPipeline {
+        if !closing, channel.readingPaused, inService < server.maxPipeline {
             channel.readingPaused = false
             channel.updateInterest()
             process()

@@ -8,18 +8,18 @@ import Testing
     final class Fixture: @unchecked Sendable {
         let loop: EventLoop
         let server: RESPServer
-        init(handler: @escaping RESPServer.Handler) throws {
+        init(maxPipeline: Int = 4, handler: @escaping RESPServer.Handler) throws {
             loop = try EventLoop()
-            server = try RESPServer(bind: Endpoint(ip: .loopbackV4, port: 0), on: loop, maxPipeline: 4, handler: handler)
+            server = try RESPServer(bind: Endpoint(ip: .loopbackV4, port: 0), on: loop, maxPipeline: maxPipeline, handler: handler)
             try loop.start()
         }
         deinit { loop.stop() }
     }
 
     /// PING answers at once; SLOW answers 50 ms later on the loop; anything else echoes its name.
-    static func fixture() throws -> Fixture {
+    static func fixture(maxPipeline: Int = 4) throws -> Fixture {
         var loopRef: EventLoop?
-        let f = try Fixture { args, _, reply in
+        let f = try Fixture(maxPipeline: maxPipeline) { args, _, reply in
             let name = String(decoding: args[0], as: UTF8.self).uppercased()
             switch name {
             case "PING": reply(.simple("PONG"))
@@ -50,5 +50,36 @@ import Testing
         #expect(answer.hasPrefix("+PONG\r\n-ERR Protocol error"), "\(answer.debugDescription)")
         good.write("PING\r\n")
         #expect(good.read { $0.count >= 7 } == Array("+PONG\r\n".utf8))
+    }
+
+    /// Answers given at once are written together at the end of the input they came in
+    /// with — also when that input ends inside a command, which must not hold them back.
+    @Test func quickAnswers_beforeAPartialCommand_areWrittenWithoutWaitingForTheRest() throws {
+        let f = try Self.fixture(maxPipeline: 1)
+        guard let c = RawTCPClient(connectTo: f.server.localEndpoint) else { Issue.record("no connection"); return }
+        c.write("PING\r\n*1\r\n$3\r\nabc\r\n*1\r\n$4\r\nPI")
+        let first = Array("+PONG\r\n$3\r\nabc\r\n".utf8)
+        #expect(c.read { $0.count >= first.count } == first)
+        c.write("NG\r\n")
+        #expect(c.read { $0.count >= 7 } == Array("+PONG\r\n".utf8))
+    }
+
+    /// A long pipeline of quick answers, one command in service at a time: every reply, in
+    /// order, and the connection stays open (the replies leave in pieces, within the bound).
+    @Test func aLongPipelineOfQuickAnswers_isAnsweredInOrder() throws {
+        let f = try Self.fixture(maxPipeline: 1)
+        guard let c = RawTCPClient(connectTo: f.server.localEndpoint) else { Issue.record("no connection"); return }
+        let n = 5_000
+        var request = ""
+        var expected: [UInt8] = []
+        for i in 0..<n {
+            let word = "w\(i)"
+            request += "*1\r\n$\(word.utf8.count)\r\n\(word)\r\n"
+            expected += Array("$\(word.utf8.count)\r\n\(word)\r\n".utf8)
+            if i % 500 == 3 { request += "SLOW\r\n"; expected += Array("+SLOW\r\n".utf8) }
+        }
+        c.write(request)
+        let got = c.read { $0.count >= expected.count }
+        #expect(got == expected)
     }
 }
