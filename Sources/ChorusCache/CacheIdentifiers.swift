@@ -12,17 +12,22 @@ public struct CacheNodeID: Hashable, Comparable, Sendable, CustomStringConvertib
 /// A cache key: a byte string of at most `CacheCodec.maxKeyBytes` bytes.
 /// Invariant: equal keys have equal bytes; the order is the bytes' lexicographic order, so
 /// a sweep over many keys (membership changes, ticks) visits them in the same order in
-/// every process.
+/// every process. `digest` is the bytes hashed once, when the key is made, with the
+/// process's seeded `Hasher` (so an outsider cannot choose colliding keys); every table the
+/// key is looked up in hashes the digest, not the bytes again.
 public struct CacheKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
-    @inlinable public init(_ bytes: [UInt8]) { self.bytes = bytes }
-    public init(_ text: String) { self.bytes = Array(text.utf8) }
-
-    @inlinable public func hash(into hasher: inout Hasher) {
-        hasher.combine(bytes.count)
+    public let digest: Int
+    @inlinable public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var hasher = Hasher()
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        digest = hasher.finalize()
     }
-    @inlinable public static func == (a: CacheKey, b: CacheKey) -> Bool { a.bytes == b.bytes }
+    public init(_ text: String) { self.init(Array(text.utf8)) }
+
+    @inlinable public func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+    @inlinable public static func == (a: CacheKey, b: CacheKey) -> Bool { a.digest == b.digest && a.bytes == b.bytes }
     public static func < (a: CacheKey, b: CacheKey) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 }
