@@ -24,7 +24,7 @@ public struct LocalCopyChange: Sendable, Equatable {
 /// answered only before its lease end, which the controller bounds by the home's lease and
 /// the record's TTL; the mirror never answers longer than the line itself could.
 public struct LocalCopyMirror: Sendable {
-    private var copies: [CacheKey: LocalCopy] = [:]
+    private var copies = LocalCopyTable()
 
     public init() {}
 
