@@ -150,9 +150,11 @@ def plots(table, nodes, svg_dir, subtitle):
         base = pts[0][1] or 1
         relative.append((unit, [(n, m / base, lo / base, hi / base) for n, m, lo, hi in pts]))
         absolute.append((unit, pts))
+    # The seed's claim: lock throughput +60 % from 3 to 5 nodes.
+    claim = [("seed's claim: +60 % at 5 nodes", [(3, 1.0), (5, 1.6)])] if nodes[:2] == [3, 5] else []
     svgplot.lines(os.path.join(svg_dir, "scaling-throughput.svg"), "Throughput against cluster size, relative to 3 nodes",
                   relative, "nodes (every agent on the same 2 cores)", "throughput / median at %d nodes" % nodes[0],
-                  subtitle=subtitle, xticks=nodes)
+                  subtitle=subtitle, xticks=nodes, references=claim)
     svgplot.lines(os.path.join(svg_dir, "scaling-absolute.svg"), "Throughput against cluster size", absolute,
                   "nodes (every agent on the same 2 cores)", "operations per second", subtitle=subtitle, xticks=nodes)
 
@@ -167,8 +169,14 @@ def main():
     ap.add_argument("--port-base", type=int, default=29100)
     ap.add_argument("--out", default=None, help="directory for scaling.jsonl and the logs (default: a temporary one)")
     ap.add_argument("--svg-dir", default=None, help="where to write the SVGs (default: --out)")
+    ap.add_argument("--redraw", default=None, metavar="JSONL", help="measure nothing: print the table and draw from a scaling.jsonl")
     a = ap.parse_args()
     nodes = [int(x) for x in a.nodes.split(",")]
+    if a.redraw:
+        with open(a.redraw) as f:
+            rows = [json.loads(l) for l in f if l.strip()]
+        report(rows, nodes, a.repeats, a.svg_dir or os.path.dirname(a.redraw))
+        return
     work = a.out or tempfile.mkdtemp(prefix="chorus-scaling.")
     os.makedirs(work, exist_ok=True)
     svg_dir = a.svg_dir or work
@@ -197,11 +205,15 @@ def main():
                 finally:
                     cluster.stop()
                 time.sleep(2)
+    report(rows, nodes, a.repeats, svg_dir)
+
+
+def report(rows, nodes, repeats, svg_dir):
     table = summarise(rows, nodes)
     print_table(table, nodes)
     loads = [float(r["load_before"].split()[0]) for r in rows]
     subtitle = "median of %d repeats, bars min–max; %d cores; 1-min load %.1f–%.1f during the run" % (
-        a.repeats, os.cpu_count(), min(loads), max(loads))
+        repeats, os.cpu_count(), min(loads), max(loads))
     plots(table, nodes, svg_dir, subtitle)
     log("wrote %s/scaling-throughput.svg and scaling-absolute.svg" % svg_dir)
 

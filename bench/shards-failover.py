@@ -62,7 +62,7 @@ def draw(svg_dir, timelines):
     series, markers = [], [(0.0, "kill -9 %s" % t["victim"])]
     for survivor, seen in sorted(t["new_leader_seen_s"].items()):
         times = sorted(seen.values())
-        series.append(("%s: shards with a new leader" % survivor, [(0.0, 0)] + [(x, k + 1) for k, x in enumerate(times)]))
+        series.append(("%s sees a new leader" % survivor, [(0.0, 0)] + [(x, k + 1) for k, x in enumerate(times)]))
     for survivor, (status, at) in sorted(t["verdicts"].items()):
         markers.append((at, "%s sees %s %s" % (survivor, t["victim"], status)))
     markers.append((t["failover_s"], "every survivor sees new leaders"))
@@ -88,7 +88,12 @@ def main():
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--base-port", type=int, default=28000)
     ap.add_argument("--svg-dir", default=None, help="record timelines and draw the median trial's there")
+    ap.add_argument("--redraw", default=None, metavar="JSON", help="only draw --svg-dir's picture again from a failover-timelines.json")
     a = ap.parse_args()
+    if a.redraw:
+        with open(a.redraw) as f:
+            draw(a.svg_dir or os.path.dirname(a.redraw), json.load(f))
+        return
     tmp = tempfile.mkdtemp(prefix="chorus-failover.")
     procs = {}
 

@@ -28,8 +28,8 @@ from xml.sax.saxutils import escape
 # Tableau 10, as Sources/ChorusSim/SVGTimeline.swift uses them.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-WIDTH, HEIGHT = 900, 500
-LEFT, RIGHT, TOP, BOTTOM = 75, 200, 56, 55
+WIDTH, HEIGHT = 980, 500
+LEFT, RIGHT, TOP, BOTTOM = 75, 270, 56, 55
 
 
 def _num(x):
@@ -85,9 +85,12 @@ class _Frame:
     def __init__(self, title, subtitle, xlabel, ylabel, xr, yr, xlog=False, xticks=None):
         self.xlog = xlog
         self.x0, self.x1, self.xticks = (_log_ticks if xlog else _linear_ticks)(*xr)
-        if xticks:
-            # Only the measured x values are labelled (3, 5, 7 nodes; 1, 8, 32 clients).
-            self.xticks = [t for t in xticks if self.x0 <= t <= self.x1]
+        if xticks and not xlog:
+            # Only the measured x values are labelled (3, 5, 7 nodes; 1, 8, 32 clients), on an
+            # axis that spans them with a small margin.
+            lo, hi = min(xticks), max(xticks)
+            margin = (hi - lo) * 0.04 or 1
+            self.x0, self.x1, self.xticks = lo - margin, hi + margin, sorted(xticks)
         self.y0, self.y1, self.yticks = _linear_ticks(*yr)
         self.pw, self.ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
         self.out = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -173,13 +176,16 @@ def cdf(path, title, series, xlabel="latency, ms (log scale)", subtitle=None):
     _write(path, f.finish())
 
 
-def lines(path, title, series, xlabel, ylabel, subtitle=None, xticks=None):
+def lines(path, title, series, xlabel, ylabel, subtitle=None, xticks=None, references=()):
     """series: list of (name, [(x, y) or (x, y, low, high)]); a marker and a low-high bar at
-    each point (the spread of repeats), lines joining the points in x order."""
-    xs = [p[0] for _, ps in series for p in ps if _finite(p[0])]
-    ys = [v for _, ps in series for p in ps for v in p[1:] if _finite(v)]
+    each point (the spread of repeats), lines joining the points in x order. references: list
+    of (name, [(x, y)]) drawn as grey dashed lines without markers (a claim to compare with)."""
+    xs = [p[0] for _, ps in list(series) + list(references) for p in ps if _finite(p[0])]
+    ys = [v for _, ps in list(series) + list(references) for p in ps for v in p[1:] if _finite(v)]
     xr = (min(xs), max(xs)) if xs else (0, 1)
     f = _Frame(title, subtitle, xlabel, ylabel, xr, (0, max(ys) * 1.05 if ys else 1), xticks=xticks)
+    for name, ps in references:
+        f.polyline(sorted(p for p in ps if _finite(*p)), "#7f7f7f", name, dash="6 4", width=1.5)
     for i, (name, ps) in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         ps = sorted(p for p in ps if _finite(*p))
@@ -206,7 +212,11 @@ def timeline(path, title, series, markers=(), xlabel="seconds", ylabel="", subti
             continue
         x = _num(f.px(t))
         f.out.append('<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#d62728" stroke-dasharray="4 3"/>' % (x, TOP, x, TOP + f.ph))
-        f.out.append('<text x="%s" y="%d" font-size="11" fill="#d62728">%s</text>' % (_num(f.px(t) + 4), TOP + 14 + (j % 4) * 13, escape(label)))
+        # Labels in the right third hang to the left of their line, so they stay inside.
+        right = f.px(t) > LEFT + f.pw * 0.67
+        f.out.append('<text x="%s" y="%d" font-size="11" fill="#d62728"%s>%s</text>'
+                     % (_num(f.px(t) + (-4 if right else 4)), TOP + 14 + (j % 4) * 13,
+                        ' text-anchor="end"' if right else "", escape(label)))
     for i, (name, ps) in enumerate(series):
         ps = sorted(p for p in ps if _finite(*p))
         steps = []
