@@ -27,7 +27,8 @@ def main(results, svg_dir):
     for system, mode in kinds:
         values = []
         for r in rows:
-            if r["system"] == system and r["mode"] == mode and r["clients"] == top and r.get("latencies"):
+            # A results file kept without its work directory has no latency files: no CDF line.
+            if r["system"] == system and r["mode"] == mode and r["clients"] == top and os.path.exists(r.get("latencies", "")):
                 values += svgplot.read_latencies(r["latencies"], "acquire")
         if values:
             series.append(("%s %s" % (system, mode), values))
