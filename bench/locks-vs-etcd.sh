@@ -6,9 +6,11 @@
 # and leads about a third). etcd: a 3-member cluster. fsync is on for both. Both are driven
 # over persistent HTTP/1.1 connections, chorus to each lock's shard leader, etcd to its leader.
 #
-# Usage: bench/locks-vs-etcd.sh [work-dir]            (from the repository root)
+# Usage: bench/locks-vs-etcd.sh [work-dir [svg-dir]]   (from the repository root)
 # Env:   CHORUS=path/to/chorus (default: release build in .build-rel2), DURATION=10s,
-#        WARMUP=1s, CLIENTS="1 8 32", SKIP_ETCD=1, SKIP_CHORUS=1, KEEP=1 (keep the work dir)
+#        WARMUP=1s, CLIENTS="1 8 32", REPEATS=1, SKIP_ETCD=1, SKIP_CHORUS=1, KEEP=1 (keep the
+#        work dir), SVG_DIR=dir (or the second argument): draw the pictures there with
+#        bench/locks-plots.py (acquire latency CDF at the largest C; pairs/s against C)
 # The functions can be sourced (`source bench/locks-vs-etcd.sh`) and called one by one;
 # then call `cleanup` yourself.
 set -euo pipefail
@@ -18,6 +20,8 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-1s}
 CLIENTS=${CLIENTS:-"1 8 32"}
 CHORUS=${CHORUS:-}
+REPEATS=${REPEATS:-1}
+SVG_DIR=${SVG_DIR:-}
 PIDS=()
 
 ETCD_PEER_PORTS=(24601 24602 24603)
@@ -136,51 +140,69 @@ sys.exit(0 if len(d) == 64 and all(x["leader"] and len(x["replicas"]) == 3 and n
 
 # --- measuring --------------------------------------------------------------------------
 
-# run_bench SYSTEM C MODE: one `chorus bench lock` run, its JSON line appended to results.jsonl.
+# run_bench SYSTEM C MODE [REPEAT]: one `chorus bench lock` run, its JSON line (with the load
+# average beside it) appended to results.jsonl, its latencies in lat-SYSTEM-C-MODE-REPEAT.csv.
 run_bench() {
-  local system=$1 clients=$2 mode=$3 target=()
+  local system=$1 clients=$2 mode=$3 repeat=${4:-1} target=() load
   if [ "$system" = etcd ]; then target=(--etcd "$(etcd_urls)"); else target=(--api "$(chorus_apis)"); fi
-  local flags=(--clients "$clients" --duration "$DURATION" --warmup "$WARMUP" --json)
+  local csv="$WORK/lat-$system-$clients-$mode-$repeat.csv"
+  local flags=(--clients "$clients" --duration "$DURATION" --warmup "$WARMUP" --latencies "$csv" --json)
   [ "$mode" = contended ] && flags+=(--contended)
-  log "$system C=$clients $mode"
-  "$CHORUS" bench lock "${target[@]}" "${flags[@]}" | tee -a "$WORK/results.jsonl" >&2
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  log "$system C=$clients $mode (repeat $repeat, load $load)"
+  "$CHORUS" bench lock "${target[@]}" "${flags[@]}" |
+    python3 -c 'import json, sys; r = json.loads(sys.stdin.read()); r.update(repeat=int(sys.argv[1]), load=sys.argv[2], latencies=sys.argv[3]); print(json.dumps(r, sort_keys=True))' \
+      "$repeat" "$load" "$csv" | tee -a "$WORK/results.jsonl" >&2
 }
 
 print_table() {
   python3 - "$WORK/results.jsonl" <<'EOF'
 import json, sys
-def ms(x): return "-" if x is None else f"{x:.2f} ms"
-print("| system | C | mode | pairs/s | acquire p50 | acquire p99 | release p50 |")
-print("|---|---:|---|---:|---:|---:|---:|")
+def ms(x): return "-" if x is None else f"{x:.2f}"
+def rate(r):
+    x = r.get("success_rate")
+    if x is None: return "-"
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(r.get("acquire_failures", {}).items()))
+    return f"{x * 100:.2f} %" + (f" ({kinds})" if kinds else "")
+print("| system | C | mode | run | pairs/s | acquire mean / p50 / p95 / p99, ms | release mean / p50 / p95 / p99, ms | acquire success | load |")
+print("|---|---:|---|---:|---:|---:|---:|---|---|")
 for line in open(sys.argv[1]):
     if not line.strip(): continue
     r = json.loads(line)
-    print(f"| {r['system']} | {r['clients']} | {r['mode']} | {r['pairs_per_second']:.0f} | {ms(r['acquire_p50_ms'])} | "
-          f"{ms(r['acquire_p99_ms'])} | {ms(r['release_p50_ms'])} |")
+    a = " / ".join(ms(r.get("acquire_" + k + "_ms")) for k in ("mean", "p50", "p95", "p99"))
+    rl = " / ".join(ms(r.get("release_" + k + "_ms")) for k in ("mean", "p50", "p95", "p99"))
+    print(f"| {r['system']} | {r['clients']} | {r['mode']} | {r.get('repeat', 1)} | {r['pairs_per_second']:.0f} | {a} | {rl} | "
+          f"{rate(r)} | {r.get('load', '-')} |")
 EOF
 }
 
 main() {
   if [ $# -gt 0 ]; then WORK=$1; fi
+  if [ $# -gt 1 ]; then SVG_DIR=$2; fi
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   make_work_dir
   build_chorus
   log "machine: $(nproc) cores; $(uptime)"
-  local c mode
+  local c mode r
   if [ -z "${SKIP_CHORUS:-}" ]; then
     start_chorus
     wait_chorus
-    for c in $CLIENTS; do for mode in uncontended contended; do run_bench chorus "$c" "$mode"; done; done
+    for r in $(seq 1 "$REPEATS"); do
+      for c in $CLIENTS; do for mode in uncontended contended; do run_bench chorus "$c" "$mode" "$r"; done; done
+    done
     stop_processes
   fi
   if [ -z "${SKIP_ETCD:-}" ]; then
     ensure_etcd
     start_etcd
     wait_etcd
-    for c in $CLIENTS; do for mode in uncontended contended; do run_bench etcd "$c" "$mode"; done; done
+    for r in $(seq 1 "$REPEATS"); do
+      for c in $CLIENTS; do for mode in uncontended contended; do run_bench etcd "$c" "$mode" "$r"; done; done
+    done
   fi
   print_table
+  if [ -n "$SVG_DIR" ]; then python3 "$(dirname "${BASH_SOURCE[0]}")/locks-plots.py" "$WORK/results.jsonl" "$SVG_DIR"; fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -18,10 +18,11 @@ protocol LockBenchClient: AnyObject {
 /// How one request of the loop ended.
 enum LockBenchStep: Equatable {
     case done
-    /// No final answer (unreachable, 5xx, not the leader); send it again.
-    case retry(String)
+    /// No final answer (unreachable, 5xx, not the leader, an acquire whose wait ran out); send
+    /// it again.
+    case retry(LockBenchFailureKind, String)
     /// A final refusal the loop cannot get past (session gone, lock not held).
-    case failed(String)
+    case failed(LockBenchFailureKind, String)
 }
 
 /// Where each lock name's requests go: straight to the API of its shard's leader, so that a
@@ -139,12 +140,12 @@ final class ChorusLockClient: LockBenchClient {
             return .done
         case .timedOut:
             acquireID = nil  // that wait is over; queue again as a new request
-            return .retry("acquire timed out after \(waitMillis) ms")
-        case let .unsettled(why):
-            return .retry(why)
+            return .retry(.timeout, "acquire timed out after \(waitMillis) ms")
+        case let .unsettled(kind, why):
+            return .retry(kind, why)
         case let .refused(why):
             acquireID = nil
-            return .failed(why)
+            return .failed(.refused, why)
         }
     }
 
@@ -153,14 +154,14 @@ final class ChorusLockClient: LockBenchClient {
         case .done:
             releaseID = nil
             return .done
-        case let .unsettled(why):
-            return .retry(why)
+        case let .unsettled(kind, why):
+            return .retry(kind, why)
         case .timedOut:
             releaseID = nil
-            return .failed("release answered timeout")
+            return .failed(.timeout, "release answered timeout")
         case let .refused(why):
             releaseID = nil
-            return .failed(why)
+            return .failed(.refused, why)
         }
     }
 
@@ -177,7 +178,7 @@ final class ChorusLockClient: LockBenchClient {
 
     private enum PostResult {
         case done, timedOut
-        case unsettled(String), refused(String)
+        case unsettled(LockBenchFailureKind, String), refused(String)
     }
 
     /// One POST to the name's shard leader; an unsettled answer refreshes the routes.
@@ -192,7 +193,7 @@ final class ChorusLockClient: LockBenchClient {
         let response: HTTPClientResponse
         do { response = try connection.request(method: .post, path: path, body: Array(body), timeout: timeout) } catch {
             routes.refresh()
-            return .unsettled(error.description)
+            return .unsettled(.connection, error.description)
         }
         switch LockAnswer.classify(response) {
         case .ok: return .done
@@ -200,7 +201,7 @@ final class ChorusLockClient: LockBenchClient {
         case let .refused(r): return .refused("agent at \(address): \(r)")
         case let .unsettled(why):
             routes.refresh()
-            return .unsettled(why)
+            return .unsettled(LockBenchFailureKind.of(status: response.status), why)
         }
     }
 }
@@ -235,7 +236,7 @@ final class EtcdLockClient: LockBenchClient {
         let body = "{\"name\":\"\(Base64.encode(Array(name.utf8)))\",\"lease\":\"\(lease)\"}"
         switch EtcdLockClient.post(connection, "/v3/lock/lock", body, timeout: .seconds(ttlSeconds)) {
         case let .success(object):
-            guard let k = object["key"]?.stringValue else { return .failed("etcd at \(endpoint): lock answer without a key") }
+            guard let k = object["key"]?.stringValue else { return .failed(.refused, "etcd at \(endpoint): lock answer without a key") }
             key = k
             return .done
         case let .failure(f): return f.step
@@ -243,7 +244,7 @@ final class EtcdLockClient: LockBenchClient {
     }
 
     func release() -> LockBenchStep {
-        guard let key else { return .failed("release without a held key") }
+        guard let key else { return .failed(.refused, "release without a held key") }
         switch EtcdLockClient.post(connection, "/v3/lock/unlock", "{\"key\":\"\(key)\"}", timeout: .seconds(10)) {
         case .success:
             self.key = nil
@@ -266,13 +267,14 @@ final class EtcdLockClient: LockBenchClient {
                      timeout: Interval) -> Result<[String: JSONValue], Failure> {
         let response: HTTPClientResponse
         do { response = try connection.request(method: .post, path: path, body: Array(body.utf8), timeout: timeout) } catch {
-            return .failure(Failure(step: .retry(error.description)))
+            return .failure(Failure(step: .retry(.connection, error.description)))
         }
         let object = (try? JSONValue.parse(response.body))?.objectValue
         guard response.status == 200, let object else {
             let detail = object?["error"]?.stringValue ?? object?["message"]?.stringValue ?? response.bodyText ?? ""
             let text = "etcd at \(connection.address): HTTP \(response.status) \(detail.prefix(200))"
-            return .failure(Failure(step: response.status >= 500 ? .retry(text) : .failed(text)))
+            let kind = LockBenchFailureKind.of(status: response.status)
+            return .failure(Failure(step: response.status >= 500 ? .retry(kind, text) : .failed(kind, text)))
         }
         return .success(object)
     }
@@ -282,7 +284,7 @@ final class EtcdLockClient: LockBenchClient {
         case .success: return "the answer has no lease ID"
         case let .failure(f):
             switch f.step {
-            case let .retry(why), let .failed(why): return why
+            case let .retry(_, why), let .failed(_, why): return why
             case .done: return ""
             }
         }

@@ -8,12 +8,13 @@ import ChorusSim
 /// `chorus bench lock`: lock acquire+release pairs per second and their latency, against a
 /// chorus cluster or (with --etcd) an etcd 3.4 cluster, from C closed-loop client threads.
 /// Invariant: only pairs whose release was acknowledged inside the measured window count, and
-/// only their latencies are reported.
+/// only their latencies are reported; the success rate counts every acquire attempt answered
+/// inside the window (a repeat after an unsettled answer is a new attempt).
 enum LockBenchCommand {
     static let spec = CommandSpec(
         name: "bench lock",
         summary: "Measure lock acquire+release pairs/s and latency (chorus, or etcd with --etcd).",
-        usage: "chorus bench lock --clients C --duration D [--contended] [--api ADDR[,ADDR...]] [--etcd URL[,URL...]] [--json]",
+        usage: "chorus bench lock --clients C --duration D [--contended] [--api ADDR[,ADDR...]] [--etcd URL[,URL...]] [--latencies FILE] [--json]",
         options: [
             .init("--clients", value: "C", help: "Client threads, each with its own session (etcd: lease) and connection.", default: "1"),
             .init("--duration", value: "D", help: "Measured time (500ms, 10s, 1m).", default: "10s"),
@@ -21,6 +22,7 @@ enum LockBenchCommand {
             .init("--contended", help: "All clients lock one shared name (exclusive); otherwise each its own name."),
             .init("--api", value: "ADDR[,ADDR...]", help: "Agent API addresses to start from (or set CHORUS_API).", default: AgentClient.defaultAddress),
             .init("--etcd", value: "URL[,URL...]", help: "Benchmark etcd 3.4 through its JSON gateway instead (http://127.0.0.1:2379,...)."),
+            .init("--latencies", value: "FILE", help: "Also write every counted pair's latencies to FILE (CSV: operation,ms)."),
             .init("--json", help: "Print one JSON object."),
         ],
         details: """
@@ -34,6 +36,10 @@ enum LockBenchCommand {
         the etcd leader (found with /v3/maintenance/status; the first URL if none answers).
         Both sides use one persistent HTTP/1.1 connection per client and server (keep-alive,
         TCP_NODELAY, no pipelining), so connection setup is not measured.
+        Latencies: mean, p50, p95 and p99 (nearest rank) of acquire (first send to grant,
+        repeats included) and release. Success rate: acquire attempts answered with a grant
+        over all acquire attempts answered inside the window; timeouts, connection errors,
+        421/429/5xx answers and refusals are failures, listed by kind.
         """)
 
     struct Settings: Equatable {
@@ -45,6 +51,8 @@ enum LockBenchCommand {
         /// etcd client endpoints as HOST:PORT; empty for chorus.
         var etcd: [String] = []
         var json = false
+        /// Where to write the raw latencies; nil for nowhere.
+        var latenciesPath: String?
         var system: String { etcd.isEmpty ? "chorus" : "etcd" }
         var mode: String { contended ? "contended" : "uncontended" }
     }
@@ -66,6 +74,10 @@ enum LockBenchCommand {
         if let text = p.string("--warmup") { s.warmup = try LockAcquireCommand.duration("--warmup", text) }
         s.contended = p.flag("--contended")
         s.json = p.flag("--json")
+        if let path = p.string("--latencies") {
+            guard !path.isEmpty else { throw UsageError("--latencies needs a file name") }
+            s.latenciesPath = path
+        }
         let apiText = p.string("--api") ?? environment["CHORUS_API"].flatMap { $0.isEmpty ? nil : $0 } ?? AgentClient.defaultAddress
         s.apis = try list("--api", apiText).map { item throws(UsageError) -> String in
             guard Endpoint(parsing: item) != nil || item.contains(":") else { throw UsageError("--api: bad address \"\(item)\" (HOST:PORT)") }
@@ -99,6 +111,11 @@ enum LockBenchCommand {
     static func run(_ args: [String]) throws -> Int32 {
         guard let settings = try parse(args) else { print(spec.helpText); return 0 }
         let result = try measure(settings)
+        if let path = settings.latenciesPath {
+            guard FileManager.default.createFile(atPath: path, contents: Data(latencyCSV(result).utf8)) else {
+                throw CommandFailure("cannot write the latencies to \(path)")
+            }
+        }
         print(settings.json ? try report(json: result, settings) : report(text: result, settings))
         if let failure = result.failure {
             FileHandle.standardError.write(Data("chorus: a client stopped early: \(failure)\n".utf8))
@@ -117,6 +134,8 @@ enum LockBenchCommand {
         /// Acquire and release latencies of the counted pairs, in milliseconds.
         var acquireMillis: [Double] = []
         var releaseMillis: [Double] = []
+        var acquires = LockBenchTally()
+        var releases = LockBenchTally()
         /// The first client that had to stop, and why.
         var failure: String?
         var pairsPerSecond: Double { seconds > 0 ? Double(pairs) / seconds : 0 }
@@ -167,6 +186,8 @@ enum LockBenchCommand {
             r.retries += w.retries
             r.acquireMillis += w.acquireMillis
             r.releaseMillis += w.releaseMillis
+            r.acquires.add(w.acquires)
+            r.releases.add(w.releases)
             if r.failure == nil { r.failure = w.failure }
         }
         return r
@@ -174,27 +195,38 @@ enum LockBenchCommand {
 
     // MARK: Reports
 
-    static func percentiles(_ values: [Double]) -> (p50: Double, p99: Double)? {
-        guard let p = Percentiles(values) else { return nil }
-        return (p.p50, p.p99)
-    }
-
     static func report(text r: Result, _ s: Settings) -> String {
-        let a = percentiles(r.acquireMillis), rel = percentiles(r.releaseMillis)
-        func ms(_ x: Double?) -> String { x.map { String(format: "%.3f ms", $0) } ?? "-" }
+        let a = LatencySummary(r.acquireMillis), rel = LatencySummary(r.releaseMillis)
+        func ms(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "-" }
+        func latencies(_ l: LatencySummary?) -> String {
+            "mean \(ms(l?.mean)) p50 \(ms(l?.p50)) p95 \(ms(l?.p95)) p99 \(ms(l?.p99)) ms"
+        }
+        let rate = r.acquires.successRate.map { String(format: "%.2f %%", $0 * 100) } ?? "-"
+        let failures = r.acquires.failureList.map { "\($0.kind.rawValue) \($0.count)" }
         return "\(s.system) clients=\(s.clients) \(s.mode): " + String(format: "%.0f pairs/s", r.pairsPerSecond)
-            + ", acquire p50 \(ms(a?.p50)) p99 \(ms(a?.p99)), release p50 \(ms(rel?.p50)) p99 \(ms(rel?.p99))"
+            + ", acquire \(latencies(a)), release \(latencies(rel))"
+            + ", success \(rate) (\(r.acquires.successes) of \(r.acquires.attempts) acquires"
+            + (failures.isEmpty ? "" : "; failed: " + failures.joined(separator: ", ")) + ")"
             + " (\(r.pairs) pairs in \(String(format: "%.1f", r.seconds)) s, \(r.retries) retries)"
     }
 
     static func report(json r: Result, _ s: Settings) throws(CommandFailure) -> String {
-        let a = percentiles(r.acquireMillis), rel = percentiles(r.releaseMillis)
+        let a = LatencySummary(r.acquireMillis), rel = LatencySummary(r.releaseMillis)
         func round3(_ x: Double?) -> Any { x.map { ($0 * 1000).rounded() / 1000 } ?? NSNull() }
+        func kinds(_ t: LockBenchTally) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: t.failures.map { ($0.key.rawValue, $0.value) })
+        }
         var object: [String: Any] = [
             "system": s.system, "clients": s.clients, "mode": s.mode, "duration_s": round3(r.seconds),
             "pairs": r.pairs, "pairs_per_second": round3(r.pairsPerSecond), "retries": r.retries,
-            "acquire_p50_ms": round3(a?.p50), "acquire_p99_ms": round3(a?.p99),
-            "release_p50_ms": round3(rel?.p50), "release_p99_ms": round3(rel?.p99),
+            "acquire_mean_ms": round3(a?.mean), "acquire_p50_ms": round3(a?.p50),
+            "acquire_p95_ms": round3(a?.p95), "acquire_p99_ms": round3(a?.p99),
+            "release_mean_ms": round3(rel?.mean), "release_p50_ms": round3(rel?.p50),
+            "release_p95_ms": round3(rel?.p95), "release_p99_ms": round3(rel?.p99),
+            "acquire_attempts": r.acquires.attempts, "acquire_successes": r.acquires.successes,
+            "success_rate": r.acquires.successRate.map { ($0 * 1_000_000).rounded() / 1_000_000 } ?? NSNull(),
+            "acquire_failures": kinds(r.acquires),
+            "release_attempts": r.releases.attempts, "release_failures": kinds(r.releases),
             "connections": "keep-alive",
         ]
         if let f = r.failure { object["failure"] = f }
@@ -202,6 +234,14 @@ enum LockBenchCommand {
             throw CommandFailure("cannot encode the report")
         }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Every counted pair's latencies as CSV, acquires then releases, in milliseconds.
+    static func latencyCSV(_ r: Result) -> String {
+        var out = "operation,ms\n"
+        for x in r.acquireMillis { out += "acquire,\(String(format: "%.4f", x))\n" }
+        for x in r.releaseMillis { out += "release,\(String(format: "%.4f", x))\n" }
+        return out
     }
 }
 
@@ -218,6 +258,8 @@ final class LockBenchWorker: @unchecked Sendable {
     private(set) var acquireMillis: [Double] = []
     private(set) var releaseMillis: [Double] = []
     private(set) var retries = 0
+    private(set) var acquires = LockBenchTally()
+    private(set) var releases = LockBenchTally()
     private(set) var failure: String?
 
     init(client: any LockBenchClient, window: Window) {
@@ -230,9 +272,9 @@ final class LockBenchWorker: @unchecked Sendable {
     func run() {
         while MonotonicClock.now() < window.end {
             let began = MonotonicClock.now()
-            guard step(client.acquire) else { return }
+            guard step(client.acquire, &acquires) else { return }
             let acquired = MonotonicClock.now()
-            guard step(client.release) else { return }
+            guard step(client.release, &releases) else { return }
             let released = MonotonicClock.now()
             if released >= window.start && released < window.end {
                 acquireMillis.append((acquired - began).milliseconds)
@@ -241,16 +283,25 @@ final class LockBenchWorker: @unchecked Sendable {
         }
     }
 
-    /// Repeats a request until it is done; false if the client must stop.
-    private func step(_ request: () -> LockBenchStep) -> Bool {
+    /// Repeats a request until it is done, counting each answer that arrives inside the window
+    /// in `tally`; false if the client must stop.
+    private func step(_ request: () -> LockBenchStep, _ tally: inout LockBenchTally) -> Bool {
         var pause: UInt32 = 1_000
         while true {
-            switch request() {
+            let answer = request()
+            let now = MonotonicClock.now()
+            if now >= window.start && now < window.end {
+                switch answer {
+                case .done: tally.succeeded()
+                case let .failed(kind, _), let .retry(kind, _): tally.failed(kind)
+                }
+            }
+            switch answer {
             case .done: return true
-            case let .failed(why):
+            case let .failed(_, why):
                 failure = why
                 return false
-            case let .retry(why):
+            case let .retry(_, why):
                 retries += 1
                 // Give up on a server that stays away well past the window.
                 if MonotonicClock.now() > window.end + .seconds(30) {

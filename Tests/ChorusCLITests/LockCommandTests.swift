@@ -231,9 +231,14 @@ import Testing
 
     @Test func benchReports_textAndJSON() throws {
         let s = LockBenchCommand.Settings(clients: 8, contended: true, etcd: ["127.0.0.1:2379"])
-        let r = LockBenchCommand.Result(seconds: 2, pairs: 4, retries: 1, acquireMillis: [1, 2, 3, 10], releaseMillis: [0.5, 0.5, 0.5, 0.7])
+        var r = LockBenchCommand.Result(seconds: 2, pairs: 4, retries: 1, acquireMillis: [1, 2, 3, 10], releaseMillis: [0.5, 0.5, 0.5, 0.7])
+        for _ in 0..<4 { r.acquires.succeeded() }
+        r.acquires.failed(.timeout)
+        r.releases.failed(.connection)
         #expect(LockBenchCommand.report(text: r, s) ==
-                "etcd clients=8 contended: 2 pairs/s, acquire p50 2.000 ms p99 10.000 ms, release p50 0.500 ms p99 0.700 ms (4 pairs in 2.0 s, 1 retries)")
+                "etcd clients=8 contended: 2 pairs/s, acquire mean 4.000 p50 2.000 p95 10.000 p99 10.000 ms, "
+                + "release mean 0.550 p50 0.500 p95 0.700 p99 0.700 ms, success 80.00 % (4 of 5 acquires; failed: timeout 1) "
+                + "(4 pairs in 2.0 s, 1 retries)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(try LockBenchCommand.report(json: r, s).utf8)) as? [String: Any])
         #expect(object["system"] as? String == "etcd")
         #expect(object["mode"] as? String == "contended")
@@ -241,7 +246,15 @@ import Testing
         #expect(object["pairs_per_second"] as? Double == 2)
         #expect(object["acquire_p99_ms"] as? Double == 10)
         #expect(object["release_p50_ms"] as? Double == 0.5)
+        #expect(object["acquire_mean_ms"] as? Double == 4)
+        #expect(object["acquire_p95_ms"] as? Double == 10)
+        #expect(object["release_mean_ms"] as? Double == 0.55)
+        #expect(object["success_rate"] as? Double == 0.8)
+        #expect(object["acquire_attempts"] as? Int == 5)
+        #expect(object["acquire_failures"] as? [String: Int] == ["timeout": 1])
+        #expect(object["release_failures"] as? [String: Int] == ["connection": 1])
+        #expect(LockBenchCommand.latencyCSV(r).split(separator: "\n").prefix(3) == ["operation,ms", "acquire,1.0000", "acquire,2.0000"])
         let empty = try LockBenchCommand.report(json: LockBenchCommand.Result(seconds: 1), s)
-        #expect(empty.contains(#""acquire_p50_ms":null"#))
+        #expect(empty.contains(#""acquire_p50_ms":null"#) && empty.contains(#""success_rate":null"#))
     }
 }
