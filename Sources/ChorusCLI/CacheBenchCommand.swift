@@ -264,9 +264,11 @@ enum CacheBenchCommand {
             "system": "chorus-embedded", "keys": s.keys, "copies": copies, "zipf": s.zipf, "reads": reads,
             "hits": Int(hits), "hits_per_s": Int(Double(hits) / seconds), "seconds": (seconds * 1000).rounded() / 1000,
             "hits_per_cpu_s": Int(Double(hits) / max(cpuSeconds, 1e-9)),
-            "bytes_read": sink &+ mirror.bytes,
-            "mirror_hits": mirror.hits, "mirror_hits_per_s": Int(Double(mirror.hits) / mirror.seconds),
-            "mirror_hits_per_cpu_s": Int(Double(mirror.hits) / max(mirror.cpuSeconds, 1e-9)),
+            "bytes_read": sink &+ mirror.bytes.bytes &+ mirror.preparedKeys.bytes,
+            "mirror_hits": mirror.bytes.hits, "mirror_hits_per_s": mirror.bytes.perSecond,
+            "mirror_hits_per_cpu_s": mirror.bytes.perCPUSecond,
+            "mirror_prepared_hits_per_s": mirror.preparedKeys.perSecond,
+            "mirror_prepared_hits_per_cpu_s": mirror.preparedKeys.perCPUSecond,
         ]
     }
 }
@@ -275,26 +277,51 @@ extension CacheBenchCommand {
     /// The embedding's function call, `LocalCacheReads.value(of:)` (lock, lookup, clock
     /// reading, lease check), over a mirror holding every key, in the same Zipf order.
     static func mirrorReads(_ s: Settings, keys: [CacheKey], value: [UInt8], order: [Int], budget: Duration)
-        -> (hits: Int, bytes: Int, seconds: Double, cpuSeconds: Double) {
+        -> MirrorReadFigures {
         let reads = LocalCacheReads()
         let until = MonotonicClock.now() + .seconds(3_600)
         reads.apply(keys.map { LocalCopyChange(key: $0, copy: LocalCopy(value: value, readableUntil: until)) })
-        let keyBytes = keys.map(\.bytes)
+        // Fresh byte arrays, not the mirror's own: a real caller's key is never the same buffer.
+        let keyBytes = keys.map { Array($0.bytes) }
+        let prepared = keyBytes.map(CacheKey.init)
+        return MirrorReadFigures(
+            bytes: timedReads(reads, order: order, budget: budget) { reads.value(of: keyBytes[$0]) },
+            preparedKeys: timedReads(reads, order: order, budget: budget) { reads.value(of: prepared[$0]) })
+    }
+
+    /// Reads `read(order[i])` in a loop for `budget`, handing the hits back every pass as
+    /// the node's tick would.
+    static func timedReads(_ reads: LocalCacheReads, order: [Int], budget: Duration, _ read: (Int) -> [UInt8]??) -> MirrorReadRate {
         let clock = ContinuousClock()
         var hits = 0, bytes = 0
         let cpuStarted = ThreadCPUTime.seconds()
         let started = clock.now
         repeat {
             for i in 0..<order.count {
-                if case let .some(v?) = reads.value(of: keyBytes[order[i]]) { hits &+= 1; bytes &+= v.count }
+                if case let .some(v?) = read(order[i]) { hits &+= 1; bytes &+= v.count }
             }
-            // The node's tick takes the hits back; without it the served-key list stays full.
             _ = reads.takeServed()
         } while clock.now - started < budget
         let elapsed = clock.now - started
-        return (hits, bytes, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                ThreadCPUTime.seconds() - cpuStarted)
+        return MirrorReadRate(hits: hits, bytes: bytes,
+                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                              cpuSeconds: ThreadCPUTime.seconds() - cpuStarted)
     }
+}
+
+/// Hits of the embedding's call in one run: keys given as bytes, and as prepared `CacheKey`s.
+struct MirrorReadFigures {
+    let bytes: MirrorReadRate
+    let preparedKeys: MirrorReadRate
+}
+
+struct MirrorReadRate {
+    let hits: Int
+    let bytes: Int
+    let seconds: Double
+    let cpuSeconds: Double
+    var perSecond: Int { Int(Double(hits) / max(seconds, 1e-9)) }
+    var perCPUSecond: Int { Int(Double(hits) / max(cpuSeconds, 1e-9)) }
 }
 
 /// The calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): a one-core rate that other

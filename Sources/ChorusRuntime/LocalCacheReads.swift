@@ -34,6 +34,12 @@ public final class LocalCacheReads: Sendable {
         value(of: CacheKey(key), at: MonotonicClock.now())
     }
 
+    /// The local copy of `key` now. A caller that reads the same keys again keeps them as
+    /// `CacheKey`s: the key's bytes are then hashed once, not on every read.
+    public func value(of key: CacheKey) -> [UInt8]?? {
+        value(of: key, at: MonotonicClock.now())
+    }
+
     /// The local copy of `key` at `now` (a reading of `MonotonicClock`).
     public func value(of key: CacheKey, at now: Instant) -> [UInt8]?? {
         let found = state.withLock { s -> [UInt8]?? in
