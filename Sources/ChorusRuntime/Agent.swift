@@ -64,6 +64,7 @@ public final class Agent: @unchecked Sendable {
     let shards: ShardRuntime
     let shardMetrics: ShardMetrics
     let queueMetrics: QueueMetrics
+    let lockMetrics: LockMetrics
     let cacheMetrics: CacheMetricSeries
     /// The node's readable cache copies for a program that embeds this agent: a read from
     /// any thread is a function call (`localCacheValue(of:)`).
@@ -139,6 +140,7 @@ public final class Agent: @unchecked Sendable {
         }
         shardMetrics = ShardMetrics(registry: metrics.registry)
         queueMetrics = QueueMetrics(registry: metrics.registry)
+        lockMetrics = LockMetrics(registry: metrics.registry)
         cacheMetrics = CacheMetricSeries(registry: metrics.registry)
         if settings.seeds.isEmpty && settings.bootstrapExpect == nil {
             // The first node of a new cluster founds the shard set (before its tags are made,
