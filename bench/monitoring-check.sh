@@ -46,7 +46,7 @@ trap cleanup EXIT
 step "chorus dev (3 nodes) with $chorus"
 "$chorus" dev --nodes 3 --data-dir "$work/dev" >"$work/dev.out" 2>"$work/dev.err" &
 dev_pid=$!
-for _ in $(seq 1 120); do grep -q 'Ctrl-C stops every node' "$work/dev.out" && break; sleep 0.5; done
+for _ in $(seq 1 120); do grep -qs 'Ctrl-C stops every node' "$work/dev.out" && break; sleep 0.5; done
 grep -q ' ready in ' "$work/dev.out" || { cat "$work/dev.out" "$work/dev.err"; echo "chorus dev did not get ready" >&2; exit 1; }
 head -1 "$work/dev.out"
 mapfile -t apis < <(awk '$1 ~ /^node[0-9]+$/ {print $4}' "$work/dev.out")

@@ -43,7 +43,7 @@ import Testing
         for node in nodes {
             let saved = try runChorus(["snapshot", "save", "--data-dir", node.dataDirectory, "--out", archives + "/\(node.name).archive"])
             #expect(saved.status == 0, "save \(node.name): \(saved.stderr)")
-            #expect(saved.stdout.contains("(node \(node.name), raft id"), saved.stdout)
+            #expect(saved.stdout.contains("(node \(node.name), raft id"), "\(saved.stdout)")
             try FileManager.default.removeItem(atPath: node.dataDirectory)
         }
 
@@ -85,7 +85,7 @@ import Testing
         let out = cluster.workDirectory + "/live.archive"
         let refused = try runChorus(["snapshot", "save", "--data-dir", node.dataDirectory, "--out", out])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("is held by process \(node.process.processIdentifier)"), refused.stderr)
+        #expect(refused.stderr.contains("is held by process \(node.process.processIdentifier)"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
         let second = try runChorus(["agent", "--name", "again", "--bind", "127.0.0.1:0", "--api", "127.0.0.1:0", "--data-dir", node.dataDirectory])
         #expect(second.status != 0 && second.stderr.contains("is held by process"), "a second agent on the directory: \(second.stderr)")
