@@ -12,9 +12,10 @@ import Glibc
 /// directory an agent uses (nor lets an agent start on it meanwhile). A save writes
 /// `OUT.tmp`, fsyncs it, renames it to `OUT` and fsyncs `OUT`'s directory, so `OUT` is either
 /// absent or complete; a file that changed between the two reads of a save fails it. A
-/// restore verifies the whole archive (`DataDirectoryArchive.decode`) before it creates
+/// restore verifies the whole archive (`verify`: head, manifest, every file's CRC) before it creates
 /// anything, refuses a target that is not empty, and fsyncs every file and every directory it
-/// wrote before it reports success.
+/// wrote before it reports success. Files are read and written in 1 MiB pieces, so neither
+/// holds more than a piece and the manifest in memory.
 enum DataDirectorySnapshot {
     /// What a save or restore did.
     struct Summary: Equatable {
@@ -39,30 +40,38 @@ enum DataDirectorySnapshot {
         let paths = try regularFiles(under: dataDirectory)
         var entries: [ArchiveManifest.Entry] = []
         for path in paths {
-            let bytes = try read(dataDirectory + "/" + path, fs)
-            entries.append(.init(path: path, size: UInt64(bytes.count), crc: CRC32C.checksum(bytes)))
+            let file = try ReadOnlyFile(dataDirectory + "/" + path)
+            var crc: UInt32 = 0
+            try file.forEachChunk(of: 0..<file.size) { piece in crc = piece.withUnsafeBytes { CRC32C.update(crc, $0) } }
+            entries.append(.init(path: path, size: UInt64(file.size), crc: crc))
         }
-        let manifest = ArchiveManifest(nodeName: nodeName(in: dataDirectory), raftID: raftID(in: dataDirectory, fs),
+        let manifest = ArchiveManifest(nodeName: nodeName(in: dataDirectory), raftID: raftID(in: dataDirectory),
                                        savedAtMillis: savedAtMillis, entries: entries)
         if let problem = manifest.validate() { throw CommandFailure("cannot archive \(dataDirectory): \(problem)") }
 
         let temporary = out + ".tmp"
         do {
-            let file = try fs.openFile(at: temporary, mode: .createOrTruncate)
-            defer { file.close() }
+            let archive = try fs.openFile(at: temporary, mode: .createOrTruncate)
+            defer { archive.close() }
             var offset = 0
             let head = DataDirectoryArchive.encodeHead(manifest)
-            try file.write(head, at: offset)
+            try archive.write(head, at: offset)
             offset += head.count
             for e in entries {
-                let bytes = try read(dataDirectory + "/" + e.path, fs)
-                guard UInt64(bytes.count) == e.size, CRC32C.checksum(bytes) == e.crc else {
+                let file = try ReadOnlyFile(dataDirectory + "/" + e.path)
+                var crc: UInt32 = 0
+                var copied = 0
+                try file.forEachChunk(of: 0..<Int(e.size)) { (piece) throws(CommandFailure) in
+                    crc = piece.withUnsafeBytes { CRC32C.update(crc, $0) }
+                    do { try archive.write(piece, at: offset + copied) } catch { throw CommandFailure("cannot write \(temporary): \(error)") }
+                    copied += piece.count
+                }
+                guard file.size == Int(e.size), crc == e.crc else {
                     throw CommandFailure("\(dataDirectory)/\(e.path) changed while it was being saved; is something writing to the directory?")
                 }
-                try file.write(bytes, at: offset)
-                offset += bytes.count
+                offset += copied
             }
-            try file.sync()
+            try archive.sync()
             try fs.renameFile(at: temporary, to: out)
             try fs.syncDirectory(at: parent(of: out))
         } catch let failure as CommandFailure {
@@ -107,26 +116,19 @@ enum DataDirectorySnapshot {
     }
 
     /// The Raft member id the shard store keeps (0 when absent or unreadable).
-    static func raftID(in directory: String, _ fs: PosixFileSystem) -> UInt64 {
+    static func raftID(in directory: String) -> UInt64 {
         let path = directory + "/shards/snap/" + SnapshotStore.name(ShardStore.identityGroup)
-        guard exists(path), let bytes = try? read(path, fs), case let .success(s) = SnapshotFile.decode(bytes), s.data.count == 8 else { return 0 }
+        guard exists(path), let file = try? ReadOnlyFile(path), file.size <= 4096, let bytes = try? file.read(at: 0, count: file.size),
+              case let .success(s) = SnapshotFile.decode(bytes), s.data.count == 8 else { return 0 }
         return s.data.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
     // MARK: restore
 
     static func restore(archive path: String, into target: String) throws(CommandFailure) -> Summary {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
-        let bytes = Array(data)
-        let contents: DataDirectoryArchive.Contents
-        switch DataDirectoryArchive.decode(bytes) {
-        case let .failure(f): throw CommandFailure("\(path) cannot be restored: \(f.reason); nothing was written")
-        case let .success(c): contents = c
-        }
+        let archive = try ReadOnlyFile(path)
+        let contents = try verify(archive)
         let manifest = contents.manifest
-        if manifest.entries.contains(where: { $0.path == DataDirectoryLock.fileName }) {
-            throw CommandFailure("\(path) holds a \(DataDirectoryLock.fileName), which no save writes; nothing was written")
-        }
         let fs = PosixFileSystem()
         var created: [String] = []
         if exists(target) {
@@ -154,7 +156,15 @@ enum DataDirectorySnapshot {
                 }
                 let handle = try fs.openFile(at: file, mode: .createNew)
                 defer { handle.close() }
-                try handle.write(Array(bytes[range]), at: 0)
+                var crc: UInt32 = 0
+                var written = 0
+                try archive.forEachChunk(of: range) { (piece) throws(CommandFailure) in
+                    crc = piece.withUnsafeBytes { CRC32C.update(crc, $0) }
+                    do { try handle.write(piece, at: written) } catch { throw CommandFailure("cannot write \(file): \(error)") }
+                    written += piece.count
+                }
+                // The archive was verified above; this catches it changing underneath.
+                if let problem = DataDirectoryArchive.bodyProblem(e, crc: crc) { throw CommandFailure("\(path) changed during the restore: \(problem)") }
                 try handle.sync()
             }
             // Deepest first, so each directory's entry in its parent is durable after its own.
@@ -162,11 +172,36 @@ enum DataDirectorySnapshot {
             for d in created.sorted(by: { $0.count > $1.count }) { try fs.syncDirectory(at: parent(of: d)) }
             try fs.syncDirectory(at: parent(of: target))
         } catch let failure as CommandFailure {
-            throw failure
+            throw CommandFailure("restoring into \(target) failed: \(failure.message); remove \(target) and restore again")
         } catch {
             throw CommandFailure("restoring into \(target) failed: \(error); remove \(target) and restore again")
         }
         return Summary(files: manifest.entries.count, bytes: manifest.totalBytes, nodeName: manifest.nodeName, raftID: manifest.raftID)
+    }
+
+    /// Reads the archive's head and every file's bytes (in 1 MiB pieces) and checks them all:
+    /// nothing is written before this returns.
+    static func verify(_ archive: ReadOnlyFile) throws(CommandFailure) -> DataDirectoryArchive.Contents {
+        func refuse(_ reason: String) -> CommandFailure { CommandFailure("\(archive.path) cannot be restored: \(reason); nothing was written") }
+        let length: Int
+        switch DataDirectoryArchive.headLength(try archive.read(at: 0, count: DataDirectoryArchive.headerBytes)) {
+        case let .failure(f): throw refuse(f.reason)
+        case let .success(n): length = n
+        }
+        let contents: DataDirectoryArchive.Contents
+        switch DataDirectoryArchive.decodeHead(try archive.read(at: 0, count: min(length, archive.size)), archiveBytes: archive.size) {
+        case let .failure(f): throw refuse(f.reason)
+        case let .success(c): contents = c
+        }
+        for (e, range) in zip(contents.manifest.entries, contents.bodies) {
+            var crc: UInt32 = 0
+            try archive.forEachChunk(of: range) { piece in crc = piece.withUnsafeBytes { CRC32C.update(crc, $0) } }
+            if let problem = DataDirectoryArchive.bodyProblem(e, crc: crc) { throw refuse(problem) }
+        }
+        if contents.manifest.entries.contains(where: { $0.path == DataDirectoryLock.fileName }) {
+            throw refuse("it holds a \(DataDirectoryLock.fileName), which no save writes")
+        }
+        return contents
     }
 
     /// Creates `path` and its missing parents; returns those it created, outermost first.
@@ -185,16 +220,6 @@ enum DataDirectorySnapshot {
     }
 
     // MARK: files
-
-    static func read(_ path: String, _ fs: PosixFileSystem) throws(CommandFailure) -> [UInt8] {
-        do {
-            let file = try fs.openFile(at: path, mode: .existing)
-            defer { file.close() }
-            return try file.read(at: 0, count: try file.size())
-        } catch {
-            throw CommandFailure("cannot read \(path): \(error)")
-        }
-    }
 
     static func exists(_ path: String) -> Bool {
         var st = stat()

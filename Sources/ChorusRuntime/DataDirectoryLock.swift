@@ -53,18 +53,6 @@ public final class DataDirectoryLock: @unchecked Sendable {
         if ftruncate(fd, 0) == 0 { _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
     }
 
-    /// True when some process holds the directory now (the caller takes no hold).
-    public static func isHeld(directory: String) -> Bool {
-        do {
-            let probe = try DataDirectoryLock(directory: directory)
-            probe.release()
-            return false
-        } catch {
-            if case .held = error { return true }
-            return false
-        }
-    }
-
     /// Gives the hold up; calling it again does nothing.
     public func release() {
         guard fd >= 0 else { return }

@@ -88,6 +88,24 @@ import ChorusRuntime
         }
     }
 
+    /// Files larger than the 1 MiB pieces save and restore read and write.
+    @Test func aFileOfSeveralPieces_roundTrips_andOneFlippedByteInItsMiddleIsRefused() throws {
+        let s = Scratch()
+        let big = (0..<(5 << 19) + 123).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 11) }
+        try FileManager.default.createDirectory(atPath: s.path + "/data/shards/snap", withIntermediateDirectories: true)
+        try Data(big).write(to: URL(fileURLWithPath: s.path + "/data/shards/snap/group-00000000000000000001.snap"))
+        let saved = try DataDirectorySnapshot.save(dataDirectory: s.path + "/data", to: s.path + "/a", savedAtMillis: 1)
+        #expect(saved.bytes == UInt64(big.count))
+        _ = try DataDirectorySnapshot.restore(archive: s.path + "/a", into: s.path + "/r")
+        #expect(FileManager.default.contents(atPath: s.path + "/r/shards/snap/group-00000000000000000001.snap") == Data(big))
+
+        var bytes = try #require(FileManager.default.contents(atPath: s.path + "/a"))
+        bytes[bytes.count - big.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: s.path + "/damaged"))
+        #expect(throws: CommandFailure.self) { try DataDirectorySnapshot.restore(archive: s.path + "/damaged", into: s.path + "/t") }
+        #expect(!FileManager.default.fileExists(atPath: s.path + "/t"))
+    }
+
     @Test func restoreCommand_withoutWholeCluster_isAUsageError() throws {
         #expect(throws: UsageError.self) { try SnapshotCommand.runRestore(["--in", "/nonexistent", "--data-dir", "/nonexistent-dir"]) }
     }
