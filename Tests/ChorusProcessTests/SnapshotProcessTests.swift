@@ -20,7 +20,10 @@ import Testing
         return nil
     }
 
-    @Test func wholeClusterRestore_afterKillMinusNineOfEveryAgent_bringsBackKeysLocksAndQueueMessages() throws {
+    /// SIGKILL: the directories as a crash left them; SIGTERM to all at once: graceful leaves
+    /// with drains that have nowhere to go.
+    @Test(arguments: [SIGKILL, SIGTERM])
+    func wholeClusterRestore_afterEveryAgentStops_bringsBackKeysLocksAndQueueMessages(signal: Int32) throws {
         let cluster = Cluster()
         defer { cluster.shutdown() }
         let first = try cluster.start("s1")
@@ -36,8 +39,9 @@ import Testing
         let batch = #"{"messages":["# + bodies.map { #"{"body":"\#($0)"}"# }.joined(separator: ",") + "]}"
         #expect(Self.retried(nodes, .post, "/v1/queues/backup/messages", batch) != nil)
 
-        // The disaster: every agent dies at once; each directory is saved, then lost.
-        for node in nodes { node.kill() }
+        // The disaster: every agent stops at once; each directory is saved, then lost.
+        for node in nodes { node.signal(signal) }
+        for node in nodes { #expect(node.waitForExit(timeout: 60) != nil, "\(node.name) did not exit:\n\(cluster.logs)") }
         let archives = cluster.workDirectory + "/archives"
         try FileManager.default.createDirectory(atPath: archives, withIntermediateDirectories: true)
         for node in nodes {
@@ -74,7 +78,7 @@ import Testing
             for m in fetched?["messages"] as? [[String: Any]] ?? [] { if let b = m["body"] as? String { seen.insert(b) } }
         }
         #expect(seen == Set(bodies), "queue messages after the restore: \(seen.count) of \(bodies.count)")
-        print("whole-cluster restore: 30 keys, the lock (token \(token)) and \(seen.count) of \(bodies.count) queue messages back after kill -9, save, wipe and restore of all three agents")
+        print("whole-cluster restore after signal \(signal) to all: 30 keys, the lock (token \(token)) and \(seen.count) of \(bodies.count) queue messages back after the stop, save, wipe and restore of all three agents")
     }
 
     @Test func save_ofARunningAgentsDirectory_isRefused() throws {
