@@ -1,55 +1,30 @@
-import Glibc
+import ChorusStorage
 
-/// A file opened read-only (`O_RDONLY`), read at offsets with `pread` (so an archive on
-/// read-only backup media, or a data file, is never opened for writing).
-/// Invariant: the descriptor is open until `close()` or deinit; EINTR is retried and short
-/// reads are continued, so a read returns fewer bytes than asked only at the end of the file.
+/// A file opened read-only (`FileOpenMode.readOnly`), so an archive on read-only backup media,
+/// or a data file, is never opened for writing; read whole or in pieces.
+/// Invariant: `size` is the size when opened; the handle is open until `close()` or deinit.
 final class ReadOnlyFile {
     let path: String
-    private var fd: Int32
-    /// The size when opened.
     let size: Int
+    private let file: any StorageFile
 
     init(_ path: String) throws(CommandFailure) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CommandFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw CommandFailure("cannot stat \(path): \(String(cString: strerror(code)))")
+        do {
+            file = try PosixFileSystem().openFile(at: path, mode: .readOnly)
+            size = try file.size()
+        } catch {
+            throw CommandFailure("cannot open \(path): \(error)")
         }
-        self.fd = fd
-        size = Int(st.st_size)
     }
 
-    deinit { close() }
+    deinit { file.close() }
 
-    func close() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
-    }
+    func close() { file.close() }
 
-    /// Up to `count` bytes at `offset`.
+    /// Up to `count` bytes at `offset` (fewer only at the end of the file).
     func read(at offset: Int, count: Int) throws(CommandFailure) -> [UInt8] {
-        guard count > 0 else { return [] }
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        var failure: Int32 = 0
-        buffer.withUnsafeMutableBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while done < count {
-                let n = pread(fd, base + done, count - done, off_t(offset + done))
-                if n > 0 { done += n; continue }
-                if n == 0 { break }
-                if errno == EINTR { continue }
-                failure = errno
-                break
-            }
-        }
-        if failure != 0 { throw CommandFailure("cannot read \(path): \(String(cString: strerror(failure)))") }
-        if done < count { buffer.removeSubrange(done...) }
-        return buffer
+        do { return try file.read(at: offset, count: count) } catch { throw CommandFailure("cannot read \(path): \(error)") }
     }
 
     /// Hands `range` to `body` in pieces of at most `chunk` bytes, in order; fails when the
