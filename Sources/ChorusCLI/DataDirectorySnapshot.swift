@@ -30,6 +30,10 @@ enum DataDirectorySnapshot {
     static func save(dataDirectory: String, to out: String, savedAtMillis: UInt64) throws(CommandFailure) -> Summary {
         guard isDirectory(dataDirectory) else { throw CommandFailure("\(dataDirectory) is not a directory") }
         guard !exists(out) else { throw CommandFailure("\(out) exists; choose a new file name (an archive is never overwritten)") }
+        let root = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        guard !URL(fileURLWithPath: out).standardizedFileURL.path.hasPrefix(root + "/") else {
+            throw CommandFailure("\(out) is inside \(dataDirectory); write the archive elsewhere")
+        }
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory: dataDirectory) } catch {
             throw CommandFailure("refusing to save a data directory in use: \(error.description); stop the agent first (chorus leave, or SIGTERM)")

@@ -57,6 +57,10 @@ import ChorusRuntime
         }
         #expect(!FileManager.default.fileExists(atPath: s.path + "/a"))
         held.release()
+        // An archive inside the directory would be archived by the next save.
+        #expect(throws: CommandFailure.self) {
+            try DataDirectorySnapshot.save(dataDirectory: s.path + "/data", to: s.path + "/data/shards/a", savedAtMillis: 1)
+        }
         _ = try DataDirectorySnapshot.save(dataDirectory: s.path + "/data", to: s.path + "/a", savedAtMillis: 1)
         // The archive is never overwritten.
         #expect(throws: CommandFailure.self) {
