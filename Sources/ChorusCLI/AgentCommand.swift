@@ -28,7 +28,7 @@ enum AgentCommand {
               default: "required"),
         .init("--seed", value: "HOST:PORT", help: "A member to join through; host names resolve with getaddrinfo. Retried with backoff while none answers.", repeatable: true),
         .init("--cluster", value: "NAME", help: "Cluster name; packets of other clusters are dropped and counted.", default: "chorus"),
-        .init("--data-dir", value: "DIR", help: "Directory for the node's state (its incarnation); created if missing.", default: "none: nothing kept across restarts"),
+        .init("--data-dir", value: "DIR", help: "Directory for the node's state (incarnation, shard logs and snapshots, queue bodies); created if missing; one agent at a time (chorus.lock).", default: "none: nothing kept across restarts"),
         .init("--config", value: "FILE", help: "JSON config file (see config/); flags override it."),
         .init("--tag", value: "KEY=VALUE", help: "A tag announced with this member.", repeatable: true),
         .init("--log-level", value: "LEVEL", help: "debug, info, warn or error.", default: "info"),

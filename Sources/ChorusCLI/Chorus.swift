@@ -22,6 +22,7 @@ public enum Chorus {
         ("cache", "Coherent cache: get, put, del a key; stats of an agent's cache."),
         ("raft", "Run a Raft group member with a key-value state machine (raft serve)."),
         ("bench", "Run a benchmark (ring: placement; raft: committed writes/s, latency, failover; lock: lock pairs/s; queue; cache: hit rate, ops/s)."),
+        ("snapshot", "Back up a stopped node's data directory into one archive, or restore one (save, restore)."),
         ("completion", "Print a shell completion script (bash or zsh)."),
     ]
 
@@ -31,7 +32,7 @@ public enum Chorus {
         DevCommand.spec, AgentCommand.spec, MembersCommand.spec, JoinCommand.spec, LeaveCommand.spec, InfoCommand.spec,
         HealthCommand.spec, TagsCommand.spec, KeysCommand.spec, RingCommand.spec, ShardsCommand.spec, LockAcquireCommand.spec, LockReleaseCommand.spec,
         LockCommand.statusSpec, LockCommand.listSpec, SimCommand.spec, RaftCommand.spec, RingBenchCommand.spec,
-        RaftBenchCommand.spec, LockBenchCommand.spec, CompletionCommand.spec,
+        RaftBenchCommand.spec, LockBenchCommand.spec, SnapshotCommand.saveSpec, SnapshotCommand.restoreSpec, CompletionCommand.spec,
     ] + QueueCommand.specs + [QueueBenchCommand.spec] + CacheCommand.specs + [CacheBenchCommand.spec]
 
     static var usage: String {
@@ -75,6 +76,7 @@ public enum Chorus {
             case "bench" where rest.first == "queue": return try QueueBenchCommand.run(Array(rest.dropFirst()))
             case "bench" where rest.first == "cache": return try CacheBenchCommand.run(Array(rest.dropFirst()))
             case "bench": return try RingBenchCommand.run(rest)
+            case "snapshot": return try SnapshotCommand.run(rest)
             case "completion": return try CompletionCommand.run(rest)
             default:
                 throw UsageError("unknown command \"\(command)\" (see 'chorus --help')")

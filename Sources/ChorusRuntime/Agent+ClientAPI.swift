@@ -153,7 +153,11 @@ extension Agent {
         case let .failure(rejection): responder.respond(rejection.response); return
         }
         if acquire {
-            submit(.acquire(name: name, session: session, mode: mode, waitMillis: wait, requestID: id), responder)
+            let started = loop.now()
+            submit(.acquire(name: name, session: session, mode: mode, waitMillis: wait, requestID: id), responder, present: { [unowned self] reply in
+                self.lockMetrics.observe(reply, seconds: (self.loop.now() - started).seconds)
+                return Agent.present(reply)
+            })
         } else {
             submit(.release(name: name, session: session, requestID: id), responder)
         }

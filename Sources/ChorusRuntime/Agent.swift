@@ -51,6 +51,8 @@ public final class Agent: @unchecked Sendable {
     var resp: RESPServer?
     let metrics = AgentMetrics()
     let stateFile: NodeStateFile?
+    /// The hold on the data directory, kept until the agent shuts down.
+    let directoryLock: DataDirectoryLock?
     var persistedIncarnation: Incarnation
     /// An incarnation the node asked to persist whose save failed (retried after every input).
     var unsavedIncarnation: Incarnation?
@@ -62,6 +64,7 @@ public final class Agent: @unchecked Sendable {
     let shards: ShardRuntime
     let shardMetrics: ShardMetrics
     let queueMetrics: QueueMetrics
+    let lockMetrics: LockMetrics
     let cacheMetrics: CacheMetricSeries
     /// The node's readable cache copies for a program that embeds this agent: a read from
     /// any thread is a function call (`localCacheValue(of:)`).
@@ -103,6 +106,9 @@ public final class Agent: @unchecked Sendable {
         var incarnation: Incarnation = 0
         if let directory = settings.dataDirectory {
             let file = try NodeStateFile(directory: directory)
+            do { directoryLock = try DataDirectoryLock(directory: directory) } catch {
+                throw .dataDirectory(path: directory, reason: error.description)
+            }
             var previous: NodeStateFile.Contents?
             do { previous = try file.load() } catch {
                 log.warn("ignoring unreadable node state; starting from incarnation 0", ["error": error.description])
@@ -119,6 +125,7 @@ public final class Agent: @unchecked Sendable {
             stateFile = file
         } else {
             stateFile = nil
+            directoryLock = nil
         }
         persistedIncarnation = incarnation
 
@@ -133,6 +140,7 @@ public final class Agent: @unchecked Sendable {
         }
         shardMetrics = ShardMetrics(registry: metrics.registry)
         queueMetrics = QueueMetrics(registry: metrics.registry)
+        lockMetrics = LockMetrics(registry: metrics.registry)
         cacheMetrics = CacheMetricSeries(registry: metrics.registry)
         if settings.seeds.isEmpty && settings.bootstrapExpect == nil {
             // The first node of a new cluster founds the shard set (before its tags are made,
@@ -283,6 +291,7 @@ public final class Agent: @unchecked Sendable {
             stopNode("the agent stopped")
             localCacheReads.removeAll()
             shards.close()
+            directoryLock?.release()
         }
         api?.close()
         resp?.close()

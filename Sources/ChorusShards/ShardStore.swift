@@ -16,7 +16,7 @@ public final class ShardStore {
     /// Where the shard-set epoch is kept: a group number no shard can have.
     static let metaGroup: UInt64 = 1 << 40
     /// Where this node's Raft member id is kept.
-    static let identityGroup: UInt64 = (1 << 40) + 1
+    public static let identityGroup: UInt64 = (1 << 40) + 1
 
     public let log: SegmentLog
     public let snapshots: SnapshotStore

@@ -29,10 +29,14 @@ func createDurableDirectory(_ path: String, in fileSystem: any FileSystem) throw
     if try fileSystem.createDirectory(at: path) { try fileSystem.syncDirectory(at: parentDirectory(of: path)) }
 }
 
-/// How `FileSystem.openFile` opens a file. Invariant: every mode opens for reading and writing.
+/// How `FileSystem.openFile` opens a file. Invariant: every mode but `readOnly` opens for
+/// reading and writing; a `readOnly` handle refuses `write`, `sync` is allowed, `truncate` is refused.
 public enum FileOpenMode: Sendable {
     /// The file must exist.
     case existing
+    /// The file must exist; it is opened for reading only (O_RDONLY), so a file on read-only
+    /// media or without write permission can be read.
+    case readOnly
     /// The file must not exist (O_CREAT | O_EXCL).
     case createNew
     /// Create or empty the file (O_CREAT | O_TRUNC).

@@ -47,9 +47,9 @@ public final class MemoryFileSystem: FileSystem {
     public func openFile(at path: String, mode: FileOpenMode) throws(StorageError) -> any StorageFile {
         guard directories.contains(MemoryFileSystem.parent(path)) else { throw .io(operation: "open", path: path, errno: ENOENT) }
         switch mode {
-        case .existing:
+        case .existing, .readOnly:
             guard let node = entries[path] else { throw .io(operation: "open", path: path, errno: ENOENT) }
-            return MemoryFile(node: node, path: path, owner: self)
+            return MemoryFile(node: node, path: path, owner: self, writable: mode != .readOnly)
         case .createNew:
             guard entries[path] == nil else { throw .io(operation: "open", path: path, errno: EEXIST) }
             let node = Node()
@@ -145,9 +145,10 @@ final class MemoryFile: StorageFile {
     private let node: MemoryFileSystem.Node
     private unowned let owner: MemoryFileSystem
     private var isOpen = true
+    private let writable: Bool
 
-    init(node: MemoryFileSystem.Node, path: String, owner: MemoryFileSystem) {
-        self.node = node; self.path = path; self.owner = owner
+    init(node: MemoryFileSystem.Node, path: String, owner: MemoryFileSystem, writable: Bool = true) {
+        self.node = node; self.path = path; self.owner = owner; self.writable = writable
     }
 
     private func check(_ operation: String) throws(StorageError) {
@@ -166,6 +167,7 @@ final class MemoryFile: StorageFile {
 
     func write(_ bytes: [UInt8], at offset: Int) throws(StorageError) {
         try check("pwrite")
+        guard writable else { throw .io(operation: "pwrite", path: path, errno: EBADF) }
         guard offset >= 0 else { throw .io(operation: "pwrite", path: path, errno: EINVAL) }
         if node.bytes.count < offset { node.bytes += [UInt8](repeating: 0, count: offset - node.bytes.count) }
         let overlap = min(bytes.count, node.bytes.count - offset)
@@ -181,6 +183,7 @@ final class MemoryFile: StorageFile {
 
     func truncate(to size: Int) throws(StorageError) {
         try check("ftruncate")
+        guard writable else { throw .io(operation: "ftruncate", path: path, errno: EBADF) }
         guard size >= 0 else { throw .io(operation: "ftruncate", path: path, errno: EINVAL) }
         if size <= node.bytes.count { node.bytes.removeSubrange(size...) } else { node.bytes += [UInt8](repeating: 0, count: size - node.bytes.count) }
     }

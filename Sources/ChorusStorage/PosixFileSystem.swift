@@ -32,6 +32,7 @@ public struct PosixFileSystem: FileSystem, Sendable {
         var flags = O_RDWR | O_CLOEXEC
         switch mode {
         case .existing: break
+        case .readOnly: flags = O_RDONLY | O_CLOEXEC
         case .createNew: flags |= O_CREAT | O_EXCL
         case .createOrTruncate: flags |= O_CREAT | O_TRUNC
         }

@@ -34,7 +34,8 @@ public struct SnapshotStore {
         if !leftovers.isEmpty { try fileSystem.syncDirectory(at: directory) }
     }
 
-    static func name(_ group: UInt64) -> String {
+    /// The file name of `group`'s snapshot inside the store's directory.
+    public static func name(_ group: UInt64) -> String {
         let digits = String(group)
         return "group-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }

@@ -32,10 +32,14 @@ import ChorusStorage
             replayed += 1
         }
         for b in Self.inputs("snapshot") { _ = SnapshotFile.decodeHeader(b); _ = SnapshotFile.decode(b); replayed += 1 }
+        for b in Self.inputs("data-archive") {
+            if case let .success(c) = DataDirectoryArchive.decode(b) { _ = DataDirectoryArchive.encodeHead(c.manifest) }
+            replayed += 1
+        }
         for b in Self.inputs("scenario-file") {
             if let s = try? Scenario.decode(data: Data(b)) { _ = try? ClusterConfig(scenario: s) }
             replayed += 1
         }
-        #expect(replayed >= 8, "the corpus is missing (\(replayed) inputs)")
+        #expect(replayed >= 10, "the corpus is missing (\(replayed) inputs)")
     }
 }

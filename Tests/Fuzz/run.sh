@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}; shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(packet peer-message shard-batch http-request config-file scenario-file storage-record snapshot sealed-message body-log)
+    targets=(packet peer-message shard-batch http-request config-file scenario-file storage-record snapshot sealed-message body-log data-archive)
 fi
 scratch=.build-fuzz
 # Every library module, instrumented for coverage (the executables' main is left out).
