@@ -13,7 +13,8 @@ extension Agent {
 
     func addShardRoutes(to router: HTTPRouter) {
         router.get("/v1/shards") { [unowned self] request, responder in
-            self.submit(.shardList(localOnly: request.query("local") == "1"), responder)
+            guard let local = Agent.queryFlag(request.query("local")) else { responder.respond(Agent.invalidFlag("local")); return }
+            self.submit(.shardList(localOnly: local), responder)
         }
         router.get("/v1/kv/{key}") { [unowned self] request, responder in
             guard let key = Agent.kvKey(request) else { responder.respond(Agent.invalidKey); return }
@@ -48,7 +49,8 @@ extension Agent {
                 responder.respond(Agent.invalid("prefix longer than \(ClientRequest.maxPrefixBytes) bytes"))
                 return
             }
-            self.submit(.lockList(prefix: prefix, localOnly: request.query("local") == "1"), responder)
+            guard let local = Agent.queryFlag(request.query("local")) else { responder.respond(Agent.invalidFlag("local")); return }
+            self.submit(.lockList(prefix: prefix, localOnly: local), responder)
         }
     }
 
@@ -63,6 +65,18 @@ extension Agent {
         if request.body.isEmpty { return [:] }
         return (try? JSONValue.parse(request.body))?.objectValue
     }
+
+    /// A yes/no query item: absent, `0` or `false` is no, `1` or `true` is yes; nil for
+    /// anything else, so a misspelt value is refused rather than read as no.
+    static func queryFlag(_ text: String?) -> Bool? {
+        switch text {
+        case nil, "0"?, "false"?: return false
+        case "1"?, "true"?: return true
+        case .some: return nil
+        }
+    }
+
+    static func invalidFlag(_ name: String) -> HTTPResponse { invalid("\(name) must be 1 or 0 (true or false)") }
 
     static func kvKey(_ request: HTTPRequest) -> [UInt8]? {
         guard let key = request.pathParameters["key"], !key.isEmpty, key.utf8.count <= ShardCommand.maxKeyBytes else { return nil }
