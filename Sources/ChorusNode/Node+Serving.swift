@@ -52,7 +52,7 @@ extension Node {
                 proposeAcquire(r, shard: shard)
             }
         case let .release(name, session, id):
-            propose(shard, requestID: Array("release-\(session)-\(id)".utf8), .lock(.release(name: name, session: session, requestID: id)),
+            propose(shard, requestID: LockLedgerID.make("release", session: session, requestID: id), .lock(.release(name: name, session: session, requestID: id)),
                     for: .serve(r, shard: shard))
         case .lockList, .shardList, .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters:
             serveAnywhere(r)
@@ -65,7 +65,7 @@ extension Node {
 
     func proposeAcquire(_ r: Routed, shard: ShardID) {
         guard case let .acquire(name, session, mode, wait, id) = r.request else { return }
-        propose(shard, requestID: Array("acquire-\(session)-\(id)".utf8),
+        propose(shard, requestID: LockLedgerID.make("acquire", session: session, requestID: id),
                 .lock(.acquire(name: name, session: session, mode: mode, waitMillis: wait, requestID: id)), for: .serve(r, shard: shard))
     }
 

@@ -93,6 +93,9 @@ extension Agent {
     /// The client's request id (body `request_id`, then the `request_id` query item, then the
     /// header), or a fresh one from the node when the client gave none.
     func requestID(_ request: HTTPRequest, body: [String: JSONValue]?) -> Result<RequestID, Rejection> {
+        if let field = body?["request_id"], field.stringValue == nil {
+            return .failure(Rejection(response: Agent.invalid("request_id must be a string, got \(field.typeName)")))
+        }
         let given = body?["request_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             ?? request.query("request_id").flatMap { $0.isEmpty ? nil : $0 }
             ?? request.headers[Agent.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 }
@@ -151,10 +154,13 @@ extension Agent {
             return
         }
         var mode = LockMode.exclusive
-        switch body["mode"]?.stringValue {
-        case nil, "exclusive"?: mode = .exclusive
-        case "shared"?: mode = .shared
-        case let other?: responder.respond(Agent.invalid("mode must be exclusive or shared, got \"\(other.prefix(40))\"")); return
+        switch body["mode"] {
+        case nil, .string("exclusive")?: mode = .exclusive
+        case .string("shared")?: mode = .shared
+        case let other?:
+            let shown = other.stringValue.map { "\"\($0.prefix(40))\"" } ?? other.typeName
+            responder.respond(Agent.invalid("mode must be exclusive or shared, got \(shown)"))
+            return
         }
         var wait: UInt64 = 0
         if let w = body["wait_ms"] {

@@ -4,7 +4,7 @@ import Foundation
 /// Checks a JSON value against a schema of an OpenAPI 3.1 document (JSON Schema 2020-12),
 /// for the keywords the document uses: `$ref` (to `#/...` in the document), `type` (a name
 /// or a list of names, `"null"` among them), `enum`, `required`, `properties`,
-/// `additionalProperties` (a boolean or a schema), `minProperties`, `items`, `minItems`,
+/// `additionalProperties` (a boolean or a schema), `propertyNames`, `minProperties`, `items`, `minItems`,
 /// `maxItems`, `minLength`, `maxLength` (in Unicode scalars), `pattern`, `minimum`,
 /// `maximum`, `anyOf`, `oneOf`. Annotations (`description`, `format`, `contentEncoding`,
 /// `example`) are ignored.
@@ -26,7 +26,7 @@ struct JSONSchemaCheck {
         var out: [String] = []
         for key in s.keys.sorted() {
             switch key {
-            case "type", "enum", "required", "properties", "additionalProperties", "minProperties", "items", "minItems",
+            case "type", "enum", "required", "properties", "additionalProperties", "propertyNames", "minProperties", "items", "minItems",
                  "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "anyOf", "oneOf":
                 continue
             default:
@@ -58,6 +58,7 @@ struct JSONSchemaCheck {
             if let min = s["minProperties"]?.intValue, object.count < min { out.append("\(path): fewer than \(min) properties") }
             let properties = s["properties"]?.objectValue ?? [:]
             for (name, member) in object.sorted(by: { $0.key < $1.key }) {
+                if let names = s["propertyNames"] { out += problems(.string(name), names, at: "\(path) key \(JSONText.quoted(name))") }
                 if let p = properties[name] {
                     out += problems(member, p, at: "\(path).\(name)")
                 } else if let extra = s["additionalProperties"] {
