@@ -22,7 +22,7 @@
 #              MAX_TIME (seconds, default 240), MAX_EXAMPLES (per operation, default 100),
 #              SEED (default 1), CHECKS (default all), PORT_BASE (default 0: kernel-picked),
 #              VENV (default /tmp/chorus-schemathesis-venv), REPORT_DIR (default
-#              bench/results/schemathesis).
+#              /tmp/chorus-schemathesis-report: JUnit XML and NDJSON events).
 # Not part of `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ seed=${SEED:-1}
 checks=${CHECKS:-all}
 port_base=${PORT_BASE:-0}
 venv=${VENV:-/tmp/chorus-schemathesis-venv}
-report_dir=${REPORT_DIR:-bench/results/schemathesis}
+report_dir=${REPORT_DIR:-/tmp/chorus-schemathesis-report}
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -96,8 +96,11 @@ echo "ready: 3 members alive, every shard led"
 
 step "schemathesis against http://${apis[0]} for up to ${max_time}s (seed $seed, $max_examples examples per operation)"
 mkdir -p "$report_dir"
+report_dir=$(cd "$report_dir" && pwd)
+spec=$PWD/docs/openapi.yaml
 status=0
-"$venv/bin/schemathesis" run docs/openapi.yaml \
+# From the scratch directory: schemathesis keeps a .schemathesis/ directory where it runs.
+(cd "$work" && "$venv/bin/schemathesis" run "$spec" \
     --url "http://${apis[0]}" \
     --header "Authorization: Bearer $token" \
     --checks "$checks" \
@@ -111,7 +114,7 @@ status=0
     --exclude-operation-id removeKey --exclude-operation-id setSealMode \
     --report junit,ndjson --report-dir "$report_dir" \
     --generation-database none \
-    --no-color || status=$?
+    --no-color) || status=$?
 
 step "cluster after the run"
 for api in "${apis[@]}"; do

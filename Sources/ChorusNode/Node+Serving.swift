@@ -239,7 +239,11 @@ extension Node {
             return
         }
         switch (r.request, lockReply) {
-        case let (.openSession(ttl, _), .sessionOpened(session)):
+        case let (.openSession(asked, _), .sessionOpened(session)):
+            // A retried open (same request id) is answered with the session the first one
+            // opened, whose TTL is the first request's: report the TTL the table holds, not
+            // the one this request asked for.
+            let ttl = host.machine(of: shard)?.locks.session(session)?.ttlMillis ?? asked
             if var clocks = duties.leaders[shard], !clocks.tracked.contains(session) {
                 clocks.leases.opened(session, ttlMillis: ttl, now: time.now)
                 clocks.tracked.insert(session)

@@ -147,4 +147,23 @@ import Testing
         let release = try node.request(.post, "/v1/locks/orders/release", body: body)
         #expect(release.status == 200, "\(release.bodyText ?? "")")
     }
+
+    /// A retried open (same request id) gets the session the first open made, and the TTL
+    /// that session has, whatever TTL the retry asked for.
+    @Test func retriedSessionOpen_answersTheFirstSessionAndItsTTL() throws {
+        let node = try TestAgent(name: "n1") { $0.placement.shardCount = 4; $0.placement.replicationFactor = 1 }
+        defer { node.stop() }
+        var first: JSONValue?
+        #expect(eventually(timeout: 20) {
+            guard let r = try? node.request(.post, "/v1/sessions", body: #"{"ttl_ms": 10000, "request_id": "same"}"#),
+                  r.status == 200 else { return false }
+            first = try? r.decodeJSON(JSONValue.self)
+            return first != nil
+        })
+        let retry = try node.request(.post, "/v1/sessions", body: #"{"ttl_ms": 20000, "request_id": "same"}"#)
+        #expect(retry.status == 200)
+        let again = try retry.decodeJSON(JSONValue.self).objectValue
+        #expect(again?["id"] != nil && again?["id"] == first?.objectValue?["id"])
+        #expect(again?["ttl_ms"] == .integer(10000), "\(retry.bodyText ?? "")")
+    }
 }
