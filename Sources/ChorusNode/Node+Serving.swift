@@ -242,8 +242,14 @@ extension Node {
         case let (.openSession(asked, _), .sessionOpened(session)):
             // A retried open (same request id) is answered with the session the first one
             // opened, whose TTL is the first request's: report the TTL the table holds, not
-            // the one this request asked for.
-            let ttl = host.machine(of: shard)?.locks.session(session)?.ttlMillis ?? asked
+            // the one this request asked for. When the table no longer holds that session
+            // (closed or expired since), the retry learns that instead of a lease it lacks.
+            let table = host.machine(of: shard)?.locks
+            if let table, table.session(session) == nil {
+                reply(r.replyTo, Node.failure(.sessionExpired))
+                return
+            }
+            let ttl = table?.session(session)?.ttlMillis ?? asked
             if var clocks = duties.leaders[shard], !clocks.tracked.contains(session) {
                 clocks.leases.opened(session, ttlMillis: ttl, now: time.now)
                 clocks.tracked.insert(session)

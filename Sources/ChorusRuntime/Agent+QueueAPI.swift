@@ -135,6 +135,7 @@ extension Agent {
 
     static func outgoingMessage(_ value: JSONValue) throws(Rejection) -> OutgoingMessage {
         guard let m = value.objectValue else { throw queueInvalid("each message must be an object") }
+        guard m["body"] == nil || m["body_base64"] == nil else { throw queueInvalid("give a message \"body\" or \"body_base64\", not both") }
         let body: [UInt8]
         if let text = m["body"]?.stringValue {
             body = Array(text.utf8)
