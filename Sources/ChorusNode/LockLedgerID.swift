@@ -2,9 +2,10 @@ import ChorusLocks
 import ChorusQueue
 import ChorusShards
 
-/// The request id a lock acquire or release is proposed under in its shard's ledger:
-/// `acquire-<session>-<id>` or `release-<session>-<id>`, so that one client request id names
-/// one operation of one kind per session, on every node that routes it.
+/// The request id a lock acquire, release or session close is proposed under in its shard's
+/// ledger: `acquire-<session>-<id>`, `release-…` or `close-…`, so that one client request id
+/// names one operation of one kind per session, on every node that routes it (a session open
+/// keeps the bare id: it has no session yet).
 ///
 /// Invariant: never longer than `CommandEnvelope.maxRequestIDBytes`, for every client id the
 /// API accepts (1...128 bytes). The prefix and the session take up to 56 bytes, so a long

@@ -147,28 +147,4 @@ import Testing
         let release = try node.request(.post, "/v1/locks/orders/release", body: body)
         #expect(release.status == 200, "\(release.bodyText ?? "")")
     }
-
-    /// A retried open (same request id) gets the session the first open made, and the TTL
-    /// that session has, whatever TTL the retry asked for; once that session has ended, the
-    /// retry is told so rather than handed a lease that no longer runs.
-    @Test func retriedSessionOpen_answersTheFirstSessionAndItsTTL() throws {
-        let node = try TestAgent(name: "n1") { $0.placement.shardCount = 4; $0.placement.replicationFactor = 1 }
-        defer { node.stop() }
-        var first: JSONValue?
-        #expect(eventually(timeout: 20) {
-            guard let r = try? node.request(.post, "/v1/sessions", body: #"{"ttl_ms": 10000, "request_id": "same"}"#),
-                  r.status == 200 else { return false }
-            first = try? r.decodeJSON(JSONValue.self)
-            return first != nil
-        })
-        let retry = try node.request(.post, "/v1/sessions", body: #"{"ttl_ms": 20000, "request_id": "same"}"#)
-        #expect(retry.status == 200)
-        let again = try retry.decodeJSON(JSONValue.self).objectValue
-        #expect(again?["id"] != nil && again?["id"] == first?.objectValue?["id"])
-        #expect(again?["ttl_ms"] == .integer(10000), "\(retry.bodyText ?? "")")
-        let id = try #require(again?["id"]?.stringValue)
-        #expect(try node.request(.delete, "/v1/sessions/\(id)").status == 200)
-        let late = try node.request(.post, "/v1/sessions", body: #"{"ttl_ms": 20000, "request_id": "same"}"#)
-        #expect(late.status == 409 && late.apiError?.code == "session_expired", "\(late.bodyText ?? "")")
-    }
 }
