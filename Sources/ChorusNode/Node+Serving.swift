@@ -43,7 +43,11 @@ extension Node {
             propose(shard, requestID: Array(id.text.utf8),
                     .lock(.openSession(ttlMillis: ttl, openedAtMillis: time.wallMillis, requestID: id)), for: .serve(r, shard: shard))
         case let .closeSession(session, id):
-            propose(shard, requestID: Array(id.text.utf8), .lock(.closeSession(session, requestID: id)), for: .serve(r, shard: shard))
+            // Not the bare client id: the open that made the session is in the same shard's
+            // ledger under its bare id, and a close reusing that id would be answered with
+            // the open's reply instead of closing anything.
+            propose(shard, requestID: LockLedgerID.make("close", session: session, requestID: id),
+                    .lock(.closeSession(session, requestID: id)), for: .serve(r, shard: shard))
         case let .acquire(_, session, _, _, _):
             let fresh = duties.confirmed[session].map { time.now - $0 <= settings.sessionConfirmationLife } ?? false
             if Int(session.home) != shard.index && !fresh {
@@ -52,7 +56,7 @@ extension Node {
                 proposeAcquire(r, shard: shard)
             }
         case let .release(name, session, id):
-            propose(shard, requestID: Array("release-\(session)-\(id)".utf8), .lock(.release(name: name, session: session, requestID: id)),
+            propose(shard, requestID: LockLedgerID.make("release", session: session, requestID: id), .lock(.release(name: name, session: session, requestID: id)),
                     for: .serve(r, shard: shard))
         case .lockList, .shardList, .queuePublish, .queueFetch, .queueSettle, .queueStats, .queueRedrive, .queueDeadLetters:
             serveAnywhere(r)
@@ -65,7 +69,7 @@ extension Node {
 
     func proposeAcquire(_ r: Routed, shard: ShardID) {
         guard case let .acquire(name, session, mode, wait, id) = r.request else { return }
-        propose(shard, requestID: Array("acquire-\(session)-\(id)".utf8),
+        propose(shard, requestID: LockLedgerID.make("acquire", session: session, requestID: id),
                 .lock(.acquire(name: name, session: session, mode: mode, waitMillis: wait, requestID: id)), for: .serve(r, shard: shard))
     }
 
@@ -239,7 +243,17 @@ extension Node {
             return
         }
         switch (r.request, lockReply) {
-        case let (.openSession(ttl, _), .sessionOpened(session)):
+        case let (.openSession(asked, _), .sessionOpened(session)):
+            // A retried open (same request id) is answered with the session the first one
+            // opened, whose TTL is the first request's: report the TTL the table holds, not
+            // the one this request asked for. When the table no longer holds that session
+            // (closed or expired since), the retry learns that instead of a lease it lacks.
+            let table = host.machine(of: shard)?.locks
+            if let table, table.session(session) == nil {
+                reply(r.replyTo, Node.failure(.sessionExpired))
+                return
+            }
+            let ttl = table?.session(session)?.ttlMillis ?? asked
             if var clocks = duties.leaders[shard], !clocks.tracked.contains(session) {
                 clocks.leases.opened(session, ttlMillis: ttl, now: time.now)
                 clocks.tracked.insert(session)
@@ -306,7 +320,14 @@ extension Node {
         let home = ShardID(Int(session.home))
         guard let table = host.machine(of: home)?.locks, let clocks = duties.leaders[home] else { return .unknown }
         if table.isDead(session) { return .dead }
-        guard table.session(session)?.ttlMillis != nil else { return .unknown }
+        guard table.session(session)?.ttlMillis != nil else {
+            // The entry at the session's index is applied here and left no such session: it
+            // was never opened (a made-up id), or it ended so long ago that its tombstone is
+            // gone. Either way it is not alive, and waiting cannot change that. Before that
+            // entry is applied, a session just opened may still be on its way: no verdict.
+            let applied = max(table.appliedIndex, host.status(of: home)?.applied.value ?? 0)
+            return session.index <= applied ? .dead : .unknown
+        }
         guard let deadline = clocks.leases.deadline(of: session) else { return .alive }
         return time.now < deadline ? .alive : .expiring
     }

@@ -13,7 +13,8 @@ extension Agent {
 
     func addShardRoutes(to router: HTTPRouter) {
         router.get("/v1/shards") { [unowned self] request, responder in
-            self.submit(.shardList(localOnly: request.query("local") == "1"), responder)
+            guard let local = Agent.queryFlag(request.query("local")) else { responder.respond(Agent.invalidFlag("local")); return }
+            self.submit(.shardList(localOnly: local), responder)
         }
         router.get("/v1/kv/{key}") { [unowned self] request, responder in
             guard let key = Agent.kvKey(request) else { responder.respond(Agent.invalidKey); return }
@@ -48,7 +49,8 @@ extension Agent {
                 responder.respond(Agent.invalid("prefix longer than \(ClientRequest.maxPrefixBytes) bytes"))
                 return
             }
-            self.submit(.lockList(prefix: prefix, localOnly: request.query("local") == "1"), responder)
+            guard let local = Agent.queryFlag(request.query("local")) else { responder.respond(Agent.invalidFlag("local")); return }
+            self.submit(.lockList(prefix: prefix, localOnly: local), responder)
         }
     }
 
@@ -63,6 +65,18 @@ extension Agent {
         if request.body.isEmpty { return [:] }
         return (try? JSONValue.parse(request.body))?.objectValue
     }
+
+    /// A yes/no query item: absent, `0` or `false` is no, `1` or `true` is yes; nil for
+    /// anything else, so a misspelt value is refused rather than read as no.
+    static func queryFlag(_ text: String?) -> Bool? {
+        switch text {
+        case nil, "0"?, "false"?: return false
+        case "1"?, "true"?: return true
+        case .some: return nil
+        }
+    }
+
+    static func invalidFlag(_ name: String) -> HTTPResponse { invalid("\(name) must be 1 or 0 (true or false)") }
 
     static func kvKey(_ request: HTTPRequest) -> [UInt8]? {
         guard let key = request.pathParameters["key"], !key.isEmpty, key.utf8.count <= ShardCommand.maxKeyBytes else { return nil }
@@ -79,6 +93,9 @@ extension Agent {
     /// The client's request id (body `request_id`, then the `request_id` query item, then the
     /// header), or a fresh one from the node when the client gave none.
     func requestID(_ request: HTTPRequest, body: [String: JSONValue]?) -> Result<RequestID, Rejection> {
+        if let field = body?["request_id"], field.stringValue == nil {
+            return .failure(Rejection(response: Agent.invalid("request_id must be a string, got \(field.typeName)")))
+        }
         let given = body?["request_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             ?? request.query("request_id").flatMap { $0.isEmpty ? nil : $0 }
             ?? request.headers[Agent.requestIDHeader].flatMap { $0.isEmpty ? nil : $0 }
@@ -137,10 +154,13 @@ extension Agent {
             return
         }
         var mode = LockMode.exclusive
-        switch body["mode"]?.stringValue {
-        case nil, "exclusive"?: mode = .exclusive
-        case "shared"?: mode = .shared
-        case let other?: responder.respond(Agent.invalid("mode must be exclusive or shared, got \"\(other.prefix(40))\"")); return
+        switch body["mode"] {
+        case nil, .string("exclusive")?: mode = .exclusive
+        case .string("shared")?: mode = .shared
+        case let other?:
+            let shown = other.stringValue.map { "\"\($0.prefix(40))\"" } ?? other.typeName
+            responder.respond(Agent.invalid("mode must be exclusive or shared, got \(shown)"))
+            return
         }
         var wait: UInt64 = 0
         if let w = body["wait_ms"] {

@@ -34,7 +34,7 @@ extension Agent {
         }
         router.post("/v1/queues/{queue}/fetch") { [unowned self] request, responder in
             self.withQueueBody(request, responder) { name, body in
-                let consumer = try Agent.queueText(body["consumer"]?.stringValue ?? "anonymous", ConsumerID.init)
+                let consumer = try Agent.queueText(try Agent.optionalText(body["consumer"], "consumer") ?? "anonymous", ConsumerID.init)
                 let maxMessages = try Agent.count(body["max_messages"], default: 10, range: 1...1_000, "max_messages")
                 let maxBytes = try Agent.count(body["max_bytes"], default: 0, range: 0...(64 << 20), "max_bytes")
                 let visibility = try Agent.count(body["visibility_ms"], default: 0, range: 0...43_200_000, "visibility_ms")
@@ -49,7 +49,7 @@ extension Agent {
         router.post("/v1/queues/{queue}/nack") { [unowned self] request, responder in
             self.withQueueBody(request, responder) { name, body in
                 let delay = try Agent.count(body["delay_ms"], default: 0, range: 0...86_400_000, "delay_ms")
-                let dead = body["dead_letter"].map { $0 == .bool(true) } ?? false
+                let dead = try Agent.optionalFlag(body["dead_letter"], "dead_letter") ?? false
                 return .queueSettle(name, try Agent.receipts(body), .nack(delayMillis: UInt64(delay), deadLetter: dead))
             }
         }
@@ -113,6 +113,20 @@ extension Agent {
         do { return try make(text) } catch { throw queueInvalid(error.message) }
     }
 
+    /// An optional string field: absent is nil; present, it must be a string.
+    static func optionalText(_ value: JSONValue?, _ field: String) throws(Rejection) -> String? {
+        guard let value else { return nil }
+        guard let text = value.stringValue else { throw queueInvalid("\(field) must be a string, got \(value.typeName)") }
+        return text
+    }
+
+    /// An optional boolean field: absent is nil; present, it must be `true` or `false`.
+    static func optionalFlag(_ value: JSONValue?, _ field: String) throws(Rejection) -> Bool? {
+        guard let value else { return nil }
+        guard case let .bool(flag) = value else { throw queueInvalid("\(field) must be true or false, got \(value.typeName)") }
+        return flag
+    }
+
     static func count(_ value: JSONValue?, default fallback: Int, range: ClosedRange<Int>, _ field: String) throws(Rejection) -> Int {
         guard let value else { return fallback }
         guard let n = value.intValue, range.contains(n) else { throw queueInvalid("\(field) must be an integer in \(range.lowerBound)...\(range.upperBound)") }
@@ -121,6 +135,7 @@ extension Agent {
 
     static func outgoingMessage(_ value: JSONValue) throws(Rejection) -> OutgoingMessage {
         guard let m = value.objectValue else { throw queueInvalid("each message must be an object") }
+        guard m["body"] == nil || m["body_base64"] == nil else { throw queueInvalid("give a message \"body\" or \"body_base64\", not both") }
         let body: [UInt8]
         if let text = m["body"]?.stringValue {
             body = Array(text.utf8)
@@ -130,8 +145,8 @@ extension Agent {
         } else {
             throw queueInvalid("each message needs \"body\" (text) or \"body_base64\"")
         }
-        let key = try m["key"]?.stringValue.map { (t: String) throws(Rejection) in try queueText(t, MessageKey.init) }
-        let id = try m["id"]?.stringValue.map { (t: String) throws(Rejection) in try queueText(t, ProducerMessageID.init) }
+        let key = try optionalText(m["key"], "key").map { (t: String) throws(Rejection) in try queueText(t, MessageKey.init) }
+        let id = try optionalText(m["id"], "id").map { (t: String) throws(Rejection) in try queueText(t, ProducerMessageID.init) }
         return OutgoingMessage(body: body, key: key, producerID: id)
     }
 
@@ -158,8 +173,8 @@ extension Agent {
             s.maxBytes = try count(body["max_bytes"], default: s.maxBytes, range: 1...(1 << 50), "max_bytes")
             s.dedupWindowMillis = UInt64(try count(body["dedup_window_ms"], default: Int(s.dedupWindowMillis), range: 0...86_400_000, "dedup_window_ms"))
             s.maxMessageBytes = try count(body["max_message_bytes"], default: s.maxMessageBytes, range: 1...QueueSettings.messageBytesCeiling, "max_message_bytes")
-            if let f = body["fifo_per_key"] { s.fifoPerKey = f == .bool(true) }
-            if let dlq = body["dead_letter_queue"]?.stringValue { s.deadLetterQueue = try queueText(dlq, QueueName.init) }
+            if let f = try optionalFlag(body["fifo_per_key"], "fifo_per_key") { s.fifoPerKey = f }
+            if let dlq = try optionalText(body["dead_letter_queue"], "dead_letter_queue") { s.deadLetterQueue = try queueText(dlq, QueueName.init) }
             do { try s.validate() } catch { throw queueInvalid(error.message) }
             return .success((name, s))
         } catch {

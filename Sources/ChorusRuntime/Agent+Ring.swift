@@ -22,14 +22,7 @@ struct RingCache {
 extension Agent {
 
     func ring(_ request: HTTPRequest) -> HTTPResponse {
-        var withTokens = false
-        if let text = request.query("tokens") {
-            switch text {
-            case "1", "true": withTokens = true
-            case "0", "false": withTokens = false
-            default: return .error(400, code: "invalid_request", message: "tokens must be 1 or 0, got \"\(text.prefix(100))\"")
-            }
-        }
+        guard let withTokens = Agent.queryFlag(request.query("tokens")) else { return Agent.invalidFlag("tokens") }
         let cache = currentRing()
         return .json(200, withTokens ? cache.view.withTokens(of: cache.ring) : cache.view)
     }

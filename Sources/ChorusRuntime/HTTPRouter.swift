@@ -17,6 +17,13 @@ public final class HTTPRouter {
 
     public init() {}
 
+    /// Every route as (method, pattern), in the order they were added (the order they are
+    /// tried in). HEAD is not listed: it is served by each GET route. Read-only: the table is
+    /// what `docs/openapi.yaml` is checked against.
+    public var routeTable: [(method: HTTPMethod, pattern: String)] {
+        routes.map { ($0.method, $0.pattern.description) }
+    }
+
     /// Adds a route. `pattern` is a literal path with `{param}` segments, e.g.
     /// `/v1/locks/{name}`; an invalid pattern is a programmer error and stops the process.
     public func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPServer.Handler) {

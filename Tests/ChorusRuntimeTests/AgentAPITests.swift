@@ -124,4 +124,27 @@ import Testing
         r = try node.request(.put, "/v1/kv/k?request_id=" + String(repeating: "x", count: 129), body: "v")
         #expect(r.status == 400, "\(r.bodyText ?? "")")
     }
+
+    /// The ledger id of an acquire or release adds the kind and the session to the client's
+    /// id; a client id of the full 128 bytes must still be served, and a retry must still
+    /// get the first answer.
+    @Test func lockRequestIDOf128Bytes_isServedAndDeduplicated() throws {
+        let node = try TestAgent(name: "n1") { $0.placement.shardCount = 4; $0.placement.replicationFactor = 1 }
+        defer { node.stop() }
+        var session: String?
+        #expect(eventually(timeout: 20) {
+            guard let r = try? node.request(.post, "/v1/sessions", body: #"{"ttl_ms": 10000}"#), r.status == 200 else { return false }
+            session = (try? r.decodeJSON(JSONValue.self))?.objectValue?["id"]?.stringValue
+            return session != nil
+        })
+        let id = try #require(session)
+        let requestID = String(repeating: "r", count: 128)
+        let body = #"{"session": "\#(id)", "request_id": "\#(requestID)"}"#
+        let first = try node.request(.post, "/v1/locks/orders/acquire", body: body)
+        #expect(first.status == 200, "\(first.bodyText ?? "")")
+        let retry = try node.request(.post, "/v1/locks/orders/acquire", body: body)
+        #expect(retry.status == 200 && retry.body == first.body, "\(retry.bodyText ?? "")")
+        let release = try node.request(.post, "/v1/locks/orders/release", body: body)
+        #expect(release.status == 200, "\(release.bodyText ?? "")")
+    }
 }

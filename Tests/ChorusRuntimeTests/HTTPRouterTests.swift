@@ -75,4 +75,9 @@ import Testing
         #expect(!responder.respond(.text(500, "b")))
         #expect(answers.all == [200])
     }
+
+    @Test func routeTable_listsEveryRouteInOrderWithItsPattern() {
+        let table = makeRouter().routeTable.map { "\($0.method) \($0.pattern)" }
+        #expect(table == ["GET /v1/members", "GET /v1/locks/{name}", "DELETE /v1/locks/{name}", "POST /v1/queues/{queue}/items/{id}"])
+    }
 }
