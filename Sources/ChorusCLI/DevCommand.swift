@@ -21,7 +21,7 @@ enum DevCommand {
             .init("--nodes", value: "N", help: "Agents to start (1-\(maxNodes)).", default: "3"),
             .init("--data-dir", value: "DIR", help: "Keep each node's data and log in DIR/nodeI (kept at exit).",
                   default: "a temporary directory, removed at exit"),
-            .init("--port-base", value: "PORT", help: "Node i gossips on PORT+10(i-1) and serves its API one above; if one is taken, or PORT is 0, every node gets ports the kernel picks.",
+            .init("--port-base", value: "PORT", help: "Node i gossips on PORT+10(i-1), serves its API one above and RESP two above; if one is taken, or PORT is 0, every node gets ports the kernel picks.",
                   default: "7946"),
             .init("--timeout", value: "DUR", help: "Give up (stop the nodes, exit 1) if the cluster is not ready within DUR.", default: "60s"),
         ],
@@ -56,16 +56,20 @@ enum DevCommand {
         var name: String
         var gossipPort: UInt16
         var apiPort: UInt16
+        /// The cache's Redis-protocol listener (`--resp`).
+        var respPort: UInt16
         var dataDirectory: String
         var logPath: String
 
         var gossip: String { "127.0.0.1:\(gossipPort)" }
         var api: String { "127.0.0.1:\(apiPort)" }
+        var resp: String { "127.0.0.1:\(respPort)" }
     }
 
     /// Variables the dev command sets by flag, or that would give node1 a seed or every node
     /// one address: kept from the agents so that they cannot collide.
-    static let withheldVariables = ["CHORUS_NAME", "CHORUS_BIND", "CHORUS_ADVERTISE", "CHORUS_API", "CHORUS_SEED", "CHORUS_DATA_DIR"]
+    static let withheldVariables = ["CHORUS_NAME", "CHORUS_BIND", "CHORUS_ADVERTISE", "CHORUS_API", "CHORUS_SEED", "CHORUS_DATA_DIR",
+                                    "CHORUS_RESP"]
 
     /// Parses the arguments; nil for help. Everything after `--` is for the agents.
     static func parse(_ args: [String]) throws(UsageError) -> Plan? {
@@ -93,7 +97,7 @@ enum DevCommand {
             guard let d = Interval(parsing: text), d > .zero else { throw UsageError("--timeout expects a duration such as 30s or 2m, got \"\(text)\"") }
             plan.timeout = d
         }
-        let owned = ["--name", "--bind", "--api", "--data-dir", "--seed", "--advertise"]
+        let owned = ["--name", "--bind", "--api", "--data-dir", "--seed", "--advertise", "--resp"]
         if let clash = plan.agentFlags.first(where: { flag in owned.contains { flag == $0 || flag.hasPrefix($0 + "=") } }) {
             throw UsageError("chorus dev sets \(clash.split(separator: "=")[0]) of every agent itself; pass it to chorus agent instead")
         }
@@ -102,18 +106,18 @@ enum DevCommand {
 
     /// The nodes of `plan` under `directory`: at the base ports when all are free (`isFree`
     /// says), otherwise every node at ports `pick` hands out.
-    static func layout(_ plan: Plan, directory: String, isFree: (_ gossip: UInt16, _ api: UInt16) -> Bool,
-                       pick: () throws(CommandFailure) -> (UInt16, UInt16)) throws(CommandFailure) -> [Node] {
+    static func layout(_ plan: Plan, directory: String, isFree: (_ gossip: UInt16, _ api: UInt16, _ resp: UInt16) -> Bool,
+                       pick: () throws(CommandFailure) -> (UInt16, UInt16, UInt16)) throws(CommandFailure) -> [Node] {
         let base = Int(plan.portBase)
-        let fixed = (0..<plan.nodes).map { (UInt16(base + 10 * $0), UInt16(base + 10 * $0 + 1)) }
+        let fixed = (0..<plan.nodes).map { (UInt16(base + 10 * $0), UInt16(base + 10 * $0 + 1), UInt16(base + 10 * $0 + 2)) }
         var ports = fixed
-        if base == 0 || !fixed.allSatisfy({ isFree($0.0, $0.1) }) {
+        if base == 0 || !fixed.allSatisfy({ isFree($0.0, $0.1, $0.2) }) {
             ports = []
             for _ in 0..<plan.nodes { ports.append(try pick()) }
         }
         return ports.enumerated().map { i, p in
             let name = "node\(i + 1)"
-            return Node(name: name, gossipPort: p.0, apiPort: p.1, dataDirectory: directory + "/" + name,
+            return Node(name: name, gossipPort: p.0, apiPort: p.1, respPort: p.2, dataDirectory: directory + "/" + name,
                         logPath: directory + "/" + name + ".log")
         }
     }
@@ -125,7 +129,7 @@ enum DevCommand {
     static func agentArguments(_ node: Node, seed: Node?, flags: [String], environment: [String: String]) -> [String] {
         let drainSet = flags.contains { $0 == "--drain-timeout" || $0.hasPrefix("--drain-timeout=") }
             || !(environment["CHORUS_DRAIN_TIMEOUT"] ?? "").isEmpty
-        return ["agent", "--name", node.name, "--bind", node.gossip, "--api", node.api, "--data-dir", node.dataDirectory]
+        return ["agent", "--name", node.name, "--bind", node.gossip, "--api", node.api, "--resp", node.resp, "--data-dir", node.dataDirectory]
             + (seed.map { ["--seed", $0.gossip] } ?? []) + (drainSet ? [] : ["--drain-timeout", "0"]) + flags
     }
 
@@ -138,7 +142,7 @@ enum DevCommand {
         }
         let (directory, temporary) = try dataDirectory(plan)
         defer { if temporary { try? FileManager.default.removeItem(atPath: directory) } }
-        let nodes = try layout(plan, directory: directory, isFree: { LoopbackPorts.gossipFree($0) && LoopbackPorts.apiFree($1) },
+        let nodes = try layout(plan, directory: directory, isFree: { LoopbackPorts.gossipFree($0) && LoopbackPorts.apiFree($1) && LoopbackPorts.apiFree($2) },
                                pick: pickPorts())
         var environment = ProcessInfo.processInfo.environment
         for v in withheldVariables { environment[v] = nil }
@@ -183,15 +187,17 @@ enum DevCommand {
         return (String(cString: made), true)
     }
 
-    /// Hands out ephemeral port pairs, never the same port twice.
-    static func pickPorts() -> () throws(CommandFailure) -> (UInt16, UInt16) {
+    /// Hands out ephemeral ports (gossip, API, RESP), never the same port twice.
+    static func pickPorts() -> () throws(CommandFailure) -> (UInt16, UInt16, UInt16) {
         var taken: Set<UInt16> = []
-        return { () throws(CommandFailure) -> (UInt16, UInt16) in
+        return { () throws(CommandFailure) -> (UInt16, UInt16, UInt16) in
             guard let g = LoopbackPorts.ephemeralGossip(avoiding: taken) else { throw CommandFailure("no free loopback port for gossip") }
             taken.insert(g)
             guard let a = LoopbackPorts.ephemeralAPI(avoiding: taken) else { throw CommandFailure("no free loopback port for an API") }
             taken.insert(a)
-            return (g, a)
+            guard let r = LoopbackPorts.ephemeralAPI(avoiding: taken) else { throw CommandFailure("no free loopback port for RESP") }
+            taken.insert(r)
+            return (g, a, r)
         }
     }
 
@@ -208,8 +214,8 @@ enum DevCommand {
         let seconds = String(format: "%.1f", Double(elapsed.nanoseconds) / 1e9)
         var s = "chorus dev: \(nodes.count) node\(nodes.count == 1 ? "" : "s") ready in \(seconds)s, \(shards) shards led; "
             + "data and logs in \(directory)\(kept ? "" : " (removed at exit)")\n\n"
-        var t = TextTable(["NAME", "PID", "GOSSIP", "API", "LOG"])
-        for n in nodes { t.append([n.node.name, String(n.pid), n.node.gossip, n.node.api, n.node.logPath]) }
+        var t = TextTable(["NAME", "PID", "GOSSIP", "API", "RESP", "LOG"])
+        for n in nodes { t.append([n.node.name, String(n.pid), n.node.gossip, n.node.api, n.node.resp, n.node.logPath]) }
         s += t.text + "\n\n"
         let first = nodes[0].node.api
         let last = nodes[nodes.count - 1]
@@ -220,6 +226,8 @@ enum DevCommand {
           chorus shards                       # each shard's leader and replicas
           chorus lock acquire demo -- sh -c 'echo "holding demo, token $CHORUS_LOCK_TOKEN"; sleep 5'
           curl -s -X PUT \(first)/v1/kv/greeting -d hello; curl -s \(last.node.api)/v1/kv/greeting
+          chorus queue create jobs; chorus queue push jobs hello; chorus queue pull jobs
+          chorus cache put greeting hi; redis-cli -p \(nodes[0].node.respPort) get greeting
           curl -s \(first)/metrics | grep '^chorus_raft_leaders'
           kill -9 \(last.pid)                       # \(last.node.name) crashes: the others mark it dead in seconds
 

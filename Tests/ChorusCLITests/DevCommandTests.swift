@@ -12,10 +12,11 @@ import Testing
         #expect(plan.nodes == 3)
         #expect(plan.portBase == 7946)
         #expect(plan.dataDirectory == nil)
-        let nodes = try DevCommand.layout(plan, directory: "/d", isFree: { _, _ in true }, pick: { () throws(CommandFailure) in (1, 2) })
+        let nodes = try DevCommand.layout(plan, directory: "/d", isFree: { _, _, _ in true }, pick: { () throws(CommandFailure) in (1, 2, 3) })
         #expect(nodes.map(\.name) == ["node1", "node2", "node3"])
         #expect(nodes.map(\.gossip) == ["127.0.0.1:7946", "127.0.0.1:7956", "127.0.0.1:7966"])
         #expect(nodes.map(\.api) == ["127.0.0.1:7947", "127.0.0.1:7957", "127.0.0.1:7967"])
+        #expect(nodes.map(\.resp) == ["127.0.0.1:7948", "127.0.0.1:7958", "127.0.0.1:7968"])
         #expect(nodes[1].dataDirectory == "/d/node2")
         #expect(nodes[1].logPath == "/d/node2.log")
     }
@@ -23,14 +24,15 @@ import Testing
     @Test func takenBasePort_movesEveryNodeToPickedPorts() throws {
         let plan = try #require(try DevCommand.parse(["--nodes", "2"]))
         var next: UInt16 = 40000
-        let nodes = try DevCommand.layout(plan, directory: "/d", isFree: { g, _ in g != 7956 }, pick: { () throws(CommandFailure) in
-            next += 2
-            return (next, next + 1)
+        let nodes = try DevCommand.layout(plan, directory: "/d", isFree: { g, _, _ in g != 7956 }, pick: { () throws(CommandFailure) in
+            next += 3
+            return (next, next + 1, next + 2)
         })
-        #expect(nodes.map(\.gossipPort) == [40002, 40004])
-        #expect(nodes.map(\.apiPort) == [40003, 40005])
+        #expect(nodes.map(\.gossipPort) == [40003, 40006])
+        #expect(nodes.map(\.apiPort) == [40004, 40007])
+        #expect(nodes.map(\.respPort) == [40005, 40008])
         let zero = try #require(try DevCommand.parse(["--port-base", "0", "--nodes", "1"]))
-        let picked = try DevCommand.layout(zero, directory: "/d", isFree: { _, _ in true }, pick: { () throws(CommandFailure) in (5000, 5001) })
+        let picked = try DevCommand.layout(zero, directory: "/d", isFree: { _, _, _ in true }, pick: { () throws(CommandFailure) in (5000, 5001, 5002) })
         #expect(picked.map(\.gossipPort) == [5000])
     }
 
@@ -50,17 +52,17 @@ import Testing
     }
 
     @Test func agentCommandLine_seedsAtNode1_andLeavesWithoutDrainingUnlessTold() throws {
-        let nodes = try DevCommand.layout(DevCommand.Plan(nodes: 2), directory: "/d", isFree: { _, _ in true },
-                                          pick: { () throws(CommandFailure) in (1, 2) })
+        let nodes = try DevCommand.layout(DevCommand.Plan(nodes: 2), directory: "/d", isFree: { _, _, _ in true },
+                                          pick: { () throws(CommandFailure) in (1, 2, 3) })
         let first = DevCommand.agentArguments(nodes[0], seed: nil, flags: [], environment: [:])
-        #expect(first == ["agent", "--name", "node1", "--bind", "127.0.0.1:7946", "--api", "127.0.0.1:7947", "--data-dir", "/d/node1",
-                          "--drain-timeout", "0"])
+        #expect(first == ["agent", "--name", "node1", "--bind", "127.0.0.1:7946", "--api", "127.0.0.1:7947", "--resp", "127.0.0.1:7948",
+                          "--data-dir", "/d/node1", "--drain-timeout", "0"])
         let second = DevCommand.agentArguments(nodes[1], seed: nodes[0], flags: ["--shards", "8"], environment: [:])
         #expect(second.suffix(5) == ["127.0.0.1:7946", "--drain-timeout", "0", "--shards", "8"])
         #expect(!DevCommand.agentArguments(nodes[1], seed: nil, flags: ["--drain-timeout=5000"], environment: [:]).contains("0"))
         #expect(!DevCommand.agentArguments(nodes[1], seed: nil, flags: [], environment: ["CHORUS_DRAIN_TIMEOUT": "9"]).contains("--drain-timeout"))
         // Every agent flag dev sets itself is also withheld from the environment.
-        for flag in ["--name", "--bind", "--api", "--data-dir", "--seed"] {
+        for flag in ["--name", "--bind", "--api", "--data-dir", "--seed", "--resp"] {
             #expect(DevCommand.withheldVariables.contains(CommandSpec.Option.environmentName(of: flag)), "\(flag)")
         }
     }
@@ -93,11 +95,12 @@ import Testing
     }
 
     @Test func readyText_namesEveryNodeAndWhatToTry() throws {
-        let nodes = try DevCommand.layout(DevCommand.Plan(), directory: "/d", isFree: { _, _ in true }, pick: { () throws(CommandFailure) in (1, 2) })
+        let nodes = try DevCommand.layout(DevCommand.Plan(), directory: "/d", isFree: { _, _, _ in true }, pick: { () throws(CommandFailure) in (1, 2, 3) })
         let running = nodes.enumerated().map { DevCluster.Running(node: $1, pid: Int32(100 + $0)) }
         let text = DevCommand.readyText(running, shards: 64, elapsed: .milliseconds(2500), directory: "/d", kept: false)
         #expect(text.hasPrefix("chorus dev: 3 nodes ready in 2.5s, 64 shards led; data and logs in /d (removed at exit)\n"))
-        for n in nodes { #expect(text.contains(n.api) && text.contains(n.gossip) && text.contains(n.logPath)) }
+        for n in nodes { #expect(text.contains(n.api) && text.contains(n.gossip) && text.contains(n.resp) && text.contains(n.logPath)) }
+        #expect(text.contains("redis-cli -p 7948 get greeting"))
         #expect(text.contains("export CHORUS_API=127.0.0.1:7947"))
         #expect(text.contains("kill -9 102"))
         #expect(text.contains("Ctrl-C stops every node."))
