@@ -55,12 +55,17 @@ final class DevCluster {
     func awaitReady(timeout: Interval) -> Readiness {
         let deadline = MonotonicClock.now() + timeout
         var lastProblem = "no node answered yet"
+        var watch = DevReadiness.LeaderWatch()
         while MonotonicClock.now() < deadline {
             if let s = bell.wait(signalPipe: signals, timeout: .milliseconds(200)).first { return .interrupted(s) }
             if let gone = reapExited().first { return .failed("\(gone.name) exited with status \(gone.status); see \(gone.log)") }
-            switch DevReadiness.check(running.map(\.node)) {
-            case let .ready(shards): return .ready(shards: shards)
-            case let .waiting(problem): lastProblem = problem
+            let (verdict, leaders) = DevReadiness.check(running.map(\.node))
+            switch verdict {
+            case let .ready(shards):
+                if watch.settled(leaders, at: MonotonicClock.now()) { return .ready(shards: shards) }
+                lastProblem = "shard leaders are still moving to their placements"
+            case let .waiting(problem):
+                lastProblem = problem
             }
         }
         return .failed("not ready within \(timeout): \(lastProblem)")

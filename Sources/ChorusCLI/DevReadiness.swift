@@ -1,15 +1,45 @@
+import ChorusBase
 import ChorusRuntime
 
 /// Whether a dev cluster is ready, from its nodes' APIs: every node lists every node alive,
 /// and every shard (as node1 reports them) has a leader and as many replicas as the
-/// replication factor allows, with no learners left.
+/// replication factor allows, with no learners left — and the leaders have stopped moving:
+/// right after the groups fill up, each leader hands leadership to its placement's first
+/// replica, and a client's first write would meet those moves.
 enum DevReadiness {
+    /// How long every shard's leader must stay the same before the cluster counts as ready.
+    static let settleTime = Interval.seconds(1)
+
+    /// The shards' leaders as last seen, and since when they have been those.
+    struct LeaderWatch {
+        var leaders: [Int: String] = [:]
+        var since: Instant = .zero
+
+        /// Takes in the leaders seen at `now`; true once they have been the same for
+        /// `settleTime`.
+        mutating func settled(_ seen: [Int: String], at now: Instant) -> Bool {
+            if seen != leaders || leaders.isEmpty {
+                leaders = seen
+                since = now
+                return false
+            }
+            return now - since >= DevReadiness.settleTime
+        }
+    }
+
     enum Verdict: Equatable {
         case ready(shards: Int)
         case waiting(String)
     }
 
-    static func check(_ nodes: [DevCommand.Node]) -> Verdict {
+    /// The verdict, and each shard's leader as node1 reports it (empty until it reports).
+    static func check(_ nodes: [DevCommand.Node]) -> (verdict: Verdict, leaders: [Int: String]) {
+        var leaders: [Int: String] = [:]
+        let verdict = check(nodes, leaders: &leaders)
+        return (verdict, leaders)
+    }
+
+    private static func check(_ nodes: [DevCommand.Node], leaders: inout [Int: String]) -> Verdict {
         let names = nodes.map(\.name)
         for node in nodes {
             let client = AgentClient(address: node.api)
@@ -22,6 +52,7 @@ enum DevReadiness {
               let replicas = info["settings"]?.objectValue?["replicas"]?.intValue else { return .waiting("node1 does not report its settings") }
         guard let response = try? client.call(.get, "/v1/shards", timeout: .seconds(5)),
               let shards = try? response.decodeJSON([ShardView].self) else { return .waiting("node1 does not report the shards yet") }
+        for shard in shards { if let leader = shard.leader { leaders[shard.shard] = leader } }
         return shardsVerdict(shards, replicas: min(replicas, nodes.count))
     }
 

@@ -3,7 +3,8 @@ import Glibc
 /// Ports on 127.0.0.1 for the agents of `chorus dev`: a gossip port free for both UDP and
 /// TCP (an agent binds both on it) and an API port free for TCP.
 ///
-/// Invariant: a port is reported free only after a bind on it succeeded and was closed again;
+/// Invariant: a port is reported free only after a bind on it succeeded (TCP with
+/// SO_REUSEADDR, as the agent binds it; UDP without) and was closed again;
 /// another process may still take it before the agent binds (the agent then refuses to start
 /// and says so), a window this cannot close.
 enum LoopbackPorts {
@@ -36,6 +37,12 @@ enum LoopbackPorts {
         let fd = socket(AF_INET, Int32(type.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        if type == SOCK_STREAM {
+            // As the agent's listener does: a port whose last connections wait in TIME_WAIT
+            // (a dev cluster stopped a moment ago) is free for it.
+            var one: Int32 = 1
+            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)

@@ -94,6 +94,18 @@ import Testing
         #expect(DevReadiness.shardsVerdict([], replicas: 3) == .waiting("no shards yet"))
     }
 
+    @Test func readiness_waitsUntilTheLeadersStayPutForTheSettleTime() {
+        var watch = DevReadiness.LeaderWatch()
+        let t0 = Instant(nanoseconds: 1_000_000_000)
+        let a = [0: "node1", 1: "node2"], b = [0: "node1", 1: "node3"]
+        let steps: [([Int: String], Int64, Bool)] = [([:], 0, false), (a, 0, false), (a, 999, false),
+                                                     (b, 1_200, false), (b, 2_000, false), (b, 2_200, true)]
+        for (leaders, ms, expected) in steps {
+            let settled = watch.settled(leaders, at: t0 + .milliseconds(ms))
+            #expect(settled == expected, "at \(ms) ms (a move starts the wait again)")
+        }
+    }
+
     @Test func readyText_namesEveryNodeAndWhatToTry() throws {
         let nodes = try DevCommand.layout(DevCommand.Plan(), directory: "/d", isFree: { _, _, _ in true }, pick: { () throws(CommandFailure) in (1, 2, 3) })
         let running = nodes.enumerated().map { DevCluster.Running(node: $1, pid: Int32(100 + $0)) }
