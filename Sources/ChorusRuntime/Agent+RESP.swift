@@ -120,6 +120,17 @@ extension Agent {
         }
     }
 
+    /// The commands that only read keys: a connection's pipelined reads may be in service
+    /// together (a miss asking a key's home does not hold up the hits behind it); anything
+    /// else waits for them and they for it.
+    static func isRESPRead(_ name: [UInt8]) -> Bool {
+        guard name.count <= 6 else { return false }
+        switch String(decoding: name, as: UTF8.self).uppercased() {
+        case "GET", "MGET", "EXISTS": return true
+        default: return false
+        }
+    }
+
     func keys(_ args: [[UInt8]]) -> [[UInt8]]? {
         args.allSatisfy({ !$0.isEmpty && $0.count <= CacheShardCommand.maxKeyBytes }) ? args : nil
     }

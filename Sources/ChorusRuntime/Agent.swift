@@ -191,7 +191,7 @@ public final class Agent: @unchecked Sendable {
         api = server
         if let endpoint = settings.resp {
             do {
-                resp = try RESPServer(bind: endpoint, on: loop) { [unowned self] arguments, session, answer in
+                resp = try RESPServer(bind: endpoint, on: loop, isRead: Agent.isRESPRead) { [unowned self] arguments, session, answer in
                     self.serveRESP(arguments, session: session, answer)
                 }
             } catch {

@@ -8,9 +8,10 @@ import Testing
     final class Fixture: @unchecked Sendable {
         let loop: EventLoop
         let server: RESPServer
-        init(maxPipeline: Int = 4, handler: @escaping RESPServer.Handler) throws {
+        init(maxPipeline: Int = 4, isRead: @escaping ([UInt8]) -> Bool = { _ in false }, handler: @escaping RESPServer.Handler) throws {
             loop = try EventLoop()
-            server = try RESPServer(bind: Endpoint(ip: .loopbackV4, port: 0), on: loop, maxPipeline: maxPipeline, handler: handler)
+            server = try RESPServer(bind: Endpoint(ip: .loopbackV4, port: 0), on: loop, maxPipeline: maxPipeline, maxReads: 4,
+                                    isRead: isRead, handler: handler)
             try loop.start()
         }
         deinit { loop.stop() }
@@ -81,5 +82,39 @@ import Testing
         c.write(request)
         let got = c.read { $0.count >= expected.count }
         #expect(got == expected)
+    }
+
+    /// Reads (here SLOWREAD, answered 100 ms later, and GET) are in service together, up to
+    /// the read limit, while a write (SET) waits for them and the reads after it wait for the
+    /// write; replies stay in command order.
+    @Test func pipelinedReads_areServedTogether_writesWaitForThem() throws {
+        var loopRef: EventLoop?
+        let events = Recorder<String>()
+        let f = try Fixture(maxPipeline: 1, isRead: { ["SLOWREAD", "GET"].contains(String(decoding: $0, as: UTF8.self)) }) { args, _, reply in
+            let name = String(decoding: args[0], as: UTF8.self)
+            events.append("start \(name)")
+            if name == "SLOWREAD" {
+                loopRef?.schedule(after: .milliseconds(100)) { events.append("end SLOWREAD"); reply(.simple("R")) }
+            } else {
+                reply(.simple(name))
+            }
+        }
+        loopRef = f.loop
+        guard let c = RawTCPClient(connectTo: f.server.localEndpoint) else { Issue.record("no connection"); return }
+        let started = MonotonicClock.now()
+        c.write("SLOWREAD\r\nSLOWREAD\r\nSLOWREAD\r\nGET\r\nSET\r\nSLOWREAD\r\n")
+        let expected = Array("+R\r\n+R\r\n+R\r\n+GET\r\n+SET\r\n+R\r\n".utf8)
+        #expect(c.read { $0.count >= expected.count } == expected)
+        let elapsed = MonotonicClock.now() - started
+        // Three reads together (100 ms), then the write, then the last read (100 ms): about
+        // 200 ms, not the 400 ms of one at a time.
+        #expect(elapsed < .milliseconds(350), "took \(elapsed)")
+        let log = events.all
+        #expect(log.prefix(4) == ["start SLOWREAD", "start SLOWREAD", "start SLOWREAD", "start GET"])
+        if let set = log.firstIndex(of: "start SET") {
+            #expect(log[..<set].filter { $0 == "end SLOWREAD" }.count == 3, "the write started beside reads: \(log)")
+        } else {
+            Issue.record("SET never started: \(log)")
+        }
     }
 }
