@@ -124,11 +124,12 @@ extension Agent {
     /// together (a miss asking a key's home does not hold up the hits behind it); anything
     /// else waits for them and they for it.
     static func isRESPRead(_ name: [UInt8]) -> Bool {
-        guard name.count <= 6 else { return false }
-        switch String(decoding: name, as: UTF8.self).uppercased() {
-        case "GET", "MGET", "EXISTS": return true
-        default: return false
+        // Called for every command: ASCII case folding on the bytes, no string built.
+        func named(_ word: StaticString) -> Bool {
+            guard name.count == word.utf8CodeUnitCount else { return false }
+            return zip(name, UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)).allSatisfy { $0 & 0xDF == $1 }
         }
+        return named("GET") || named("MGET") || named("EXISTS")
     }
 
     func keys(_ args: [[UInt8]]) -> [[UInt8]]? {

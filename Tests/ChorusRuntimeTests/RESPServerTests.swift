@@ -118,3 +118,12 @@ import Testing
         }
     }
 }
+
+@Suite struct RESPReadCommandTests {
+    @Test func readCommands_areKnownInAnyCase_andNothingElseIs() {
+        for name in ["GET", "get", "GeT", "MGET", "mget", "EXISTS", "exists"] { #expect(Agent.isRESPRead(Array(name.utf8)), "\(name)") }
+        for name in ["SET", "GETSET", "GE", "", "DEL", "INCR", "AUTH", "EXIST", "EXISTSS", "G\u{C5}T"] {
+            #expect(!Agent.isRESPRead(Array(name.utf8)), "\(name)")
+        }
+    }
+}
